@@ -1,0 +1,322 @@
+//! Region names, AMI IDs and the region → AMI sets that flow between the stages.
+//!
+//! These are validated newtypes: once a value exists it is known to be well formed, so the
+//! template editor never writes a malformed AMI ID or region key into a template.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use indexmap::IndexMap;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// Why an AMI set or one of its values was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AmiInputError {
+    /// A region key that is not an AWS region name.
+    #[error(
+        "`{0}` is not an AWS region name (expected something like `us-east-1` or `us-gov-west-1`)"
+    )]
+    InvalidRegion(String),
+    /// A value that is not an AMI ID.
+    #[error("`{value}` (region {region}) is not an AMI ID (expected `ami-` and 8 or 17 lowercase hex digits)")]
+    InvalidAmi {
+        /// The region the value was given for.
+        region: String,
+        /// The rejected value.
+        value: String,
+    },
+    /// The JSON is valid but not one of the two documented shapes.
+    #[error("{0}")]
+    Shape(String),
+    /// The text is not JSON at all.
+    #[error("not valid JSON at line {line}, column {column}: {message}")]
+    Json {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// serde_json's description.
+        message: String,
+    },
+}
+
+static REGION_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[0-9]{1,2}$",
+    )
+    .expect("region pattern compiles")
+});
+
+static AMI_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$").expect("AMI pattern compiles")
+});
+
+/// An AWS region name such as `us-east-1` or `us-gov-west-1`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Region(String);
+
+impl Region {
+    /// Validates `name` as a region name.
+    pub fn new(name: &str) -> Result<Self, AmiInputError> {
+        if Self::is_region_name(name) {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(AmiInputError::InvalidRegion(name.to_owned()))
+        }
+    }
+
+    /// Whether `name` has the shape of a region name. Template mappings mix regions with other
+    /// keys (a name row called `AMI`, say), and only region-shaped keys are treated as regions.
+    pub fn is_region_name(name: &str) -> bool {
+        REGION_RE.is_match(name)
+    }
+
+    /// The region name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Region {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(de)?;
+        Region::new(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An EC2 image ID: `ami-` followed by 8 (legacy) or 17 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AmiId(String);
+
+impl AmiId {
+    /// Validates `id` as an AMI ID; `region` only names the value in the error.
+    pub fn new(id: &str, region: &str) -> Result<Self, AmiInputError> {
+        if Self::is_ami_id(id) {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(AmiInputError::InvalidAmi {
+                region: region.to_owned(),
+                value: id.to_owned(),
+            })
+        }
+    }
+
+    /// Whether `text` is exactly an AMI ID.
+    pub fn is_ami_id(text: &str) -> bool {
+        AMI_RE.is_match(text)
+    }
+
+    /// The ID.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AmiId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The AMIs for one region: one image for the mapping's single key, or one per mapping key
+/// (`AMD64`, `ARM64`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RegionAmis {
+    /// One AMI; the mapping key comes from the template or from `--key`.
+    Single(AmiId),
+    /// AMIs by mapping key, in the order given.
+    Keyed(IndexMap<String, AmiId>),
+}
+
+/// A region → AMI set in the order given: the contents of an `AMIS.json` file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AmiSet(IndexMap<Region, RegionAmis>);
+
+impl AmiSet {
+    /// Parses the documented `AMIS.json` shapes:
+    /// `{"us-east-1": "ami-…"}` or `{"us-east-1": {"AMD64": "ami-…", "ARM64": "ami-…"}}`.
+    pub fn from_json(text: &str) -> Result<Self, AmiInputError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| AmiInputError::Json {
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            })?;
+        Self::from_json_value(&value)
+    }
+
+    /// Validates an already parsed JSON value; see [`AmiSet::from_json`].
+    pub fn from_json_value(value: &serde_json::Value) -> Result<Self, AmiInputError> {
+        const SHAPE: &str = "expected an object of region → AMI ID, like {\"us-east-1\": \"ami-0123456789abcdef0\"}, or region → {mapping key → AMI ID}, like {\"us-east-1\": {\"AMD64\": \"ami-…\", \"ARM64\": \"ami-…\"}}";
+        let object = value.as_object().ok_or_else(|| {
+            AmiInputError::Shape(format!("the top level is not an object: {SHAPE}"))
+        })?;
+        if object.is_empty() {
+            return Err(AmiInputError::Shape(format!("no regions given: {SHAPE}")));
+        }
+        let mut set = IndexMap::new();
+        for (region_name, amis) in object {
+            let region = Region::new(region_name)?;
+            let amis = match amis {
+                serde_json::Value::String(id) => RegionAmis::Single(AmiId::new(id, region_name)?),
+                serde_json::Value::Object(keyed) if !keyed.is_empty() => {
+                    let mut by_key = IndexMap::new();
+                    for (key, id) in keyed {
+                        let id = id.as_str().ok_or_else(|| {
+                            AmiInputError::Shape(format!(
+                                "region {region_name}, key `{key}`: the value is not a string: {SHAPE}"
+                            ))
+                        })?;
+                        if key.trim().is_empty() {
+                            return Err(AmiInputError::Shape(format!(
+                                "region {region_name} has an empty mapping key: {SHAPE}"
+                            )));
+                        }
+                        by_key.insert(key.clone(), AmiId::new(id, region_name)?);
+                    }
+                    RegionAmis::Keyed(by_key)
+                }
+                _ => {
+                    return Err(AmiInputError::Shape(format!(
+                        "region {region_name}: the value is neither an AMI ID string nor a non-empty object: {SHAPE}"
+                    )))
+                }
+            };
+            set.insert(region, amis);
+        }
+        Ok(Self(set))
+    }
+
+    /// Builds a set from pairs; used by the planner and tests.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Region, RegionAmis)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+
+    /// The regions and their AMIs, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = (&Region, &RegionAmis)> {
+        self.0.iter()
+    }
+
+    /// The AMIs for `region`, if given.
+    pub fn get(&self, region: &str) -> Option<&RegionAmis> {
+        self.0
+            .iter()
+            .find(|(r, _)| r.as_str() == region)
+            .map(|(_, a)| a)
+    }
+
+    /// Number of regions.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no region is given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "ap-southeast-3",
+            "il-central-1",
+            "mx-central-1",
+            "cn-northwest-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+        ] {
+            assert!(Region::is_region_name(ok), "{ok}");
+        }
+        for bad in [
+            "AMI",
+            "64",
+            "us-east",
+            "us-eats-1",
+            "US-EAST-1",
+            "us-east-1 ",
+            "useast1",
+            "eu-west-123",
+        ] {
+            assert!(!Region::is_region_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ami_ids() {
+        assert!(AmiId::is_ami_id("ami-0123456789abcdef0"));
+        assert!(AmiId::is_ami_id("ami-1853ac65"));
+        assert!(!AmiId::is_ami_id("ami-2afbde4aXXX"));
+        assert!(!AmiId::is_ami_id("ami-0123456789ABCDEF0"));
+        assert!(!AmiId::is_ami_id("ami-0123456789abcdef"));
+        assert!(!AmiId::is_ami_id(
+            "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/x}}"
+        ));
+    }
+
+    #[test]
+    fn parses_both_shapes_in_order() {
+        let flat = AmiSet::from_json(
+            r#"{"us-west-2":"ami-0123456789abcdef0","us-east-1":"ami-1853ac65"}"#,
+        )
+        .unwrap();
+        let regions: Vec<_> = flat.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(regions, ["us-west-2", "us-east-1"]);
+        let keyed = AmiSet::from_json(
+            r#"{"us-east-1":{"AMD64":"ami-0123456789abcdef0","ARM64":"ami-0123456789abcdef1"}}"#,
+        )
+        .unwrap();
+        match keyed.get("us-east-1").unwrap() {
+            RegionAmis::Keyed(k) => assert_eq!(k.keys().collect::<Vec<_>>(), ["AMD64", "ARM64"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_input_with_the_offending_value() {
+        let err = AmiSet::from_json(r#"{"us-east-1": "ami-xyz"}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("ami-xyz") && err.to_string().contains("us-east-1"),
+            "{err}"
+        );
+        let err = AmiSet::from_json(r#"{"moon-1": "ami-0123456789abcdef0"}"#).unwrap_err();
+        assert!(err.to_string().contains("moon-1"), "{err}");
+        assert!(matches!(
+            AmiSet::from_json("[1]"),
+            Err(AmiInputError::Shape(_))
+        ));
+        assert!(matches!(
+            AmiSet::from_json("{}"),
+            Err(AmiInputError::Shape(_))
+        ));
+        assert!(matches!(
+            AmiSet::from_json(r#"{"us-east-1": 5}"#),
+            Err(AmiInputError::Shape(_))
+        ));
+        assert!(matches!(
+            AmiSet::from_json(r#"{"us-east-1": {"A": 5}}"#),
+            Err(AmiInputError::Shape(_))
+        ));
+        assert!(matches!(
+            AmiSet::from_json("{\"us-east-1\": "),
+            Err(AmiInputError::Json { line: 1, .. })
+        ));
+    }
+}

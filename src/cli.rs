@@ -1,0 +1,342 @@
+//! The command line: argument definitions and the commands that do file I/O around the pure
+//! core. Exit codes: 0 success, 1 `template --check` found a change, 2 an error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use indexmap::IndexMap;
+
+use crate::ami::AmiSet;
+use crate::config::{check_workspace_path, Config};
+use crate::plan::{self, PlanError, PlanInputs};
+use crate::report;
+use crate::template::{EditRequest, Template};
+use crate::version::Version;
+
+/// Turn an AWS Marketplace AMI release into one reviewed pull request.
+#[derive(Debug, Parser)]
+#[command(name = "marketplace-release", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Update the AMI IDs and version in one CloudFormation template, changing nothing else.
+    Template(TemplateArgs),
+    /// Validate the config and templates and show what a release would do (no AWS, no GitHub).
+    Plan(PlanArgs),
+}
+
+/// Arguments of `template`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("mode").required(true).args(["output", "in_place", "check"])))]
+pub struct TemplateArgs {
+    /// The CloudFormation template (YAML or JSON).
+    pub template: PathBuf,
+    /// The new AMIs: {"us-east-1": "ami-…"} or {"us-east-1": {"AMD64": "ami-…", "ARM64": "ami-…"}}.
+    #[arg(long, value_name = "AMIS.json")]
+    pub amis: PathBuf,
+    /// Set the version parameter's Default to this version.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The version parameter (detected when there is exactly one).
+    #[arg(long, value_name = "NAME", requires = "version")]
+    pub version_parameter: Option<String>,
+    /// The mapping to update (detected when exactly one mapping holds AMI IDs).
+    #[arg(long, value_name = "NAME")]
+    pub mapping: Option<String>,
+    /// The second-level key for a flat AMIS.json, when regions have several keys.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Remove regions of the mapping that AMIS.json does not list.
+    #[arg(long)]
+    pub prune: bool,
+    /// Write the result to this file (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace the template file (atomically).
+    #[arg(long)]
+    pub in_place: bool,
+    /// Write nothing; print the diff and exit 1 if the template would change.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The project config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The release version; default: the tag being built (GITHUB_REF_NAME) without its prefix.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// AMIs to plan with, as for `template`; placeholder IDs when absent.
+    #[arg(long, value_name = "AMIS.json")]
+    pub amis: Option<PathBuf>,
+    /// The repository root that config paths are relative to; default: GITHUB_WORKSPACE, else
+    /// the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Template(args) => template(args),
+        Command::Plan(args) => plan(args),
+    }
+}
+
+fn read_amis(path: &Path) -> Result<AmiSet> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read AMIS.json file {}: check the path passed to --amis",
+            path.display()
+        )
+    })?;
+    AmiSet::from_json(&text).map_err(|e| {
+        anyhow!(
+            "{}: {e}\n  help: AMIS.json is {{\"us-east-1\": \"ami-…\", …}} or {{\"us-east-1\": {{\"AMD64\": \"ami-…\", \"ARM64\": \"ami-…\"}}, …}}",
+            path.display()
+        )
+    })
+}
+
+fn parse_version(text: &str) -> Result<Version> {
+    Version::new(text).map_err(|e| anyhow!("{e}\n  help: pass a version like 5.26.0 or 2025.06.0"))
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory, so that readers
+/// (and a crash) see the old file or the new one, never a partial one.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+        format!(
+            "cannot create a file in {}: check that the directory exists and is writable",
+            dir.display()
+        )
+    })?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = file.as_file().set_permissions(meta.permissions());
+    }
+    file.persist(path).with_context(|| {
+        format!(
+            "cannot replace {}: check that it is writable",
+            path.display()
+        )
+    })?;
+    Ok(())
+}
+
+fn template(args: TemplateArgs) -> Result<ExitCode> {
+    let shown = args.template.display().to_string();
+    let bytes = std::fs::read(&args.template)
+        .with_context(|| format!("cannot read template {shown}: check the path"))?;
+    let amis = read_amis(&args.amis)?;
+    let version = args.version.as_deref().map(parse_version).transpose()?;
+    let request = EditRequest {
+        amis,
+        mapping: args.mapping,
+        key: args.key,
+        prune: args.prune,
+        version,
+        version_parameter: args.version_parameter,
+    };
+    let edited = Template::parse_bytes(&bytes)
+        .and_then(|t| t.edit(&request))
+        .map_err(|e| {
+            report::annotate_error(&shown, e.location, &e.message);
+            anyhow!("{}", e.render(&shown))
+        })?;
+    for change in &edited.changes {
+        tracing::info!(template = %shown, "{}", serde_json::to_string(change).unwrap_or_default());
+    }
+    let old = std::str::from_utf8(&bytes).expect("parse_bytes checked UTF-8");
+    if args.check {
+        if edited.changed {
+            print!("{}", report::unified_diff(&shown, old, &edited.text));
+            eprintln!(
+                "{shown} would change ({} change(s)); run with --in-place or --output to write it",
+                edited.changes.len()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        eprintln!("{shown} is up to date");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(output) = &args.output {
+        write_atomically(output, &edited.text)?;
+        eprintln!(
+            "wrote {} ({} change(s))",
+            output.display(),
+            edited.changes.len()
+        );
+    } else if edited.changed {
+        write_atomically(&args.template, &edited.text)?;
+        eprintln!("updated {shown} ({} change(s))", edited.changes.len());
+    } else {
+        eprintln!("{shown} is up to date; not rewritten");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The version from `--version`, else from a tag push (GITHUB_REF_TYPE=tag, GITHUB_REF_NAME).
+fn resolve_version(given: Option<&str>, tag_prefix: &str) -> Result<Version> {
+    if let Some(text) = given {
+        return parse_version(text);
+    }
+    let is_tag = std::env::var("GITHUB_REF_TYPE").is_ok_and(|t| t == "tag");
+    match std::env::var("GITHUB_REF_NAME") {
+        Ok(tag) if is_tag => Version::from_tag(&tag, tag_prefix)
+            .map_err(|e| anyhow!("the tag `{tag}` does not give a version: {e}\n  help: set version.tag-prefix in the config, or pass --version")),
+        _ => bail!("no version given and this is not a tag build\n  help: pass --version, like --version 5.26.0"),
+    }
+}
+
+fn plan(args: PlanArgs) -> Result<ExitCode> {
+    let config_shown = args.config.display().to_string();
+    let config = Config::load(&args.config).map_err(|e| {
+        report::annotate_error(&config_shown, e.location, &e.message);
+        anyhow!("{e}")
+    })?;
+    let workspace = match args
+        .workspace
+        .or_else(|| std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from))
+    {
+        Some(dir) => dir,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let version = resolve_version(args.version.as_deref(), &config.version.tag_prefix)?;
+    let amis = match &args.amis {
+        Some(path) => {
+            let set = read_amis(path)?;
+            let arch = config.build.architectures[0];
+            if config.build.architectures.len() > 1 {
+                bail!("{}: the config builds several architectures, so plan takes placeholder AMIs only\n  help: drop --amis, or plan one architecture at a time", path.display());
+            }
+            Some(IndexMap::from([(arch, set)]))
+        }
+        None => None,
+    };
+    let mut texts = Vec::new();
+    for target in &config.templates {
+        let path = workspace.join(&target.path);
+        texts.push(std::fs::read(&path).with_context(|| {
+            format!("cannot read template {} (listed in {config_shown}): check `templates[].path`, which is relative to {}", target.path.display(), workspace.display())
+        })?);
+    }
+    let body_template = match &config.pull_request.body_template {
+        Some(relative) => {
+            check_workspace_path(relative).map_err(|e| anyhow!(e))?;
+            std::fs::read_to_string(workspace.join(relative)).with_context(|| {
+                format!(
+                    "cannot read the PR body template {} named by pull-request.body-template",
+                    relative.display()
+                )
+            })?
+        }
+        None => crate::render::DEFAULT_PR_BODY.to_owned(),
+    };
+    let run_url = match (
+        std::env::var("GITHUB_SERVER_URL"),
+        std::env::var("GITHUB_REPOSITORY"),
+        std::env::var("GITHUB_RUN_ID"),
+    ) {
+        (Ok(server), Ok(repo), Ok(run)) => Some(format!("{server}/{repo}/actions/runs/{run}")),
+        _ => None,
+    };
+    let date = today();
+    let inputs = PlanInputs {
+        version: &version,
+        amis: amis.as_ref(),
+        template_texts: &texts,
+        body_template: &body_template,
+        run_url: run_url.as_deref(),
+        date: &date,
+    };
+    let plan = plan::plan(&config, &inputs).map_err(|e| {
+        if let PlanError::Template { path, error } = &e {
+            report::annotate_error(path, error.location, &error.message);
+        }
+        anyhow!("{e}")
+    })?;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Release plan: {} {}\n\n",
+        config.product.name, plan.version
+    ));
+    for (arch, name) in &plan.ami_names {
+        out.push_str(&format!(
+            "AMI ({arch}): {name}, built in {} from {}\n",
+            config.build.region,
+            describe_base(&config)
+        ));
+    }
+    out.push_str(&format!(
+        "Regions ({}): {}\n",
+        plan.regions.len(),
+        plan.regions
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if plan.placeholder_amis {
+        out.push_str("AMI IDs: placeholders (ami-000000000000001xx); pass --amis AMIS.json to plan with real ones\n");
+    }
+    out.push_str(&format!(
+        "Branch: {} → {}\n",
+        plan.branch,
+        config
+            .pull_request
+            .base
+            .as_deref()
+            .unwrap_or("the repository's default branch")
+    ));
+    for t in &plan.templates {
+        out.push_str(&format!(
+            "\nTemplate {}{}: {}\n",
+            t.path,
+            t.mapping
+                .as_ref()
+                .map(|m| format!(" (mapping {m})"))
+                .unwrap_or_default(),
+            t.summary
+        ));
+        out.push_str(&t.diff);
+    }
+    out.push_str(&format!(
+        "\nPull request: {}\n\n{}",
+        plan.pr_title, plan.pr_body
+    ));
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_base(config: &Config) -> String {
+    let base = &config.build.base_ami;
+    match (&base.id, &base.ssm, &base.owner, &base.name) {
+        (Some(id), ..) => id.clone(),
+        (_, Some(ssm), ..) => format!("SSM parameter {ssm}"),
+        (_, _, Some(owner), Some(name)) => format!("the newest `{name}` owned by {owner}"),
+        _ => "(no base image)".into(),
+    }
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`.
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}

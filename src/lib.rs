@@ -1,0 +1,24 @@
+//! marketplace-release: turn an AWS Marketplace AMI release into one reviewed pull request.
+//!
+//! The modules follow the release pipeline:
+//!
+//! | stage | module | what it holds |
+//! |---|---|---|
+//! | config | [`config`] | the project's YAML config, validated with "did you mean" hints |
+//! | plan | [`plan`] | what a release would do, computed without AWS or GitHub |
+//! | build / copy | [`ami`] | regions, AMI IDs and region → AMI sets (the EC2 adapter comes with the build stage) |
+//! | template | [`template`] | format-preserving template regeneration with a semantic proof |
+//! | publish | [`render`] | the PR body, title and branch, rendered from replaceable templates |
+//! | report | [`report`] | unified diffs and GitHub Actions workflow commands |
+//!
+//! [`cli`] wires them to the command line. The pure core (template, plan, render) knows
+//! nothing of AWS, GitHub or the file system.
+
+pub mod ami;
+pub mod cli;
+pub mod config;
+pub mod plan;
+pub mod render;
+pub mod report;
+pub mod template;
+pub mod version;

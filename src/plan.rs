@@ -1,0 +1,472 @@
+//! What a release would do, computed from the config, the version, the AMIs (real or
+//! placeholders) and the template texts. Pure: the caller reads the files, nothing here touches
+//! AWS, GitHub or the file system.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::ami::{AmiId, AmiSet, Region, RegionAmis};
+use crate::config::{Architecture, Config, TemplateTarget};
+use crate::render::{self, RenderError};
+use crate::template::{Change, EditRequest, Template, TemplateError};
+use crate::version::Version;
+
+/// Marketplace limits the version title to 64 characters.
+pub const MAX_VERSION_TITLE: usize = 64;
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A template could not be edited.
+    #[error("{}", .error.render(.path))]
+    Template {
+        /// The template's path.
+        path: String,
+        /// What went wrong.
+        error: TemplateError,
+    },
+    /// A name, title or body template could not be rendered.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A rendered value is not acceptable.
+    #[error("{message}\n  help: {help}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+}
+
+/// One template as it would be regenerated.
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplatePlan {
+    /// Path relative to the workspace.
+    pub path: String,
+    /// The mapping updated, if any.
+    pub mapping: Option<String>,
+    /// What changes.
+    pub changes: Vec<Change>,
+    /// One line saying what changes.
+    pub summary: String,
+    /// Unified diff, empty when nothing changes.
+    #[serde(skip)]
+    pub diff: String,
+    /// The regenerated text.
+    #[serde(skip)]
+    pub new_text: String,
+}
+
+/// What a release would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleasePlan {
+    /// The version.
+    pub version: Version,
+    /// AMI name per architecture.
+    pub ami_names: IndexMap<String, String>,
+    /// Target regions.
+    pub regions: Vec<Region>,
+    /// Whether the AMI IDs are placeholders (no AMIs were given).
+    pub placeholder_amis: bool,
+    /// The templates.
+    pub templates: Vec<TemplatePlan>,
+    /// Release branch.
+    pub branch: String,
+    /// PR title.
+    pub pr_title: String,
+    /// PR body.
+    pub pr_body: String,
+}
+
+/// Inputs of [`plan`] besides the config.
+pub struct PlanInputs<'a> {
+    /// The release version.
+    pub version: &'a Version,
+    /// AMIs by region: per architecture. `None` plans with placeholders.
+    pub amis: Option<&'a IndexMap<Architecture, AmiSet>>,
+    /// The text of each configured template, in config order.
+    pub template_texts: &'a [Vec<u8>],
+    /// The PR body template source.
+    pub body_template: &'a str,
+    /// Link to the workflow run, when known.
+    pub run_url: Option<&'a str>,
+    /// Today's date (`YYYY-MM-DD`) for AMI names.
+    pub date: &'a str,
+}
+
+/// Placeholder AMI IDs, recognisable and valid: `ami-000000000000000` + two digits.
+pub fn placeholder_amis(config: &Config) -> IndexMap<Architecture, AmiSet> {
+    config
+        .build
+        .architectures
+        .iter()
+        .enumerate()
+        .map(|(a, &arch)| {
+            let set = AmiSet::from_pairs(config.regions.iter().enumerate().map(|(r, region)| {
+                let id = format!("ami-{:017x}", (a + 1) * 0x100 + r + 1);
+                (
+                    region.clone(),
+                    RegionAmis::Single(
+                        AmiId::new(&id, region.as_str()).expect("placeholder is valid"),
+                    ),
+                )
+            }));
+            (arch, set)
+        })
+        .collect()
+}
+
+/// The AMI set one template receives: per-architecture AMIs merged under the template's keys.
+fn amis_for_template(target: &TemplateTarget, by_arch: &IndexMap<Architecture, AmiSet>) -> AmiSet {
+    let single = |amis: &RegionAmis| match amis {
+        RegionAmis::Single(id) => Some(id.clone()),
+        RegionAmis::Keyed(_) => None,
+    };
+    if target.keys.is_empty() {
+        // One architecture, the template's single key (or keyed AMIS.json passed through).
+        return by_arch.values().next().cloned().unwrap_or_default();
+    }
+    let mut regions: IndexMap<Region, IndexMap<String, AmiId>> = IndexMap::new();
+    for (arch, set) in by_arch {
+        let Some(key) = target.keys.get(arch) else {
+            continue;
+        };
+        for (region, amis) in set.iter() {
+            if let Some(id) = single(amis) {
+                regions
+                    .entry(region.clone())
+                    .or_default()
+                    .insert(key.clone(), id);
+            }
+        }
+    }
+    AmiSet::from_pairs(
+        regions
+            .into_iter()
+            .map(|(r, keyed)| (r, RegionAmis::Keyed(keyed))),
+    )
+}
+
+fn summarize(changes: &[Change]) -> String {
+    let mut updated = 0;
+    let mut added_keys = 0;
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    let mut params = Vec::new();
+    for change in changes {
+        match change {
+            Change::AmiUpdated { .. } => updated += 1,
+            Change::AmiAdded { .. } => added_keys += 1,
+            Change::RegionAdded { region } => added.push(region.as_str()),
+            Change::RegionRemoved { region } => removed.push(region.as_str()),
+            Change::ParameterDefault {
+                parameter,
+                old,
+                new,
+            } => params.push(format!("{parameter} {old} → {new}")),
+            Change::AllowedValueAdded { parameter, value } => {
+                params.push(format!("{value} added to {parameter} AllowedValues"))
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    if updated > 0 {
+        parts.push(format!(
+            "{updated} AMI{} updated",
+            if updated == 1 { "" } else { "s" }
+        ));
+    }
+    if added_keys > 0 {
+        parts.push(format!(
+            "{added_keys} AMI key{} added",
+            if added_keys == 1 { "" } else { "s" }
+        ));
+    }
+    if !added.is_empty() {
+        parts.push(format!(
+            "{} region{} added ({})",
+            added.len(),
+            if added.len() == 1 { "" } else { "s" },
+            added.join(", ")
+        ));
+    }
+    if !removed.is_empty() {
+        parts.push(format!(
+            "{} region{} removed ({})",
+            removed.len(),
+            if removed.len() == 1 { "" } else { "s" },
+            removed.join(", ")
+        ));
+    }
+    parts.extend(params);
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Validates a branch name against git's rules for ref names (`git check-ref-format`).
+pub fn check_branch_name(name: &str) -> Result<(), String> {
+    let bad_char = name
+        .chars()
+        .find(|&c| c.is_ascii_control() || " ~^:?*[\\".contains(c));
+    let problem = if name.is_empty() {
+        Some("it is empty".to_owned())
+    } else if let Some(c) = bad_char {
+        Some(format!("it contains {c:?}"))
+    } else if name.contains("..") || name.contains("//") || name.contains("@{") || name == "@" {
+        Some("it contains `..`, `//` or `@{`".into())
+    } else if name.starts_with('/')
+        || name.ends_with('/')
+        || name.ends_with('.')
+        || name.ends_with(".lock")
+    {
+        Some("it starts or ends with `/`, or ends with `.` or `.lock`".into())
+    } else if name
+        .split('/')
+        .any(|part| part.starts_with('.') || part.starts_with('-'))
+    {
+        Some("a part starts with `.` or `-`".into())
+    } else {
+        None
+    };
+    problem.map_or(Ok(()), |why| {
+        Err(format!(
+            "branch name `{name}` is not a valid git ref: {why}"
+        ))
+    })
+}
+
+/// Computes the plan.
+pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, PlanError> {
+    let version = inputs.version;
+    let placeholders;
+    let amis = match inputs.amis {
+        Some(amis) => amis,
+        None => {
+            placeholders = placeholder_amis(config);
+            &placeholders
+        }
+    };
+    let names = minijinja::context!(version => version.as_str(), product => config.product.name.as_str(), date => inputs.date);
+    let mut ami_names = IndexMap::new();
+    for arch in &config.build.architectures {
+        let context = minijinja::context!(architecture => arch.as_str(), ..names.clone());
+        let name = render::render("build.ami-name", &config.build.ami_name, context)?;
+        check_ami_name(&name)?;
+        ami_names.insert(arch.as_str().to_owned(), name);
+    }
+
+    let mut templates = Vec::new();
+    for (target, bytes) in config.templates.iter().zip(inputs.template_texts) {
+        let path = target.path.display().to_string();
+        let template_error = |error| PlanError::Template {
+            path: path.clone(),
+            error,
+        };
+        let template = Template::parse_bytes(bytes).map_err(template_error)?;
+        let request = EditRequest {
+            amis: amis_for_template(target, amis),
+            mapping: target.mapping.clone(),
+            key: None,
+            prune: target.prune,
+            version: target.set_version.then(|| version.clone()),
+            version_parameter: target.version_parameter.clone(),
+        };
+        let edited = template.edit(&request).map_err(template_error)?;
+        let old = std::str::from_utf8(bytes).expect("parse_bytes checked UTF-8");
+        templates.push(TemplatePlan {
+            diff: crate::report::unified_diff(&path, old, &edited.text),
+            summary: summarize(&edited.changes),
+            path,
+            mapping: edited.mapping,
+            changes: edited.changes,
+            new_text: edited.text,
+        });
+    }
+
+    let branch = render::render(
+        "pull-request.branch",
+        &config.pull_request.branch,
+        names.clone(),
+    )?;
+    check_branch_name(&branch).map_err(|message| PlanError::Invalid {
+        message: format!("pull-request.branch: {message}"),
+        help: "change the branch pattern in the config".into(),
+    })?;
+    let pr_title = render::render(
+        "pull-request.title",
+        &config.pull_request.title,
+        names.clone(),
+    )?;
+    let version_title = render::render(
+        "load-form.version-title",
+        &config.load_form.version_title,
+        names.clone(),
+    )?;
+    if version_title.chars().count() > MAX_VERSION_TITLE {
+        return Err(PlanError::Invalid {
+            message: format!("load-form.version-title renders to {} characters, but Marketplace allows {MAX_VERSION_TITLE}: {version_title}", version_title.chars().count()),
+            help: "shorten load-form.version-title".into(),
+        });
+    }
+    let release_notes = render::render(
+        "load-form.release-notes",
+        &config.load_form.release_notes,
+        names.clone(),
+    )?;
+
+    let architectures: Vec<&str> = config
+        .build
+        .architectures
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    let single_id = |amis: &RegionAmis| match amis {
+        RegionAmis::Single(id) => id.to_string(),
+        RegionAmis::Keyed(keyed) => keyed
+            .values()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" / "),
+    };
+    let mut region_rows: IndexMap<&str, IndexMap<&str, String>> = IndexMap::new();
+    for (arch, set) in amis {
+        for (region, ids) in set.iter() {
+            region_rows
+                .entry(region.as_str())
+                .or_default()
+                .insert(arch.as_str(), single_id(ids));
+        }
+    }
+    let us_east_1: Vec<_> = amis
+        .iter()
+        .filter_map(|(arch, set)| {
+            set.get("us-east-1").map(
+                |ids| minijinja::context!(architecture => arch.as_str(), ami => single_id(ids)),
+            )
+        })
+        .collect();
+    let regions: Vec<_> = region_rows
+        .iter()
+        .map(|(region, by_arch)| minijinja::context!(region => region, amis => by_arch))
+        .collect();
+    let marker = format!(
+        "<!-- marketplace-release: product={} version={} -->",
+        config.product.name.replace("--", "-"),
+        version
+    );
+    let body_context = minijinja::context!(
+        product => &config.product,
+        version => version.as_str(),
+        version_title => version_title,
+        release_notes => release_notes,
+        load_form => &config.load_form,
+        us_east_1 => us_east_1,
+        regions => regions,
+        architectures => architectures,
+        templates => &templates,
+        placeholder_amis => inputs.amis.is_none(),
+        run_url => inputs.run_url,
+        marker => marker,
+    );
+    let pr_body = render::render("the PR body template", inputs.body_template, body_context)?;
+
+    Ok(ReleasePlan {
+        version: version.clone(),
+        ami_names,
+        regions: config.regions.clone(),
+        placeholder_amis: inputs.amis.is_none(),
+        templates,
+        branch,
+        pr_title,
+        pr_body,
+    })
+}
+
+/// EC2 AMI names: 3–128 characters of letters, digits and `()[] ./-'@_`.
+fn check_ami_name(name: &str) -> Result<(), PlanError> {
+    let ok = (3..=128).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "()[] ./-'@_".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(PlanError::Invalid {
+            message: format!(
+                "build.ami-name renders to `{name}`, which EC2 does not accept as an AMI name"
+            ),
+            help: "use 3 to 128 letters, digits, spaces and ( ) [ ] . / - ' @ _".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_follow_git_rules() {
+        assert!(check_branch_name("marketplace-release/5.26.0").is_ok());
+        for bad in [
+            "",
+            "a..b",
+            "a b",
+            "a/",
+            "/a",
+            "a.lock",
+            "a~1",
+            "a:b",
+            "x/.hidden",
+            "a//b",
+            "a@{b",
+        ] {
+            assert!(check_branch_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_valid_and_distinct() {
+        let config = crate::config::Config::parse(
+            crate::config::tests_support::MINIMAL,
+            std::path::Path::new("c.yml"),
+        )
+        .unwrap();
+        let sets = placeholder_amis(&config);
+        let ids: Vec<String> = sets[0]
+            .iter()
+            .map(|(_, a)| match a {
+                RegionAmis::Single(id) => id.to_string(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(ids, ["ami-00000000000000101", "ami-00000000000000102"]);
+    }
+
+    #[test]
+    fn summary_counts_changes() {
+        let changes = vec![
+            Change::AmiUpdated {
+                region: "us-east-1".into(),
+                key: "K".into(),
+                old: "a".into(),
+                new: "b".into(),
+            },
+            Change::RegionAdded {
+                region: "eu-west-3".into(),
+            },
+            Change::ParameterDefault {
+                parameter: "V".into(),
+                old: "1".into(),
+                new: "2".into(),
+            },
+        ];
+        assert_eq!(
+            summarize(&changes),
+            "1 AMI updated; 1 region added (eu-west-3); V 1 → 2"
+        );
+        assert_eq!(summarize(&[]), "no change");
+    }
+}

@@ -1,0 +1,75 @@
+//! Text rendered from user-replaceable templates: the PR body, the PR title, branch and AMI
+//! names. minijinja does the rendering; undefined variables are errors, so a typo in a user's
+//! template fails the plan instead of producing an empty field.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// The bundled PR body template (`templates/pr-body.md.j2`).
+pub const DEFAULT_PR_BODY: &str = include_str!("../templates/pr-body.md.j2");
+
+/// A template could not be rendered.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render {what}: {message}")]
+pub struct RenderError {
+    /// Which template (the file or config key).
+    pub what: String,
+    /// minijinja's description, with the line when it has one.
+    pub message: String,
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.add_filter("cell", markdown_cell);
+    env
+}
+
+/// Renders `source` (named `what` in errors) with `context`.
+pub fn render<C: Serialize>(what: &str, source: &str, context: C) -> Result<String, RenderError> {
+    let env = environment();
+    let error = |e: minijinja::Error| {
+        let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
+        RenderError {
+            what: what.to_owned(),
+            message: format!("{}{line}", e.detail().unwrap_or(&e.to_string())),
+        }
+    };
+    let template = env.template_from_str(source).map_err(error)?;
+    template.render(context).map_err(error)
+}
+
+/// Escapes a value for one Markdown table cell: pipes escaped, line breaks as `<br>`.
+fn markdown_cell(value: String) -> String {
+    value
+        .trim()
+        .replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace('\n', "<br>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_with_strict_variables() {
+        assert_eq!(
+            render(
+                "t",
+                "{{ a }}-{{ b | cell }}",
+                minijinja::context!(a => 1, b => "x|y\nz")
+            )
+            .unwrap(),
+            "1-x\\|y<br>z"
+        );
+        let err = render(
+            "title",
+            "{{ versoin }}",
+            minijinja::context!(version => "1"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("title"), "{err}");
+    }
+}

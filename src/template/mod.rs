@@ -1,0 +1,316 @@
+//! Format-preserving regeneration of CloudFormation templates.
+//!
+//! [`Template::parse`] reads a YAML or JSON template into a located tree; [`Template::edit`]
+//! turns an [`EditRequest`] (new AMIs, a version) into byte splices, applies them, and proves
+//! with an independent parser that nothing but the intended paths changed. Everything outside
+//! the spliced ranges (comments, quoting, blank lines, line endings, a missing final newline,
+//! short-form tags) is kept byte for byte by construction.
+//!
+//! This module is pure: no file system, no network.
+
+mod edit;
+mod json;
+pub mod proof;
+pub mod splice;
+pub mod tree;
+mod yaml;
+
+use std::fmt;
+
+use crate::ami::{AmiId, AmiSet, Region};
+use crate::version::Version;
+pub use edit::{Change, Edited};
+use tree::{LineIndex, Location, Node};
+
+/// The two template syntaxes CloudFormation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// YAML (including CloudFormation short-form tags).
+    Yaml,
+    /// Strict JSON.
+    Json,
+}
+
+impl Format {
+    /// JSON when the first non-blank character opens an object, YAML otherwise.
+    pub fn detect(text: &str) -> Self {
+        if text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('{')
+        {
+            Format::Json
+        } else {
+            Format::Yaml
+        }
+    }
+}
+
+/// What went wrong, for callers that react to the kind (tests, exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The file is not UTF-8.
+    NotUtf8,
+    /// YAML or JSON syntax error.
+    Syntax,
+    /// The top level is not a mapping.
+    NotATemplate,
+    /// No AMI mapping or ImageId parameter to update.
+    NothingToUpdate,
+    /// The named mapping does not exist.
+    MappingNotFound,
+    /// Several mappings hold AMI IDs and none was named.
+    MappingAmbiguous,
+    /// The second-level key could not be decided or does not exist.
+    Key,
+    /// A node has an unexpected shape (a region that is not a mapping, a block scalar).
+    Shape,
+    /// A YAML anchor or alias inside the edited mapping.
+    AnchorOrAlias,
+    /// The version parameter is missing, unknown or ambiguous.
+    VersionParameter,
+    /// The ImageId parameter cannot be updated from the AMIs given.
+    ImageParameter,
+    /// The request cannot be carried out as asked (such as pruning every region).
+    Request,
+    /// The semantic proof failed: nothing was written.
+    ProofFailed,
+}
+
+/// A template could not be edited. It names the place in the file when there is one, and
+/// always says what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct TemplateError {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// Where in the file, when it applies.
+    pub location: Option<Location>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = self.location {
+            write!(f, "line {}, column {}: ", at.line, at.column)?;
+        }
+        write!(f, "{}", self.message)?;
+        if !self.help.is_empty() {
+            write!(f, "\n  help: {}", self.help)?;
+        }
+        Ok(())
+    }
+}
+
+impl TemplateError {
+    fn new(
+        kind: ErrorKind,
+        location: Option<Location>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            location,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// `path:line:column: message` plus the help line, as compilers print it.
+    pub fn render(&self, path: &str) -> String {
+        let place = match self.location {
+            Some(at) => format!("{path}:{}:{}", at.line, at.column),
+            None => path.to_owned(),
+        };
+        let mut text = format!("{place}: {}", self.message);
+        if !self.help.is_empty() {
+            text.push_str("\n  help: ");
+            text.push_str(&self.help);
+        }
+        text
+    }
+}
+
+/// What to change in a template.
+#[derive(Debug, Clone, Default)]
+pub struct EditRequest {
+    /// The new AMIs by region.
+    pub amis: AmiSet,
+    /// The mapping to update; detected when `None`.
+    pub mapping: Option<String>,
+    /// The second-level key for a flat AMI set; detected when `None`.
+    pub key: Option<String>,
+    /// Remove regions of the mapping that `amis` does not name.
+    pub prune: bool,
+    /// The version to write into the version parameter's `Default`.
+    pub version: Option<Version>,
+    /// The version parameter; detected when `None`.
+    pub version_parameter: Option<String>,
+}
+
+/// Summary of one mapping, for detection and for the plan output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingSummary {
+    /// The mapping's name under `Mappings`.
+    pub name: String,
+    /// Region-named keys, in order.
+    pub regions: Vec<String>,
+    /// Second-level keys under the regions, in first-seen order.
+    pub keys: Vec<String>,
+    /// How many second-level values are AMI IDs.
+    pub ami_values: usize,
+}
+
+/// A parsed template, ready to edit.
+pub struct Template<'t> {
+    text: &'t str,
+    format: Format,
+    root: Node,
+    lines: LineIndex,
+    semantic: proof::Value,
+}
+
+impl<'t> Template<'t> {
+    /// Reads raw bytes: they must be UTF-8.
+    pub fn parse_bytes(bytes: &'t [u8]) -> Result<Self, TemplateError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let valid = &bytes[..e.valid_up_to()];
+            let text = std::str::from_utf8(valid).expect("prefix is valid");
+            let at = LineIndex::new(text).location(text, text.len());
+            TemplateError::new(
+                ErrorKind::NotUtf8,
+                Some(at),
+                format!("the file is not UTF-8 (invalid byte 0x{:02x})", bytes[e.valid_up_to()]),
+                "CloudFormation templates must be UTF-8: re-save the file as UTF-8 (for example with `iconv -f latin1 -t utf-8`)",
+            )
+        })?;
+        Self::parse(text)
+    }
+
+    /// Parses `text` as YAML or JSON (detected from its first character).
+    pub fn parse(text: &'t str) -> Result<Self, TemplateError> {
+        let format = Format::detect(text);
+        let lines = LineIndex::new(text);
+        let syntax = |offset: usize, message: String| {
+            let what = if format == Format::Json {
+                "JSON"
+            } else {
+                "YAML"
+            };
+            TemplateError::new(
+                ErrorKind::Syntax,
+                Some(lines.location(text, offset)),
+                format!("{what} syntax error: {message}"),
+                format!("fix the {what} at this place; the template was not changed"),
+            )
+        };
+        let root = match format {
+            Format::Yaml => yaml::parse(text).map_err(|e| syntax(e.offset, e.message))?,
+            Format::Json => json::parse(text).map_err(|e| syntax(e.offset, e.message))?,
+        };
+        let semantic = proof::semantic_value(text, format).map_err(|message| {
+            TemplateError::new(
+                ErrorKind::Syntax,
+                None,
+                format!("the template does not parse as {format:?}: {message}"),
+                "fix the template so that it parses; the template was not changed",
+            )
+        })?;
+        if root.entries().is_none() {
+            return Err(TemplateError::new(
+                ErrorKind::NotATemplate,
+                Some(lines.location(text, root.span.start)),
+                "the top level is not a mapping, so this is not a CloudFormation template",
+                "pass a CloudFormation template (a YAML or JSON object with Resources)",
+            ));
+        }
+        Ok(Self {
+            text,
+            format,
+            root,
+            lines,
+            semantic,
+        })
+    }
+
+    /// YAML or JSON.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Every mapping under `Mappings`, with its regions, keys and number of AMI values.
+    pub fn mappings(&self) -> Vec<MappingSummary> {
+        let Some(entries) = self.root.get("Mappings").and_then(Node::entries) else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter_map(|entry| {
+                let name = entry.key.as_scalar()?.to_owned();
+                let mut summary = MappingSummary {
+                    name,
+                    regions: Vec::new(),
+                    keys: Vec::new(),
+                    ami_values: 0,
+                };
+                for region in entry.value.entries().unwrap_or_default() {
+                    let Some(region_name) =
+                        region.key.as_scalar().filter(|r| Region::is_region_name(r))
+                    else {
+                        continue;
+                    };
+                    summary.regions.push(region_name.to_owned());
+                    for inner in region.value.entries().unwrap_or_default() {
+                        let Some(key) = inner.key.as_scalar() else {
+                            continue;
+                        };
+                        if !summary.keys.iter().any(|k| k == key) {
+                            summary.keys.push(key.to_owned());
+                        }
+                        if inner.value.as_scalar().is_some_and(AmiId::is_ami_id) {
+                            summary.ami_values += 1;
+                        }
+                    }
+                }
+                Some(summary)
+            })
+            .collect()
+    }
+
+    /// Applies `request`, proves the result, and returns the new text with a list of changes.
+    /// The original text is never modified; on error nothing is produced.
+    pub fn edit(&self, request: &EditRequest) -> Result<Edited, TemplateError> {
+        edit::run(self, request)
+    }
+
+    fn location(&self, offset: usize) -> Location {
+        self.lines.location(self.text, offset)
+    }
+}
+
+/// The located tree of a YAML text, for pointing at the line of a config key; `None` when the
+/// text does not parse.
+pub fn located_yaml(text: &str) -> Option<Node> {
+    yaml::parse(text).ok()
+}
+
+/// The closest of `candidates` to `wanted`, for "did you mean" hints.
+pub fn did_you_mean<'c>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&wanted.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
