@@ -471,7 +471,13 @@ impl Config {
                 column: l.column(),
             });
             let raw = inner.to_string();
-            let message = raw.split(" at line ").next().unwrap_or(&raw).to_owned();
+            let message = raw.split(" at line ").next().unwrap_or(&raw);
+            // serde_yaml prefixes its own path (`build: unknown field …`); ours is more precise.
+            let message = match message.split_once(": ") {
+                Some((prefix, rest)) if !prefix.contains(' ') && !at_path.is_empty() && at_path != "." => rest,
+                _ => message,
+            }
+            .to_owned();
             let help = unknown_name_hint(&message)
                 .unwrap_or_else(|| "see the config reference in the README".into());
             let place = if at_path == "." || at_path.is_empty() {
@@ -889,7 +895,7 @@ mod tests {
         assert_eq!(err.location.map(|l| l.line), Some(5), "{err}");
         let err = parse(&MINIMAL.replace("  script:", "  scirpt:")).unwrap_err();
         assert!(err.to_string().contains("did you mean `script`"), "{err}");
-        assert!(err.to_string().contains("`build`"), "{err}");
+        assert!(err.to_string().contains("`build.scirpt`"), "{err}");
     }
 
     #[test]
@@ -897,7 +903,7 @@ mod tests {
         let err = parse(&MINIMAL.replace("eu-west-1]", "eu-wets-1]")).unwrap_err();
         assert!(err.to_string().contains("eu-wets-1"), "{err}");
         let err = parse(&MINIMAL.replace("role/MarketplaceAmiIngestion", "user/x")).unwrap_err();
-        assert_eq!(err.location.map(|l| l.line), Some(12), "{err}");
+        assert_eq!(err.location.map(|l| l.line), Some(11), "{err}");
         assert!(
             err.to_string().contains("load-form.access-role-arn"),
             "{err}"

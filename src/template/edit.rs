@@ -168,6 +168,7 @@ impl<'a, 't> Editor<'a, 't> {
     ) -> Result<Option<(String, &'a Node)>, TemplateError> {
         let template = self.template;
         let mappings_node = template.root.get("Mappings");
+        let mappings_key = template.root.entry("Mappings").map(|e| &e.key);
         let summaries = template.mappings();
         if let Some(wanted) = &request.mapping {
             let Some(node) = mappings_node.and_then(|m| m.get(wanted)) else {
@@ -178,7 +179,7 @@ impl<'a, 't> Editor<'a, 't> {
                 };
                 return Err(self.err(
                     ErrorKind::MappingNotFound,
-                    mappings_node,
+                    mappings_key,
                     format!("there is no mapping `{wanted}` under Mappings"),
                     format!(
                         "{hint}the mappings are: {}",
@@ -211,7 +212,7 @@ impl<'a, 't> Editor<'a, 't> {
             ))),
             several => Err(self.err(
                 ErrorKind::MappingAmbiguous,
-                mappings_node,
+                mappings_key,
                 format!(
                     "several mappings hold AMI IDs: {}",
                     several

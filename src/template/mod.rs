@@ -15,6 +15,9 @@ pub mod splice;
 pub mod tree;
 mod yaml;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 
 use crate::ami::{AmiId, AmiSet, Region};

@@ -257,7 +257,7 @@ pub fn is_plain_safe(value: &str) -> bool {
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '/' | '+' | ':'))
-        && !value.starts_with(['-', ':', '/'])
+        && !value.starts_with(['-', ':'])
         && !value.contains(": ")
         && !value.ends_with(':');
     simple
