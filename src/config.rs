@@ -474,7 +474,11 @@ impl Config {
             let message = raw.split(" at line ").next().unwrap_or(&raw);
             // serde_yaml prefixes its own path (`build: unknown field …`); ours is more precise.
             let message = match message.split_once(": ") {
-                Some((prefix, rest)) if !prefix.contains(' ') && !at_path.is_empty() && at_path != "." => rest,
+                Some((prefix, rest))
+                    if !prefix.contains(' ') && !at_path.is_empty() && at_path != "." =>
+                {
+                    rest
+                }
                 _ => message,
             }
             .to_owned();

@@ -1,0 +1,115 @@
+//! Helpers shared by the integration tests: where the corpus and the tools are, and how to
+//! run the binary exactly as a user does.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use marketplace_release::ami::AmiId;
+use marketplace_release::template::Template;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/corpus` beside the repository, when it exists. Prints why it is skipped when not,
+/// so a run without it never passes silently.
+pub fn corpus(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("MARKETPLACE_RELEASE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/corpus"));
+    if dir.join("neo4j").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("NOTE: {test}: corpus not found at {} (set MARKETPLACE_RELEASE_CORPUS); this test checked nothing", dir.display());
+        println!(
+            "NOTE: {test}: corpus not found at {}; this test checked nothing",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Every template file of the corpus (both folders), sorted.
+pub fn corpus_templates(corpus: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for folder in ["neo4j", "others"] {
+        for entry in std::fs::read_dir(corpus.join(folder)).expect("corpus folder") {
+            let path = entry.expect("dir entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.contains(".template.") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The cfn-lint executable: `$CFN_LINT`, else the README's venv. Panics (never skips) when it
+/// is missing, with the command that installs it.
+pub fn cfn_lint() -> PathBuf {
+    let candidate = std::env::var_os("CFN_LINT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/cfn-lint"));
+    assert!(
+        candidate.is_file(),
+        "cfn-lint not found at {}: run the README's test command (bash .ci/run), which installs it into .venv, or set CFN_LINT",
+        candidate.display()
+    );
+    candidate
+}
+
+/// Runs the release binary with `args` in `dir`.
+pub fn run_binary(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_marketplace-release"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_REF_NAME")
+        .env_remove("GITHUB_REF_TYPE")
+        .output()
+        .expect("the binary runs")
+}
+
+/// A deterministic, valid 17-digit AMI ID from a number.
+pub fn fake_ami(n: u64) -> String {
+    let id = format!("ami-f{n:016x}");
+    assert!(AmiId::is_ami_id(&id));
+    id
+}
+
+/// The names of the mappings of `text` that hold AMI IDs.
+pub fn ami_mappings(text: &str) -> Vec<marketplace_release::template::MappingSummary> {
+    Template::parse(text)
+        .map(|t| {
+            t.mappings()
+                .into_iter()
+                .filter(|m| m.ami_values > 0)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Replaces every AMI ID token in `line` by a marker, so two lines can be compared "but for
+/// their AMI IDs".
+pub fn mask_amis(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("ami-") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 4..];
+        let hex = tail.chars().take_while(|c| c.is_ascii_hexdigit()).count();
+        if hex == 8 || hex == 17 {
+            out.push_str("ami-*");
+            rest = &tail[hex..];
+        } else {
+            out.push_str("ami-");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
