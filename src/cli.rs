@@ -10,7 +10,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use indexmap::IndexMap;
 
 use crate::ami::AmiSet;
-use crate::config::{check_workspace_path, Config};
+use crate::config::Config;
 use crate::plan::{self, PlanError, PlanInputs};
 use crate::report;
 use crate::template::{EditRequest, Template};
@@ -95,11 +95,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// An I/O failure on a named file, with what to do about it.
+fn file_error(what: String, error: std::io::Error, help: &str) -> anyhow::Error {
+    anyhow!("{what}: {error}\n  help: {help}")
+}
+
 fn read_amis(path: &Path) -> Result<AmiSet> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read AMIS.json file {}: check the path passed to --amis",
-            path.display()
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        file_error(
+            format!("cannot read AMIS.json file {}", path.display()),
+            e,
+            "check the path passed to --amis",
         )
     })?;
     AmiSet::from_json(&text).map_err(|e| {
@@ -121,21 +127,29 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(|| {
-        format!(
-            "cannot create a file in {}: check that the directory exists and is writable",
-            dir.display()
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+        file_error(
+            format!("cannot create a file in {}", dir.display()),
+            e,
+            "check that the directory exists and is writable",
         )
     })?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| {
+        file_error(
+            format!("cannot write {}", path.display()),
+            e,
+            "check the free space and permissions of the directory",
+        )
+    })?;
     if let Ok(meta) = std::fs::metadata(path) {
+        // Keep the mode of the file being replaced (an executable bit, group access).
         let _ = file.as_file().set_permissions(meta.permissions());
     }
-    file.persist(path).with_context(|| {
-        format!(
-            "cannot replace {}: check that it is writable",
-            path.display()
+    file.persist(path).map_err(|e| {
+        file_error(
+            format!("cannot replace {}", path.display()),
+            e.error,
+            "check that the file and its directory are writable",
         )
     })?;
     Ok(())
@@ -143,8 +157,13 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
 
 fn template(args: TemplateArgs) -> Result<ExitCode> {
     let shown = args.template.display().to_string();
-    let bytes = std::fs::read(&args.template)
-        .with_context(|| format!("cannot read template {shown}: check the path"))?;
+    let bytes = std::fs::read(&args.template).map_err(|e| {
+        file_error(
+            format!("cannot read template {shown}"),
+            e,
+            "check the template path",
+        )
+    })?;
     let amis = read_amis(&args.amis)?;
     let version = args.version.as_deref().map(parse_version).transpose()?;
     let request = EditRequest {
@@ -234,20 +253,22 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
     let mut texts = Vec::new();
     for target in &config.templates {
         let path = workspace.join(&target.path);
-        texts.push(std::fs::read(&path).with_context(|| {
-            format!("cannot read template {} (listed in {config_shown}): check `templates[].path`, which is relative to {}", target.path.display(), workspace.display())
+        texts.push(std::fs::read(&path).map_err(|e| {
+            file_error(
+                format!("cannot read template {} (listed in {config_shown})", target.path.display()),
+                e,
+                &format!("check `templates[].path`, which is relative to the workspace {} (set it with --workspace)", workspace.display()),
+            )
         })?);
     }
     let body_template = match &config.pull_request.body_template {
-        Some(relative) => {
-            check_workspace_path(relative).map_err(|e| anyhow!(e))?;
-            std::fs::read_to_string(workspace.join(relative)).with_context(|| {
-                format!(
-                    "cannot read the PR body template {} named by pull-request.body-template",
-                    relative.display()
-                )
-            })?
-        }
+        Some(relative) => std::fs::read_to_string(workspace.join(relative)).map_err(|e| {
+            file_error(
+                format!("cannot read the PR body template {}", relative.display()),
+                e,
+                "check pull-request.body-template, which is relative to the workspace",
+            )
+        })?,
         None => crate::render::DEFAULT_PR_BODY.to_owned(),
     };
     let run_url = match (

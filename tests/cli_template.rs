@@ -1,0 +1,328 @@
+//! The `template` command's contract, run through the real binary: modes, exit codes, and
+//! that bad input gets a located message while nothing is written.
+
+mod common;
+
+use std::path::Path;
+
+use common::run_binary;
+
+const TEMPLATE: &str = "\
+AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  ProductVersion:
+    Type: String
+    Default: '1.0.0'
+Resources:
+  Server:
+    Type: AWS::EC2::Instance
+    Properties:
+      ImageId: !FindInMap [Images, !Ref 'AWS::Region', BYOL]
+Mappings:
+  Images:
+    us-east-1:
+      BYOL: ami-0123456789abcdef0
+";
+
+const AMIS: &str =
+    r#"{"us-east-1": "ami-0aaaaaaaaaaaaaaa1", "eu-west-1": "ami-0aaaaaaaaaaaaaaa2"}"#;
+
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        let ws = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        ws.write("t.yaml", TEMPLATE);
+        ws.write("amis.json", AMIS);
+        ws
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+    fn read(&self, name: &str) -> String {
+        String::from_utf8_lossy(&self.bytes(name)).into_owned()
+    }
+    fn bytes(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.path().join(name)).unwrap()
+    }
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = run_binary(self.path(), args);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+}
+
+#[test]
+fn output_in_place_and_check() {
+    let ws = Workspace::new();
+    let (code, _, err) = ws.run(&[
+        "template",
+        "t.yaml",
+        "--amis",
+        "amis.json",
+        "--version",
+        "2025.06.0",
+        "--output",
+        "out.yaml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let expected = TEMPLATE
+        .replace("'1.0.0'", "'2025.06.0'")
+        .replace("ami-0123456789abcdef0", "ami-0aaaaaaaaaaaaaaa1")
+        .replace("      BYOL: ami-0aaaaaaaaaaaaaaa1\n", "      BYOL: ami-0aaaaaaaaaaaaaaa1\n    eu-west-1:\n      BYOL: ami-0aaaaaaaaaaaaaaa2\n");
+    assert_eq!(ws.read("out.yaml"), expected);
+    assert_eq!(
+        ws.read("t.yaml"),
+        TEMPLATE,
+        "--output leaves the input alone"
+    );
+
+    let (code, diff, _) = ws.run(&["template", "t.yaml", "--amis", "amis.json", "--check"]);
+    assert_eq!(code, 1, "--check exits 1 when the template would change");
+    assert!(
+        diff.contains("+    eu-west-1:") && diff.starts_with("--- a/t.yaml"),
+        "{diff}"
+    );
+    assert_eq!(ws.read("t.yaml"), TEMPLATE, "--check writes nothing");
+
+    let (code, _, err) = ws.run(&[
+        "template",
+        "t.yaml",
+        "--amis",
+        "amis.json",
+        "--version",
+        "2025.06.0",
+        "--in-place",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(ws.read("t.yaml"), expected);
+    let (code, _, _) = ws.run(&[
+        "template",
+        "t.yaml",
+        "--amis",
+        "amis.json",
+        "--version",
+        "2025.06.0",
+        "--check",
+    ]);
+    assert_eq!(code, 0, "--check exits 0 when the template is up to date");
+    assert_eq!(
+        ws.files(),
+        ["amis.json", "out.yaml", "t.yaml"],
+        "no temporary files left behind"
+    );
+}
+
+#[test]
+fn exactly_one_output_mode_is_required() {
+    let ws = Workspace::new();
+    let (code, _, err) = ws.run(&["template", "t.yaml", "--amis", "amis.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--output") && err.contains("--check"), "{err}");
+    let (code, _, _) = ws.run(&[
+        "template",
+        "t.yaml",
+        "--amis",
+        "amis.json",
+        "--check",
+        "--in-place",
+    ]);
+    assert_eq!(code, 2);
+}
+
+/// Runs one bad input; asserts exit 2, the message parts, that the template is untouched and
+/// that no output file appeared.
+fn refused(ws: &Workspace, args: &[&str], expect: &[&str]) {
+    let before = ws.files();
+    let template_before = ws.bytes("t.yaml");
+    let mut full = vec!["template", "t.yaml", "--output", "out.yaml"];
+    full.extend_from_slice(args);
+    let (code, stdout, err) = ws.run(&full);
+    assert_eq!(code, 2, "args {args:?}: expected exit 2; stderr: {err}");
+    for part in expect {
+        assert!(
+            err.contains(part),
+            "args {args:?}: expected {part:?} in:\n{err}"
+        );
+    }
+    assert!(
+        err.contains("help:"),
+        "args {args:?}: every error says what to do:\n{err}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(ws.files(), before, "args {args:?}: no file may be written");
+    assert_eq!(ws.bytes("t.yaml"), template_before);
+}
+
+#[test]
+fn bad_input_is_refused_with_place_and_help_and_nothing_is_written() {
+    let ws = Workspace::new();
+    ws.write(
+        "t.yaml",
+        &TEMPLATE.replace(
+            "      BYOL: ami-0123456789abcdef0\n",
+            "      BYOL: [ami-0123456789abcdef0\n",
+        ),
+    );
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &["t.yaml:15:1:", "YAML syntax error"],
+    );
+
+    ws.write("t.yaml", "{\n  \"Mappings\": {\n    \"M\": {\"us-east-1\": {\"K\": \"ami-0123456789abcdef0\"},}\n  }\n}\n");
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &["t.yaml:3:", "JSON syntax error"],
+    );
+
+    std::fs::write(
+        ws.path().join("t.yaml"),
+        [TEMPLATE.as_bytes(), b"# caf\xe9\n"].concat(),
+    )
+    .unwrap();
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &["t.yaml:15:6:", "not UTF-8"],
+    );
+
+    ws.write(
+        "t.yaml",
+        &TEMPLATE.replace(
+            "Mappings:\n  Images:",
+            "Mappings:\n  Other:\n    us-east-1:\n      BYOL: ami-0123456789abcdef1\n  Images:",
+        ),
+    );
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &["t.yaml:11:1:", "several mappings hold AMI IDs", "--mapping"],
+    );
+    refused(
+        &ws,
+        &["--amis", "amis.json", "--mapping", "Imagse"],
+        &["no mapping `Imagse`", "did you mean `Images`"],
+    );
+
+    ws.write(
+        "t.yaml",
+        &TEMPLATE.replace("    us-east-1:\n", "    us-east-1: &base\n"),
+    );
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &["t.yaml:13:", "anchor or alias"],
+    );
+
+    ws.write("t.yaml", TEMPLATE);
+    ws.write(
+        "bad-region.json",
+        r#"{"us-east-1": "ami-0aaaaaaaaaaaaaaa1", "eu-wset-1": "ami-0aaaaaaaaaaaaaaa2"}"#,
+    );
+    refused(
+        &ws,
+        &["--amis", "bad-region.json"],
+        &["bad-region.json", "`eu-wset-1` is not an AWS region name"],
+    );
+    ws.write("bad-ami.json", r#"{"us-east-1": "ami-12345"}"#);
+    refused(
+        &ws,
+        &["--amis", "bad-ami.json"],
+        &["`ami-12345` (region us-east-1) is not an AMI ID"],
+    );
+    ws.write(
+        "bad-shape.json",
+        r#"[{"us-east-1": "ami-0aaaaaaaaaaaaaaa1"}]"#,
+    );
+    refused(
+        &ws,
+        &["--amis", "bad-shape.json"],
+        &["top level is not an object"],
+    );
+    ws.write(
+        "bad-json.json",
+        "{\"us-east-1\": \"ami-0aaaaaaaaaaaaaaa1\",\n",
+    );
+    refused(&ws, &["--amis", "bad-json.json"], &["line 2"]);
+    refused(
+        &ws,
+        &["--amis", "missing.json"],
+        &["cannot read AMIS.json file missing.json"],
+    );
+    refused(
+        &ws,
+        &["--amis", "amis.json", "--version", "5.0; rm -rf /"],
+        &["version `5.0; rm -rf /` is not allowed"],
+    );
+    refused(
+        &ws,
+        &[
+            "--amis",
+            "amis.json",
+            "--version",
+            "5.0",
+            "--version-parameter",
+            "ProductVersoin",
+        ],
+        &[
+            "no parameter `ProductVersoin`",
+            "did you mean `ProductVersion`",
+        ],
+    );
+}
+
+#[test]
+fn output_into_a_missing_directory_fails_cleanly() {
+    let ws = Workspace::new();
+    let (code, _, err) = ws.run(&[
+        "template",
+        "t.yaml",
+        "--amis",
+        "amis.json",
+        "--output",
+        "no/such/dir/out.yaml",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no/such/dir"), "{err}");
+    assert_eq!(ws.files(), ["amis.json", "t.yaml"]);
+}
+
+#[test]
+fn errors_become_annotations_inside_github_actions() {
+    let ws = Workspace::new();
+    ws.write(
+        "t.yaml",
+        &TEMPLATE.replace("    us-east-1:\n", "    us-east-1: &base\n"),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"))
+        .args(["template", "t.yaml", "--amis", "amis.json", "--check"])
+        .current_dir(ws.path())
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("::error file=t.yaml,line=13,col="),
+        "{stdout}"
+    );
+}
