@@ -840,10 +840,7 @@ fn unknown_name_hint(message: &str) -> Option<String> {
     let (wanted, expected) = rest.split_once('`')?;
     let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     Some(match did_you_mean(wanted, names.iter().copied()) {
-        Some(close) => format!(
-            "did you mean `{close}`? The keys allowed here are: {}",
-            names.join(", ")
-        ),
+        Some(close) => format!("did you mean `{close}`?"),
         None if names.is_empty() => "remove it; no keys are allowed here".into(),
         None => format!("remove it or use one of: {}", names.join(", ")),
     })

@@ -7,8 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use marketplace_release::ami::AmiSet;
-use marketplace_release::template::proof::{semantic_value, Value};
+use marketplace_release::template::proof::semantic_value;
 use marketplace_release::template::{EditRequest, Template};
 use similar::{ChangeTag, TextDiff};
 
@@ -22,61 +21,6 @@ const NEW_REGION_POOL: [&str; 8] = [
     "ap-southeast-7",
     "me-central-1",
 ];
-
-fn get<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
-    match value {
-        Value::Mapping(pairs) => pairs
-            .iter()
-            .find(|(k, _)| matches!(k, Value::String(s) | Value::Number(s) if s == key))
-            .map(|(_, v)| v),
-        _ => None,
-    }
-}
-
-/// (region, [(key, AMI)]) for the region-named entries of `mapping` that hold AMI IDs.
-fn region_amis(doc: &Value, mapping: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let Some(Value::Mapping(regions)) = get(doc, "Mappings").and_then(|m| get(m, mapping)) else {
-        return Vec::new();
-    };
-    regions
-        .iter()
-        .filter_map(|(k, v)| {
-            let Value::String(region) = k else {
-                return None;
-            };
-            if !marketplace_release::ami::Region::is_region_name(region) {
-                return None;
-            }
-            let Value::Mapping(inner) = v else {
-                return None;
-            };
-            let amis: Vec<(String, String)> = inner
-                .iter()
-                .filter_map(|(k, v)| match (k, v) {
-                    (Value::String(k) | Value::Number(k), Value::String(v))
-                        if marketplace_release::ami::AmiId::is_ami_id(v) =>
-                    {
-                        Some((k.clone(), v.clone()))
-                    }
-                    _ => None,
-                })
-                .collect();
-            (!amis.is_empty()).then(|| (region.clone(), amis))
-        })
-        .collect()
-}
-
-fn keyed_json(entries: &[(String, Vec<(String, String)>)]) -> AmiSet {
-    let mut object = serde_json::Map::new();
-    for (region, pairs) in entries {
-        let inner: serde_json::Map<String, serde_json::Value> = pairs
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        object.insert(region.clone(), serde_json::Value::Object(inner));
-    }
-    AmiSet::from_json_value(&serde_json::Value::Object(object)).expect("valid AMI set")
-}
 
 struct Outputs {
     dir: tempfile::TempDir,
@@ -114,7 +58,7 @@ fn every_corpus_mapping_edits_exactly_the_ami_lines_and_lints_clean() {
                 path.file_name().unwrap().to_string_lossy(),
                 mapping.name
             );
-            let existing = region_amis(&doc, &mapping.name);
+            let existing = common::region_amis(&doc, &mapping.name);
 
             // 1. Replace every AMI.
             let replaced: Vec<_> = existing
@@ -133,7 +77,7 @@ fn every_corpus_mapping_edits_exactly_the_ami_lines_and_lints_clean() {
                 })
                 .collect();
             let request = EditRequest {
-                amis: keyed_json(&replaced),
+                amis: common::keyed_ami_set(&replaced),
                 mapping: Some(mapping.name.clone()),
                 ..Default::default()
             };
@@ -194,7 +138,7 @@ fn every_corpus_mapping_edits_exactly_the_ami_lines_and_lints_clean() {
                 })
                 .collect();
             let request = EditRequest {
-                amis: keyed_json(&added),
+                amis: common::keyed_ami_set(&added),
                 mapping: Some(mapping.name.clone()),
                 ..Default::default()
             };
@@ -204,7 +148,7 @@ fn every_corpus_mapping_edits_exactly_the_ami_lines_and_lints_clean() {
             check_only_additions(&name, &text, &grown.text, &new_regions);
             let grown_doc = semantic_value(&grown.text, template.format()).unwrap();
             assert_eq!(
-                region_amis(&grown_doc, &mapping.name).len(),
+                common::region_amis(&grown_doc, &mapping.name).len(),
                 existing.len() + 3,
                 "{name}: three regions more"
             );

@@ -241,46 +241,11 @@ fn read(corpus: &std::path::Path, stem: &str) -> String {
     std::fs::read_to_string(entry).unwrap()
 }
 
-fn get<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
-    match value {
-        Value::Mapping(pairs) => pairs
-            .iter()
-            .find(|(k, _)| matches!(k, Value::String(s) | Value::Number(s) if s == key))
-            .map(|(_, v)| v),
-        _ => None,
-    }
-}
-
 /// The "after" AMIs of `mapping` as keyed AMIS.json, in the after file's region order.
-fn after_amis(after: &Value, mapping: &str) -> AmiSet {
-    let Some(Value::Mapping(regions)) = get(after, "Mappings").and_then(|m| get(m, mapping)) else {
-        panic!("no mapping {mapping}")
-    };
-    let mut object = serde_json::Map::new();
-    for (region, keys) in regions {
-        let Value::String(region) = region else {
-            continue;
-        };
-        if !marketplace_release::ami::Region::is_region_name(region) {
-            continue;
-        }
-        let Value::Mapping(keys) = keys else { continue };
-        let inner: serde_json::Map<String, serde_json::Value> = keys
-            .iter()
-            .filter_map(|(k, v)| match (k, v) {
-                (Value::String(k), Value::String(v))
-                    if marketplace_release::ami::AmiId::is_ami_id(v) =>
-                {
-                    Some((k.clone(), serde_json::Value::String(v.clone())))
-                }
-                _ => None,
-            })
-            .collect();
-        if !inner.is_empty() {
-            object.insert(region.clone(), serde_json::Value::Object(inner));
-        }
-    }
-    AmiSet::from_json_value(&serde_json::Value::Object(object)).unwrap()
+fn after_amis(after: &Value<'_>, mapping: &str) -> AmiSet {
+    let entries = common::region_amis(after, mapping);
+    assert!(!entries.is_empty(), "no AMIs in mapping {mapping}");
+    common::keyed_ami_set(&entries)
 }
 
 fn normalise(text: &str, edits: &[HandEdit]) -> String {
@@ -366,13 +331,16 @@ fn real_before_after_pairs_are_reproduced() {
         let mut text = before.clone();
         for mapping in pair.mappings {
             let version = pair.version_parameter.map(|p| {
-                let Some(Value::String(v)) = get(&after_doc, "Parameters")
-                    .and_then(|ps| get(ps, p))
-                    .and_then(|p| get(p, "Default"))
-                else {
-                    panic!("pair {}: no version default", pair.id)
-                };
-                Version::new(v).unwrap()
+                let default = after_doc
+                    .get("Parameters")
+                    .and_then(|ps| ps.get(p))
+                    .and_then(|p| p.get("Default"));
+                Version::new(
+                    default
+                        .and_then(Value::as_str)
+                        .unwrap_or_else(|| panic!("pair {}: no version default", pair.id)),
+                )
+                .unwrap()
             });
             let request = EditRequest {
                 amis: after_amis(&after_doc, mapping),

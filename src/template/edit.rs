@@ -77,6 +77,9 @@ pub struct Edited {
     pub changed: bool,
 }
 
+/// The (mapping key, AMI ID) pairs one region receives.
+type KeyedAmis = Vec<(String, String)>;
+
 struct Editor<'a, 't> {
     template: &'a Template<'t>,
     layout: Layout<'t>,
@@ -237,7 +240,7 @@ impl<'a, 't> Editor<'a, 't> {
         name: &str,
         mapping: &Node,
         request: &EditRequest,
-    ) -> Result<Vec<(Region, Vec<(String, String)>)>, TemplateError> {
+    ) -> Result<Vec<(Region, KeyedAmis)>, TemplateError> {
         let summary = self
             .template
             .mappings()

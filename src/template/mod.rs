@@ -25,6 +25,9 @@ use crate::version::Version;
 pub use edit::{Change, Edited};
 use tree::{LineIndex, Location, Node};
 
+/// Templates at least this large are parsed by both parsers at once, on two threads.
+const PARALLEL_PARSE_BYTES: usize = 32 * 1024;
+
 /// The two template syntaxes CloudFormation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -173,7 +176,7 @@ pub struct Template<'t> {
     format: Format,
     root: Node,
     lines: LineIndex,
-    semantic: proof::Value,
+    semantic: proof::Value<'t>,
 }
 
 impl<'t> Template<'t> {
@@ -210,11 +213,29 @@ impl<'t> Template<'t> {
                 format!("fix the {what} at this place; the template was not changed"),
             )
         };
-        let root = match format {
-            Format::Yaml => yaml::parse(text).map_err(|e| syntax(e.offset, e.message))?,
-            Format::Json => json::parse(text).map_err(|e| syntax(e.offset, e.message))?,
+        // The located tree and the proof's semantic value come from independent parsers; on a
+        // large template they run side by side, which keeps regeneration within milliseconds.
+        let parse_semantic = || proof::semantic_value(text, format);
+        let parse_located = || match format {
+            Format::Yaml => yaml::parse(text).map_err(|e| (e.offset, e.message)),
+            Format::Json => json::parse(text).map_err(|e| (e.offset, e.message)),
         };
-        let semantic = proof::semantic_value(text, format).map_err(|message| {
+        let (root, semantic) = if text.len() >= PARALLEL_PARSE_BYTES {
+            std::thread::scope(|scope| {
+                let semantic = scope.spawn(parse_semantic);
+                let root = parse_located();
+                (
+                    root,
+                    semantic
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                )
+            })
+        } else {
+            (parse_located(), parse_semantic())
+        };
+        let root = root.map_err(|(offset, message)| syntax(offset, message))?;
+        let semantic = semantic.map_err(|message| {
             TemplateError::new(
                 ErrorKind::Syntax,
                 None,

@@ -5,6 +5,7 @@
 //! and the result must equal the parsed edited text. Any other difference, anywhere in the
 //! document, refuses the edit.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{
@@ -16,24 +17,46 @@ use super::Format;
 /// A parsed document as the proof compares it. Unlike `serde_yaml::Value`, mappings are lists
 /// of pairs, so templates with duplicate keys (which exist in the wild) can still be proved.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+/// Strings borrow from the parsed text where they need no unescaping, which saves an
+/// allocation per scalar.
+pub enum Value<'a> {
     /// `null` / `~` / empty.
     Null,
     /// A boolean.
     Bool(bool),
     /// A number, by its decimal text.
-    Number(String),
+    Number(Cow<'a, str>),
     /// A string.
-    String(String),
+    String(Cow<'a, str>),
     /// A sequence.
-    Sequence(Vec<Value>),
+    Sequence(Vec<Value<'a>>),
     /// A mapping, in source order, duplicates kept.
-    Mapping(Vec<(Value, Value)>),
+    Mapping(Vec<(Value<'a>, Value<'a>)>),
     /// A tagged value such as `!Ref x`.
-    Tagged(String, Box<Value>),
+    Tagged(String, Box<Value<'a>>),
 }
 
-impl<'de> Deserialize<'de> for Value {
+impl<'a> Value<'a> {
+    /// The text of a string, number or boolean scalar (how CloudFormation reads a key).
+    pub fn as_str(&self) -> Option<&str> {
+        key_text(self)
+    }
+
+    /// The value under `key`, if this is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        get(self, key)
+    }
+
+    /// The key/value pairs of a mapping; empty for anything else.
+    pub fn pairs(&self) -> &[(Value<'a>, Value<'a>)] {
+        match self {
+            Value::Mapping(pairs) => pairs,
+            _ => &[],
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(ValueVisitor)
     }
@@ -42,46 +65,49 @@ impl<'de> Deserialize<'de> for Value {
 struct ValueVisitor;
 
 impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
+    type Value = Value<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any YAML or JSON value")
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
         Ok(Value::Null)
     }
-    fn visit_none<E>(self) -> Result<Value, E> {
+    fn visit_none<E>(self) -> Result<Value<'de>, E> {
         Ok(Value::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
         Value::deserialize(d)
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Value<'de>, E> {
         Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.to_string()))
+    fn visit_i64<E>(self, v: i64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Cow::Owned(v.to_string())))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.to_string()))
+    fn visit_u64<E>(self, v: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Cow::Owned(v.to_string())))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Number(v.to_string()))
+    fn visit_f64<E>(self, v: f64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Cow::Owned(v.to_string())))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_str<E>(self, v: &str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(v.to_owned())))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_string<E>(self, v: String) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
         Ok(Value::Sequence(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
         let mut pairs = Vec::new();
         while let Some(pair) = map.next_entry()? {
             pairs.push(pair);
@@ -89,14 +115,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Mapping(pairs))
     }
     // serde_yaml hands a tagged node (`!Ref x`) over as an enum whose variant is the tag.
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value<'de>, A::Error> {
         let (tag, contents) = data.variant::<String>()?;
         Ok(Value::Tagged(tag, Box::new(contents.newtype_variant()?)))
     }
 }
 
 /// Parses `text` as the semantic value the proof compares.
-pub fn semantic_value(text: &str, format: Format) -> Result<Value, String> {
+pub fn semantic_value(text: &str, format: Format) -> Result<Value<'_>, String> {
     match format {
         Format::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
         Format::Yaml => serde_yaml::from_str(text).map_err(|e| e.to_string()),
@@ -149,25 +175,29 @@ pub struct ProofFailure {
     pub detail: String,
 }
 
-/// Checks that `edited` equals `original` with `intents` applied.
-pub fn verify(
-    original: &Value,
-    edited_text: &str,
+/// Checks that `edited_text` means `original` with `intents` applied.
+///
+/// Rather than copying the original and applying the intents, each intended path of the
+/// edited document is checked to hold the intended value and then restored to the original's
+/// content; what remains must equal the original. The two are equivalent, and this way a large
+/// template is not copied.
+pub fn verify<'a>(
+    original: &Value<'a>,
+    edited_text: &'a str,
     format: Format,
     intents: &[Intent],
 ) -> Result<(), ProofFailure> {
-    let edited = semantic_value(edited_text, format).map_err(|e| ProofFailure {
+    let mut edited = semantic_value(edited_text, format).map_err(|e| ProofFailure {
         path: "(document)".into(),
         detail: format!("the edited text no longer parses: {e}"),
     })?;
-    let mut expected = original.clone();
-    for intent in intents {
-        apply(&mut expected, intent).map_err(|detail| ProofFailure {
+    for intent in intents.iter().rev() {
+        revert(&mut edited, original, intent).map_err(|detail| ProofFailure {
             path: intent_path(intent),
             detail,
         })?;
     }
-    match first_difference(&expected, &edited, &mut Vec::new()) {
+    match first_difference(original, &edited, &mut Vec::new()) {
         None => Ok(()),
         Some((path, detail)) => Err(ProofFailure { path, detail }),
     }
@@ -190,7 +220,7 @@ fn intent_path(intent: &Intent) -> String {
 }
 
 /// The string form of a mapping key, as CloudFormation reads it.
-fn key_text(key: &Value) -> Option<&str> {
+fn key_text<'v>(key: &'v Value<'_>) -> Option<&'v str> {
     match key {
         Value::String(s) | Value::Number(s) => Some(s),
         Value::Bool(true) => Some("true"),
@@ -199,21 +229,53 @@ fn key_text(key: &Value) -> Option<&str> {
     }
 }
 
-fn child_mut<'v>(map: &'v mut Value, key: &str, create: bool) -> Result<&'v mut Value, String> {
-    let Value::Mapping(pairs) = map else {
-        return Err(format!("`{key}` is not under a mapping"));
-    };
-    match pairs.iter().position(|(k, _)| key_text(k) == Some(key)) {
-        Some(i) => Ok(&mut pairs[i].1),
-        None if create => {
-            pairs.push((Value::String(key.to_owned()), Value::Mapping(Vec::new())));
-            Ok(&mut pairs.last_mut().expect("just pushed").1)
-        }
-        None => Err(format!("`{key}` is missing")),
+fn get<'v, 'a>(value: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
+    match value {
+        Value::Mapping(pairs) => pairs
+            .iter()
+            .find(|(k, _)| key_text(k) == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
     }
 }
 
-fn apply(doc: &mut Value, intent: &Intent) -> Result<(), String> {
+fn get_path<'v, 'a>(value: &'v Value<'a>, path: &[&str]) -> Option<&'v Value<'a>> {
+    path.iter().try_fold(value, |node, key| get(node, key))
+}
+
+fn child_mut<'v, 'a>(map: &'v mut Value<'a>, key: &str) -> Result<&'v mut Value<'a>, String> {
+    let Value::Mapping(pairs) = map else {
+        return Err(format!("`{key}` is not under a mapping"));
+    };
+    let i = pairs
+        .iter()
+        .position(|(k, _)| key_text(k) == Some(key))
+        .ok_or_else(|| format!("`{key}` is missing from the edited text"))?;
+    Ok(&mut pairs[i].1)
+}
+
+fn path_mut<'v, 'a>(value: &'v mut Value<'a>, path: &[&str]) -> Result<&'v mut Value<'a>, String> {
+    path.iter()
+        .try_fold(value, |node, key| child_mut(node, key))
+}
+
+fn remove_key(map: &mut Value<'_>, key: &str) {
+    if let Value::Mapping(pairs) = map {
+        if let Some(i) = pairs.iter().position(|(k, _)| key_text(k) == Some(key)) {
+            pairs.remove(i);
+        }
+    }
+}
+
+fn expect_string(found: &Value<'_>, value: &str) -> Result<(), String> {
+    match found {
+        Value::String(s) if s == value => Ok(()),
+        other => Err(format!("expected {value}, found {}", short(other))),
+    }
+}
+
+/// Checks that `edited` carries `intent`, then puts the original content back at its path.
+fn revert<'a>(edited: &mut Value<'a>, original: &Value<'a>, intent: &Intent) -> Result<(), String> {
     match intent {
         Intent::SetMappingValue {
             mapping,
@@ -221,42 +283,63 @@ fn apply(doc: &mut Value, intent: &Intent) -> Result<(), String> {
             key,
             value,
         } => {
-            let region_map = child_mut(
-                child_mut(child_mut(doc, "Mappings", false)?, mapping, false)?,
-                region,
-                true,
-            )?;
-            *child_mut(region_map, key, true)? = Value::String(value.clone());
-        }
-        Intent::RemoveRegion { mapping, region } => {
-            let Value::Mapping(pairs) =
-                child_mut(child_mut(doc, "Mappings", false)?, mapping, false)?
-            else {
-                return Err("the mapping is not a mapping".into());
-            };
-            let before = pairs.len();
-            pairs.retain(|(k, _)| key_text(k) != Some(region));
-            if pairs.len() == before {
-                return Err("the region to remove is missing".into());
+            let original_region = get_path(original, &["Mappings", mapping, region]);
+            let regions = path_mut(edited, &["Mappings", mapping])?;
+            let region_map = child_mut(regions, region)?;
+            expect_string(child_mut(region_map, key)?, value)?;
+            match original_region.and_then(|r| get(r, key)) {
+                Some(before) => *child_mut(region_map, key)? = before.clone(),
+                None => {
+                    remove_key(region_map, key);
+                    let now_empty = matches!(region_map, Value::Mapping(p) if p.is_empty());
+                    if original_region.is_none() && now_empty {
+                        remove_key(regions, region);
+                    }
+                }
             }
         }
+        Intent::RemoveRegion { mapping, region } => {
+            let before = get_path(original, &["Mappings", mapping, region])
+                .ok_or("the original has no such region")?;
+            let Value::Mapping(regions) = path_mut(edited, &["Mappings", mapping])? else {
+                return Err("the mapping is not a mapping".into());
+            };
+            if regions.iter().any(|(k, _)| key_text(k) == Some(region)) {
+                return Err(
+                    "the region should be removed, but the edited text still has it".into(),
+                );
+            }
+            regions.push((Value::String(Cow::Owned(region.clone())), before.clone()));
+        }
         Intent::SetParameterDefault { parameter, value } => {
-            let param = child_mut(child_mut(doc, "Parameters", false)?, parameter, false)?;
-            *child_mut(param, "Default", false)? = Value::String(value.clone());
+            let before = get_path(original, &["Parameters", parameter, "Default"])
+                .ok_or("the original has no Default")?;
+            let slot = path_mut(edited, &["Parameters", parameter, "Default"])?;
+            expect_string(slot, value)?;
+            *slot = before.clone();
         }
         Intent::PrependAllowedValue { parameter, value } => {
-            let param = child_mut(child_mut(doc, "Parameters", false)?, parameter, false)?;
-            let Value::Sequence(values) = child_mut(param, "AllowedValues", false)? else {
+            let Value::Sequence(values) =
+                path_mut(edited, &["Parameters", parameter, "AllowedValues"])?
+            else {
                 return Err("AllowedValues is not a list".into());
             };
-            values.insert(0, Value::String(value.clone()));
+            match values.first() {
+                Some(first) => expect_string(first, value)?,
+                None => return Err(format!("expected {value} first, found an empty list")),
+            }
+            values.remove(0);
         }
     }
     Ok(())
 }
 
 /// The n-th value under `key` in `pairs` (keys may repeat).
-fn nth_value<'v>(pairs: &'v [(Value, Value)], key: &Value, n: usize) -> Option<&'v Value> {
+fn nth_value<'v, 'a>(
+    pairs: &'v [(Value<'a>, Value<'a>)],
+    key: &Value<'_>,
+    n: usize,
+) -> Option<&'v Value<'a>> {
     let text = key_text(key);
     pairs
         .iter()
@@ -267,8 +350,8 @@ fn nth_value<'v>(pairs: &'v [(Value, Value)], key: &Value, n: usize) -> Option<&
 
 /// The first path where `expected` and `actual` differ. Mappings compare by key, not order.
 fn first_difference(
-    expected: &Value,
-    actual: &Value,
+    expected: &Value<'_>,
+    actual: &Value<'_>,
     path: &mut Vec<String>,
 ) -> Option<(String, String)> {
     let here = |path: &Vec<String>| {
@@ -280,10 +363,19 @@ fn first_difference(
     };
     match (expected, actual) {
         (Value::Mapping(e), Value::Mapping(a)) => {
+            // Keys usually stand at the same positions on both sides, so compare pairwise and
+            // search by key (counting repeats) only from the first position that differs.
+            let mut aligned = true;
             for (i, (key, ev)) in e.iter().enumerate() {
-                let occurrence = e[..i].iter().filter(|(k, _)| k == key).count();
+                aligned = aligned && a.get(i).is_some_and(|(ak, _)| ak == key);
                 path.push(key_text(key).map_or_else(|| format!("{key:?}"), str::to_owned));
-                let diff = match nth_value(a, key, occurrence) {
+                let found = if aligned {
+                    Some(&a[i].1)
+                } else {
+                    let occurrence = e[..i].iter().filter(|(k, _)| k == key).count();
+                    nth_value(a, key, occurrence)
+                };
+                let diff = match found {
                     Some(av) => first_difference(ev, av, path),
                     None => Some((
                         here(path),
@@ -335,9 +427,9 @@ fn first_difference(
     }
 }
 
-fn short(value: &Value) -> String {
+fn short(value: &Value<'_>) -> String {
     let text = match value {
-        Value::String(s) | Value::Number(s) => s.clone(),
+        Value::String(s) | Value::Number(s) => s.to_string(),
         other => format!("{other:?}"),
     };
     if text.len() > 80 {
@@ -353,7 +445,7 @@ mod tests {
 
     const BEFORE: &str = "Parameters:\n  V:\n    Default: '1.0'\n    AllowedValues: ['1.0']\nMappings:\n  M:\n    us-east-1:\n      K: ami-11111111\nResources:\n  I:\n    Properties:\n      ImageId: !FindInMap [M, !Ref 'AWS::Region', K]\n";
 
-    fn original() -> Value {
+    fn original() -> Value<'static> {
         semantic_value(BEFORE, Format::Yaml).unwrap()
     }
 

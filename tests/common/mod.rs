@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use marketplace_release::ami::AmiId;
+use marketplace_release::ami::{AmiId, AmiSet, Region};
+use marketplace_release::template::proof::Value;
 use marketplace_release::template::Template;
 
 /// The repository root.
@@ -112,4 +113,45 @@ pub fn mask_amis(line: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// (region, [(key, AMI)]) for the region-named entries of `mapping` that hold AMI IDs, in
+/// document order.
+pub fn region_amis(doc: &Value<'_>, mapping: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let Some(regions) = doc.get("Mappings").and_then(|m| m.get(mapping)) else {
+        return Vec::new();
+    };
+    regions
+        .pairs()
+        .iter()
+        .filter_map(|(region, keys)| {
+            let region = region.as_str().filter(|r| Region::is_region_name(r))?;
+            let amis: Vec<(String, String)> = keys
+                .pairs()
+                .iter()
+                .filter_map(|(k, v)| match (k.as_str(), v) {
+                    (Some(k), Value::String(v)) if AmiId::is_ami_id(v) => {
+                        Some((k.to_owned(), v.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            (!amis.is_empty()).then(|| (region.to_owned(), amis))
+        })
+        .collect()
+}
+
+/// The keyed AMIS.json form of `entries`, in their order.
+pub fn keyed_ami_set(entries: &[(String, Vec<(String, String)>)]) -> AmiSet {
+    let object: serde_json::Map<String, serde_json::Value> = entries
+        .iter()
+        .map(|(region, pairs)| {
+            let keys = pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            (region.clone(), serde_json::Value::Object(keys))
+        })
+        .collect();
+    AmiSet::from_json_value(&serde_json::Value::Object(object)).expect("valid AMI set")
 }

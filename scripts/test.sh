@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need, then runs every test.
+#
+# - a Python venv with the tools in tests/requirements.txt (cfn-lint), at $MARKETPLACE_RELEASE_VENV
+#   or .venv; python3-venv is installed with apt when missing;
+# - cargo test in the debug profile, with a persistent target directory outside the clone
+#   ($CARGO_TARGET_DIR, default ~/.cache/marketplace-release/target) so reruns are incremental.
+#
+# The corpus tests read ../shared/corpus when it exists and say so when it does not.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+venv="${MARKETPLACE_RELEASE_VENV:-$repo/.venv}"
+if ! python3 -m venv --help >/dev/null 2>&1; then
+  echo "installing python3-venv with apt" >&2
+  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum tests/requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+  echo "$want" > "$stamp"
+fi
+export CFN_LINT="$venv/bin/cfn-lint"
+"$CFN_LINT" --version
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/marketplace-release/target}"
+cargo test --locked --all-targets "$@"

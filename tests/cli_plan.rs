@@ -1,0 +1,241 @@
+//! `marketplace-release plan` through the real binary: the bundled example, a user's own PR
+//! body template, the version from a tag, and config errors.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn plan(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    command.arg("plan").args(args).current_dir(dir);
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_REF_NAME",
+        "GITHUB_REF_TYPE",
+        "GITHUB_WORKSPACE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "GITHUB_TOKEN",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn the_bundled_example_plans_without_credentials() {
+    let (code, out, err) = plan(
+        &common::repo(),
+        &[
+            "--config",
+            "examples/neo4j/marketplace-release.yml",
+            "--version",
+            "5.26.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    for expected in [
+        "Release plan: Neo4j Enterprise Edition 5.26.0",
+        "AMI (x86_64): neo4j-enterprise-5.26.0-x86_64-",
+        "Regions (16): us-east-1, us-east-2,",
+        "Branch: marketplace-release/5.26.0",
+        "--- a/examples/neo4j/neo4j.template.yaml",
+        "-    Default: '5.25.1'\n+    Default: '5.26.0'",
+        "+    sa-east-1:\n+      BYOL: ami-00000000000000110",
+        "Pull request: Release Neo4j Enterprise Edition 5.26.0 on AWS Marketplace",
+        "| AMI ID (us-east-1) | `ami-00000000000000101` |",
+        "| IAM access role ARN | `arn:aws:iam::123456789012:role/MarketplaceAmiIngestion` |",
+        "- [ ] Add the new AMI version in the AWS Marketplace Management Portal",
+        "<!-- marketplace-release: product=Neo4j Enterprise Edition version=5.26.0 -->",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let example =
+        std::fs::read_to_string(common::repo().join("examples/neo4j/neo4j.template.yaml")).unwrap();
+    assert!(
+        example.contains("Default: '5.25.1'"),
+        "plan never writes the template"
+    );
+}
+
+fn user_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = common::repo().join("examples/neo4j");
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::create_dir_all(dir.path().join("cfn")).unwrap();
+    std::fs::copy(
+        example.join("neo4j.template.yaml"),
+        dir.path().join("cfn/product.template.yaml"),
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(example.join("marketplace-release.yml"))
+        .unwrap()
+        .replace(
+            "examples/neo4j/neo4j.template.yaml",
+            "cfn/product.template.yaml",
+        )
+        .replace("examples/neo4j/build/install.sh", "build/install.sh");
+    std::fs::write(dir.path().join(".github/marketplace-release.yml"), config).unwrap();
+    dir
+}
+
+#[test]
+fn real_amis_a_custom_body_and_a_tag_version() {
+    let repo = user_repo();
+    std::fs::write(
+        repo.path().join("amis.json"),
+        r#"{"us-east-1": "ami-0aaaaaaaaaaaaaaa1", "eu-west-1": "ami-0aaaaaaaaaaaaaaa2"}"#,
+    )
+    .unwrap();
+    std::fs::write(repo.path().join(".github/body.md.j2"), "Ship {{ version }}: {% for r in regions %}{{ r.region }}={{ r.amis['x86_64'] }} {% endfor %}\n").unwrap();
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "  draft: false",
+        "  draft: false\n  body-template: .github/body.md.j2",
+    );
+    std::fs::write(&config, text).unwrap();
+    let (code, out, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--amis",
+            "amis.json",
+        ],
+        &[
+            ("GITHUB_REF_TYPE", "tag"),
+            ("GITHUB_REF_NAME", "v2025.06.0"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "Ship 2025.06.0: us-east-1=ami-0aaaaaaaaaaaaaaa1 eu-west-1=ami-0aaaaaaaaaaaaaaa2"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("+    Default: '2025.06.0'"), "{out}");
+    assert!(!out.contains("placeholders"), "{out}");
+}
+
+#[test]
+fn config_and_version_errors_are_clear() {
+    let repo = user_repo();
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let good = std::fs::read_to_string(&config).unwrap();
+
+    std::fs::write(
+        &config,
+        good.replace("  instance-type: t3.medium", "  instance-typ: t3.medium"),
+    )
+    .unwrap();
+    let (code, _, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(".github/marketplace-release.yml:38:3:")
+            && err.contains("did you mean `instance-type`"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &config,
+        good.replace("  - sa-east-1", "  - sa-east-1\n  - mars-north-1"),
+    )
+    .unwrap();
+    let (code, _, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("mars-north-1") && err.contains("region"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &config,
+        good.replace("    mapping: Neo4j", "    mapping: Neo5j"),
+    )
+    .unwrap();
+    let (code, _, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cfn/product.template.yaml:") && err.contains("did you mean `Neo4j`"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &config,
+        good.replace(
+            "version-title: \"{{ version }}\"",
+            "version-title: \"{{ versoin }}\"",
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("load-form.version-title"), "{err}");
+
+    std::fs::write(&config, &good).unwrap();
+    let (code, _, err) = plan(
+        repo.path(),
+        &["--config", ".github/marketplace-release.yml"],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no version given") && err.contains("--version"),
+        "{err}"
+    );
+    let (code, _, err) = plan(
+        repo.path(),
+        &["--config", "missing.yml", "--version", "1.0.0"],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("missing.yml") && err.contains("help:"),
+        "{err}"
+    );
+}
