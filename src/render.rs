@@ -10,7 +10,7 @@ pub const DEFAULT_PR_BODY: &str = include_str!("../templates/pr-body.md.j2");
 
 /// A template could not be rendered.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot render {what}: {message}")]
+#[error("cannot render {what}: {message}\n  help: fix {what}; the README lists the variables each template gets, and undefined ones are errors")]
 pub struct RenderError {
     /// Which template (the file or config key).
     pub what: String,

@@ -4,24 +4,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 fn plan(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
-    command.arg("plan").args(args).current_dir(dir);
-    for var in [
-        "GITHUB_ACTIONS",
-        "GITHUB_REF_NAME",
-        "GITHUB_REF_TYPE",
-        "GITHUB_WORKSPACE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "GITHUB_TOKEN",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    let out = command.output().unwrap();
+    let mut full = vec!["plan"];
+    full.extend_from_slice(args);
+    let out = common::run_binary(dir, &full, env);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -126,96 +113,68 @@ fn real_amis_a_custom_body_and_a_tag_version() {
     assert!(!out.contains("placeholders"), "{out}");
 }
 
+/// Plans with the user repo's config after replacing `from` by `to`; expects exit 2 and every
+/// part of `expect` in the message.
+fn refused_config(repo: &Path, good: &str, from: &str, to: &str, expect: &[&str]) {
+    assert!(good.contains(from), "fixture lacks {from:?}");
+    std::fs::write(
+        repo.join(".github/marketplace-release.yml"),
+        good.replace(from, to),
+    )
+    .unwrap();
+    let (code, _, err) = plan(
+        repo,
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    for part in expect {
+        assert!(err.contains(part), "expected {part:?} in:\n{err}");
+    }
+    assert!(err.contains("help:"), "{err}");
+}
+
 #[test]
 fn config_and_version_errors_are_clear() {
     let repo = user_repo();
     let config = repo.path().join(".github/marketplace-release.yml");
     let good = std::fs::read_to_string(&config).unwrap();
-
-    std::fs::write(
-        &config,
-        good.replace("  instance-type: t3.medium", "  instance-typ: t3.medium"),
-    )
-    .unwrap();
-    let (code, _, err) = plan(
+    refused_config(
         repo.path(),
+        &good,
+        "  instance-type: t3.medium",
+        "  instance-typ: t3.medium",
         &[
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
+            ".github/marketplace-release.yml:38:3:",
+            "did you mean `instance-type`",
         ],
-        &[],
     );
-    assert_eq!(code, 2);
-    assert!(
-        err.contains(".github/marketplace-release.yml:38:3:")
-            && err.contains("did you mean `instance-type`"),
-        "{err}"
-    );
-
-    std::fs::write(
-        &config,
-        good.replace("  - sa-east-1", "  - sa-east-1\n  - mars-north-1"),
-    )
-    .unwrap();
-    let (code, _, err) = plan(
+    refused_config(
         repo.path(),
-        &[
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
-        &[],
+        &good,
+        "  - sa-east-1",
+        "  - sa-east-1\n  - mars-north-1",
+        &["mars-north-1", "region"],
     );
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("mars-north-1") && err.contains("region"),
-        "{err}"
-    );
-
-    std::fs::write(
-        &config,
-        good.replace("    mapping: Neo4j", "    mapping: Neo5j"),
-    )
-    .unwrap();
-    let (code, _, err) = plan(
+    refused_config(
         repo.path(),
-        &[
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
-        &[],
+        &good,
+        "    mapping: Neo4j",
+        "    mapping: Neo5j",
+        &["cfn/product.template.yaml:", "did you mean `Neo4j`"],
     );
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("cfn/product.template.yaml:") && err.contains("did you mean `Neo4j`"),
-        "{err}"
-    );
-
-    std::fs::write(
-        &config,
-        good.replace(
-            "version-title: \"{{ version }}\"",
-            "version-title: \"{{ versoin }}\"",
-        ),
-    )
-    .unwrap();
-    let (code, _, err) = plan(
+    refused_config(
         repo.path(),
-        &[
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
-        &[],
+        &good,
+        "version-title: \"{{ version }}\"",
+        "version-title: \"{{ versoin }}\"",
+        &["load-form.version-title"],
     );
-    assert_eq!(code, 2);
-    assert!(err.contains("load-form.version-title"), "{err}");
 
     std::fs::write(&config, &good).unwrap();
     let (code, _, err) = plan(

@@ -61,7 +61,10 @@ impl Workspace {
         names
     }
     fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = run_binary(self.path(), args);
+        self.run_with_env(args, &[])
+    }
+    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let out = run_binary(self.path(), args, env);
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into(),
@@ -314,13 +317,11 @@ fn errors_become_annotations_inside_github_actions() {
         "t.yaml",
         &TEMPLATE.replace("    us-east-1:\n", "    us-east-1: &base\n"),
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"))
-        .args(["template", "t.yaml", "--amis", "amis.json", "--check"])
-        .current_dir(ws.path())
-        .env("GITHUB_ACTIONS", "true")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (code, stdout, _) = ws.run_with_env(
+        &["template", "t.yaml", "--amis", "amis.json", "--check"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert_eq!(code, 2);
     assert!(
         stdout.starts_with("::error file=t.yaml,line=13,col="),
         "{stdout}"

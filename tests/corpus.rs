@@ -22,6 +22,18 @@ const NEW_REGION_POOL: [&str; 8] = [
     "me-central-1",
 ];
 
+/// A new, never used AMI ID for each key.
+fn fresh_amis<'k>(
+    keys: impl Iterator<Item = &'k String>,
+    counter: &mut u64,
+) -> Vec<(String, String)> {
+    keys.map(|k| {
+        *counter += 1;
+        (k.clone(), common::fake_ami(*counter))
+    })
+    .collect()
+}
+
 struct Outputs {
     dir: tempfile::TempDir,
     inputs: Vec<PathBuf>,
@@ -66,13 +78,7 @@ fn every_corpus_mapping_edits_exactly_the_ami_lines_and_lints_clean() {
                 .map(|(region, pairs)| {
                     (
                         region.clone(),
-                        pairs
-                            .iter()
-                            .map(|(k, _)| {
-                                counter += 1;
-                                (k.clone(), common::fake_ami(counter))
-                            })
-                            .collect::<Vec<_>>(),
+                        fresh_amis(pairs.iter().map(|(k, _)| k), &mut counter),
                     )
                 })
                 .collect();
@@ -125,17 +131,7 @@ fn every_corpus_mapping_edits_exactly_the_ami_lines_and_lints_clean() {
                 .collect();
             let added: Vec<_> = new_regions
                 .iter()
-                .map(|r| {
-                    (
-                        r.to_string(),
-                        keys.iter()
-                            .map(|k| {
-                                counter += 1;
-                                (k.clone(), common::fake_ami(counter))
-                            })
-                            .collect::<Vec<_>>(),
-                    )
-                })
+                .map(|r| (r.to_string(), fresh_amis(keys.iter(), &mut counter)))
                 .collect();
             let request = EditRequest {
                 amis: common::keyed_ami_set(&added),

@@ -63,14 +63,24 @@ pub fn cfn_lint() -> PathBuf {
     candidate
 }
 
-/// Runs the release binary with `args` in `dir`.
-pub fn run_binary(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_marketplace-release"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_REF_NAME")
-        .env_remove("GITHUB_REF_TYPE")
+/// Runs the release binary with `args` in `dir`, with the GitHub variables of the machine
+/// removed and `env` added.
+pub fn run_binary(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    command.args(args).current_dir(dir);
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_REF_NAME",
+        "GITHUB_REF_TYPE",
+        "GITHUB_WORKSPACE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "GITHUB_TOKEN",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .envs(env.iter().copied())
         .output()
         .expect("the binary runs")
 }
