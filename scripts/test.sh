@@ -29,4 +29,6 @@ export CFN_LINT="$venv/bin/cfn-lint"
 "$CFN_LINT" --version
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/marketplace-release/target}"
+# Show what passing tests print: the corpus summaries, and the NOTE when the corpus is absent.
+export RUST_TEST_NOCAPTURE=1
 cargo test --locked --all-targets "$@"
