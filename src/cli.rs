@@ -1,7 +1,6 @@
 //! The command line: argument definitions and the commands that do file I/O around the pure
 //! core. Exit codes: 0 success, 1 `template --check` found a change, 2 an error.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,6 +10,7 @@ use indexmap::IndexMap;
 
 use crate::ami::AmiSet;
 use crate::config::Config;
+use crate::files::{file_error, write_atomically};
 use crate::plan::{self, PlanError, PlanInputs};
 use crate::report;
 use crate::template::{EditRequest, Template};
@@ -95,11 +95,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// An I/O failure on a named file, with what to do about it.
-fn file_error(what: String, error: std::io::Error, help: &str) -> anyhow::Error {
-    anyhow!("{what}: {error}\n  help: {help}")
-}
-
 fn read_amis(path: &Path) -> Result<AmiSet> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         file_error(
@@ -118,41 +113,6 @@ fn read_amis(path: &Path) -> Result<AmiSet> {
 
 fn parse_version(text: &str) -> Result<Version> {
     Version::new(text).map_err(|e| anyhow!("{e}\n  help: pass a version like 5.26.0 or 2025.06.0"))
-}
-
-/// Writes `text` to `path` through a temporary file in the same directory, so that readers
-/// (and a crash) see the old file or the new one, never a partial one.
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
-        file_error(
-            format!("cannot create a file in {}", dir.display()),
-            e,
-            "check that the directory exists and is writable",
-        )
-    })?;
-    file.write_all(text.as_bytes()).map_err(|e| {
-        file_error(
-            format!("cannot write {}", path.display()),
-            e,
-            "check the free space and permissions of the directory",
-        )
-    })?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        // Keep the mode of the file being replaced (an executable bit, group access).
-        let _ = file.as_file().set_permissions(meta.permissions());
-    }
-    file.persist(path).map_err(|e| {
-        file_error(
-            format!("cannot replace {}", path.display()),
-            e.error,
-            "check that the file and its directory are writable",
-        )
-    })?;
-    Ok(())
 }
 
 fn template(args: TemplateArgs) -> Result<ExitCode> {

@@ -17,8 +17,12 @@
 pub mod ami;
 pub mod cli;
 pub mod config;
+pub mod files;
+pub mod manifest;
 pub mod plan;
 pub mod render;
 pub mod report;
 pub mod template;
+pub mod userdata;
 pub mod version;
+pub mod wait;
