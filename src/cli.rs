@@ -8,9 +8,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use indexmap::IndexMap;
 
-use crate::ami::AmiSet;
+use crate::ami::{AmiId, AmiSet};
 use crate::config::Config;
 use crate::files::{file_error, write_atomically};
+use crate::pipeline::{self, Context as StageContext, CopySource};
 use crate::plan::{self, PlanError, PlanInputs};
 use crate::report;
 use crate::template::{EditRequest, Template};
@@ -32,6 +33,64 @@ pub enum Command {
     Template(TemplateArgs),
     /// Validate the config and templates and show what a release would do (no AWS, no GitHub).
     Plan(PlanArgs),
+    /// Build the AMI on EC2 and write the release manifest.
+    Build(StageArgs),
+    /// Copy and share the AMI (from the manifest, or --image) to every configured region.
+    Copy(CopyArgs),
+    /// The whole pipeline: build, copy and share, then regenerate the templates.
+    Release(ReleaseArgs),
+}
+
+/// Arguments every AWS stage takes.
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// The project config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The release version; default: the tag being built (GITHUB_REF_NAME) without its prefix.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The architecture to build (default: the first in build.architectures).
+    #[arg(long, value_parser = ["x86_64", "arm64"])]
+    pub architecture: Option<String>,
+    /// The release manifest to write (and, for copy, to read).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "marketplace-release-manifest.json"
+    )]
+    pub manifest: PathBuf,
+    /// The repository root that config paths are relative to; default: GITHUB_WORKSPACE, else
+    /// the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+}
+
+/// Arguments of `copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Common arguments.
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// Copy this existing image (in build.region) instead of the manifest's.
+    #[arg(long, value_name = "AMI")]
+    pub image: Option<String>,
+    /// When a required region fails, deregister the images and delete the snapshots this run
+    /// created, in every region.
+    #[arg(long)]
+    pub cleanup_on_failure: bool,
+}
+
+/// Arguments of `release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// Common arguments.
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// When a required region fails, deregister the images and delete the snapshots this run
+    /// created, in every region.
+    #[arg(long)]
+    pub cleanup_on_failure: bool,
 }
 
 /// Arguments of `template`.
@@ -92,7 +151,56 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Template(args) => template(args),
         Command::Plan(args) => plan(args),
+        Command::Build(args) => pipeline::build_command(stage_context(&args)?),
+        Command::Copy(args) => {
+            let context = stage_context(&args.stage)?;
+            let source = match &args.image {
+                Some(image) => CopySource::Image(
+                    AmiId::new(image, context.config.build.region.as_str())
+                        .map_err(|e| anyhow!("--image: {e}\n  help: pass the AMI ID of the image to copy, in build.region"))?,
+                ),
+                None => CopySource::Manifest,
+            };
+            pipeline::copy_command(context, source, args.cleanup_on_failure)
+        }
+        Command::Release(args) => {
+            pipeline::release_command(stage_context(&args.stage)?, args.cleanup_on_failure)
+        }
     }
+}
+
+fn workspace_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    match given.or_else(|| std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from)) {
+        Some(dir) => Ok(dir),
+        None => std::env::current_dir().context("cannot read the current directory"),
+    }
+}
+
+/// Loads and validates everything an AWS stage needs, before any AWS call.
+fn stage_context(args: &StageArgs) -> Result<StageContext> {
+    let shown = args.config.display().to_string();
+    let config = Config::load(&args.config).map_err(|e| {
+        report::annotate_error(&shown, e.location, &e.message);
+        anyhow!("{e}")
+    })?;
+    let version = resolve_version(args.version.as_deref(), &config.version.tag_prefix)?;
+    let architecture = match args.architecture.as_deref() {
+        None => config.build.architectures[0],
+        Some(name) => *config
+            .build
+            .architectures
+            .iter()
+            .find(|a| a.as_str() == name)
+            .ok_or_else(|| anyhow!("--architecture {name} is not in build.architectures of {shown}\n  help: add it to the config or pick one it lists"))?,
+    };
+    let workspace = workspace_dir(args.workspace.clone())?;
+    Ok(StageContext {
+        config,
+        workspace,
+        version,
+        architecture,
+        manifest_path: args.manifest.clone(),
+    })
 }
 
 fn read_amis(path: &Path) -> Result<AmiSet> {
@@ -319,5 +427,5 @@ fn describe_base(config: &Config) -> String {
 
 /// Today's date in UTC as `YYYY-MM-DD`.
 fn today() -> String {
-    time::OffsetDateTime::now_utc().date().to_string()
+    pipeline::today()
 }

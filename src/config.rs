@@ -174,9 +174,9 @@ pub struct Build {
     pub security_group_id: Option<String>,
     /// The build script, relative to the workspace.
     pub script: PathBuf,
-    /// How long the builder may run before it counts as hung.
+    /// How long the builder may run before it counts as hung (minutes, fractions allowed).
     #[serde(default = "default_build_timeout")]
-    pub timeout_minutes: u32,
+    pub timeout_minutes: f64,
     /// The AMI name, a template with `version`, `architecture`, `product` and `date`.
     #[serde(default = "default_ami_name")]
     pub ami_name: String,
@@ -200,8 +200,8 @@ fn default_instance_type() -> String {
     "t3.medium".into()
 }
 
-fn default_build_timeout() -> u32 {
-    45
+fn default_build_timeout() -> f64 {
+    45.0
 }
 
 fn default_ami_name() -> String {
@@ -262,9 +262,9 @@ pub struct Copy {
     /// Copies in flight at once.
     #[serde(default = "default_concurrency")]
     pub max_concurrency: u32,
-    /// How long one copy may take to become available.
+    /// How long one copy may take to become available (minutes, fractions allowed).
     #[serde(default = "default_copy_timeout")]
-    pub timeout_minutes: u32,
+    pub timeout_minutes: f64,
     /// Regions whose failure fails the run; all regions when empty.
     #[serde(default)]
     pub required_regions: Vec<Region>,
@@ -284,8 +284,8 @@ fn default_concurrency() -> u32 {
     8
 }
 
-fn default_copy_timeout() -> u32 {
-    90
+fn default_copy_timeout() -> f64 {
+    90.0
 }
 
 /// Who may launch the AMI copies.
@@ -617,7 +617,7 @@ impl Config {
                 ));
             }
         }
-        if self.copy.max_concurrency == 0 || self.copy.timeout_minutes == 0 {
+        if self.copy.max_concurrency == 0 || !(self.copy.timeout_minutes > 0.0) {
             return Err(fail(
                 &["copy"],
                 "max-concurrency and timeout-minutes must be at least 1",
@@ -672,7 +672,7 @@ impl Config {
                 "use a path relative to the repository root, without `..`",
             )
         })?;
-        if b.timeout_minutes == 0 {
+        if !(b.timeout_minutes > 0.0) {
             return Err(fail(
                 &["build", "timeout-minutes"],
                 "the build timeout is 0",

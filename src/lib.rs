@@ -15,13 +15,18 @@
 //! nothing of AWS, GitHub or the file system.
 
 pub mod ami;
+pub mod build;
 pub mod cli;
 pub mod config;
+pub mod copy;
+pub mod ec2;
 pub mod files;
 pub mod manifest;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod stage;
 pub mod template;
 pub mod userdata;
 pub mod version;

@@ -117,7 +117,10 @@ pub fn placeholder_amis(config: &Config) -> IndexMap<Architecture, AmiSet> {
 }
 
 /// The AMI set one template receives: per-architecture AMIs merged under the template's keys.
-fn amis_for_template(target: &TemplateTarget, by_arch: &IndexMap<Architecture, AmiSet>) -> AmiSet {
+pub fn amis_for_template(
+    target: &TemplateTarget,
+    by_arch: &IndexMap<Architecture, AmiSet>,
+) -> AmiSet {
     let single = |amis: &RegionAmis| match amis {
         RegionAmis::Single(id) => Some(id.clone()),
         RegionAmis::Keyed(_) => None,
@@ -251,11 +254,11 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
     };
     let names = minijinja::context!(version => version.as_str(), product => config.product.name.as_str(), date => inputs.date);
     let mut ami_names = IndexMap::new();
-    for arch in &config.build.architectures {
-        let context = minijinja::context!(architecture => arch.as_str(), ..names.clone());
-        let name = render::render("build.ami-name", &config.build.ami_name, context)?;
-        check_ami_name(&name)?;
-        ami_names.insert(arch.as_str().to_owned(), name);
+    for &arch in &config.build.architectures {
+        ami_names.insert(
+            arch.as_str().to_owned(),
+            ami_name(config, version, arch, inputs.date)?,
+        );
     }
 
     let mut templates = Vec::new();
@@ -383,6 +386,20 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         pr_title,
         pr_body,
     })
+}
+
+/// The AMI name for `architecture`, rendered from `build.ami-name` and checked against EC2's
+/// rules.
+pub fn ami_name(
+    config: &Config,
+    version: &Version,
+    architecture: Architecture,
+    date: &str,
+) -> Result<String, PlanError> {
+    let context = minijinja::context!(version => version.as_str(), product => config.product.name.as_str(), date => date, architecture => architecture.as_str());
+    let name = render::render("build.ami-name", &config.build.ami_name, context)?;
+    check_ami_name(&name)?;
+    Ok(name)
 }
 
 /// EC2 AMI names: 3–128 characters of letters, digits and `()[] ./-'@_`.

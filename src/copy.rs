@@ -1,0 +1,500 @@
+//! The copy stage: copy the source image to every target region at once, wait for each copy,
+//! then share it (launch permissions, snapshot permissions), require IMDSv2 and tag it.
+//!
+//! - `copy.max-concurrency` bounds the EC2 requests in flight, not the copies: every region's
+//!   copy runs at the same time, so the stage takes about as long as the slowest region.
+//! - A re-run never makes a second copy: copies carry the source image ID as a tag (and the
+//!   manifest lists them), and an existing copy is reused.
+//! - One region's failure does not stop the others; the stage ends with a table and fails
+//!   when a required region failed. With cleanup on failure, what this run created
+//!   (images and snapshots, in every region) is removed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::build::save;
+use crate::ec2::{Ec2, LaunchPermissions};
+use crate::manifest::{Manifest, RegionImage};
+use crate::stage::{self, tag, CancellationToken, StageError};
+use crate::wait::{self, PollSchedule};
+
+/// What the copy stage needs.
+pub struct CopyPlan {
+    /// Target regions (the source region included, where only sharing applies).
+    pub regions: Vec<String>,
+    /// Regions whose failure fails the stage; all when empty.
+    pub required: Vec<String>,
+    /// Launch permissions.
+    pub permissions: LaunchPermissions,
+    /// Accounts that get `createVolumePermission` on the snapshots.
+    pub snapshot_accounts: Vec<String>,
+    /// Tags on every copy and its snapshots.
+    pub tags: Vec<(String, String)>,
+    /// The AMI description.
+    pub description: String,
+    /// EC2 requests in flight at once.
+    pub max_concurrency: usize,
+    /// How long one copy may take.
+    pub timeout: Duration,
+    /// How to poll.
+    pub schedule: PollSchedule,
+    /// Remove this run's images and snapshots when the stage fails.
+    pub cleanup_on_failure: bool,
+}
+
+/// Live state of one region, for progress lines.
+#[derive(Clone)]
+struct Progress {
+    state: String,
+    since: Instant,
+}
+
+struct Shared {
+    ec2: Arc<Ec2>,
+    plan: CopyPlan,
+    source_region: String,
+    source_image_id: String,
+    name: String,
+    permits: Semaphore,
+    manifest: Mutex<Manifest>,
+    path: PathBuf,
+    progress: Mutex<HashMap<String, Progress>>,
+    cancel: CancellationToken,
+}
+
+impl Shared {
+    fn record(&self, region: &str, image: RegionImage) -> Result<(), StageError> {
+        let mut manifest = self.manifest.lock().expect("manifest lock");
+        manifest.regions.insert(region.to_owned(), image);
+        save(&manifest, &self.path)
+    }
+
+    fn set_progress(&self, region: &str, state: &str) {
+        self.progress.lock().expect("progress lock").insert(
+            region.to_owned(),
+            Progress {
+                state: state.into(),
+                since: Instant::now(),
+            },
+        );
+    }
+}
+
+/// Copies and shares `manifest`'s source image; returns the updated manifest, also written to
+/// `path`, whether the stage succeeded or not.
+pub async fn copy(
+    ec2: Arc<Ec2>,
+    plan: CopyPlan,
+    manifest: Manifest,
+    path: &Path,
+    cancel: &CancellationToken,
+) -> (Manifest, Result<(), StageError>) {
+    let Some(source_image_id) = manifest.source_image_id.clone() else {
+        return (manifest, Err(StageError::Other("the manifest has no source image\n  help: run the build stage first, or pass --image".into())));
+    };
+    stage::group(&format!(
+        "Copy {source_image_id} to {} regions",
+        plan.regions.len()
+    ));
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        ec2,
+        source_region: manifest.source_region.clone(),
+        source_image_id,
+        name: manifest.name.clone(),
+        permits: Semaphore::new(plan.max_concurrency.max(1)),
+        manifest: Mutex::new(manifest),
+        path: path.to_owned(),
+        progress: Mutex::new(HashMap::new()),
+        cancel: cancel.clone(),
+        plan,
+    });
+    let result = run(&shared).await;
+    stage::end_group();
+    let shared = Arc::try_unwrap(shared)
+        .ok()
+        .expect("every region task has finished");
+    let mut manifest = shared.manifest.into_inner().expect("manifest lock");
+    manifest
+        .timings
+        .insert("copy".into(), started.elapsed().as_secs_f64());
+    manifest.incomplete = result.is_err();
+    let saved = save(&manifest, &shared.path);
+    (manifest, result.and(saved))
+}
+
+async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
+    if shared.plan.permissions.public {
+        check_public_sharing(shared).await?;
+    }
+    for region in &shared.plan.regions {
+        shared.set_progress(region, "waiting");
+    }
+    let reporter = tokio::spawn(report_progress(shared.clone()));
+    let tasks: Vec<_> = shared
+        .plan
+        .regions
+        .iter()
+        .map(|region| {
+            let shared = shared.clone();
+            let region = region.clone();
+            tokio::spawn(async move {
+                let outcome = copy_region(&shared, &region).await;
+                (region, outcome)
+            })
+        })
+        .collect();
+    let mut failures: Vec<(String, String)> = Vec::new();
+    for task in tasks {
+        let (region, outcome) = task.await.expect("region task does not panic");
+        match outcome {
+            Ok(()) => shared.set_progress(&region, "available"),
+            Err(StageError::Cancelled) => {}
+            Err(error) => {
+                let message = error.to_string();
+                shared.set_progress(&region, "failed");
+                let mut manifest = shared.manifest.lock().expect("manifest lock");
+                let entry = manifest
+                    .regions
+                    .entry(region.clone())
+                    .or_insert_with(|| RegionImage {
+                        image_id: String::new(),
+                        snapshot_ids: Vec::new(),
+                        state: "failed".into(),
+                        created_by_this_run: false,
+                        seconds: None,
+                        error: None,
+                    });
+                entry.state = "failed".into();
+                entry.error = Some(message.lines().next().unwrap_or_default().to_owned());
+                save(&manifest, &shared.path)?;
+                failures.push((region, message));
+            }
+        }
+    }
+    reporter.abort();
+    print_table(shared);
+    if shared.cancel.is_cancelled() {
+        return Err(StageError::Cancelled);
+    }
+    let required = &shared.plan.required;
+    let failed_required: Vec<String> = failures
+        .iter()
+        .map(|(r, _)| r.clone())
+        .filter(|r| required.is_empty() || required.contains(r))
+        .collect();
+    if failed_required.is_empty() {
+        if !failures.is_empty() {
+            stage::say(&format!(
+                "copy: {} optional region(s) failed; the required ones succeeded",
+                failures.len()
+            ));
+        }
+        return Ok(());
+    }
+    if shared.plan.cleanup_on_failure {
+        cleanup(shared).await;
+    }
+    Err(StageError::CopyFailed {
+        regions: failed_required,
+    })
+}
+
+async fn check_public_sharing(shared: &Arc<Shared>) -> Result<(), StageError> {
+    let checks = shared.plan.regions.iter().map(|region| {
+        let shared = shared.clone();
+        let region = region.clone();
+        tokio::spawn(async move {
+            let _permit = shared.permits.acquire().await.expect("semaphore open");
+            (
+                region.clone(),
+                shared.ec2.public_sharing_blocked(&region).await,
+            )
+        })
+    });
+    let mut blocked = Vec::new();
+    for check in checks.collect::<Vec<_>>() {
+        let (region, result) = check.await.expect("check task does not panic");
+        if result? {
+            blocked.push(region);
+        }
+    }
+    if blocked.is_empty() {
+        Ok(())
+    } else {
+        Err(StageError::PublicAccessBlocked { regions: blocked })
+    }
+}
+
+/// One region: find or make the copy, wait for it, share it.
+async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
+    let ec2 = &shared.ec2;
+    let plan = &shared.plan;
+    let started = Instant::now();
+    let is_source = region == shared.source_region;
+    let previous = shared
+        .manifest
+        .lock()
+        .expect("manifest lock")
+        .regions
+        .get(region)
+        .cloned();
+    let (image_id, created_by_this_run) = if is_source {
+        (
+            shared.source_image_id.clone(),
+            previous.as_ref().is_some_and(|p| p.created_by_this_run),
+        )
+    } else {
+        let _permit = shared.permits.acquire().await.expect("semaphore open");
+        if shared.cancel.is_cancelled() {
+            return Err(StageError::Cancelled);
+        }
+        match find_copy(shared, region, previous.as_ref()).await? {
+            Some((image_id, created)) => {
+                stage::say(&format!("copy: {region}: reusing {image_id}"));
+                (image_id, created)
+            }
+            None => {
+                let token = format!("mr-{}-{region}", shared.source_image_id);
+                let image_id = ec2
+                    .copy_image(
+                        region,
+                        &shared.source_region,
+                        &shared.source_image_id,
+                        &shared.name,
+                        &plan.description,
+                        &token,
+                    )
+                    .await?;
+                shared.record(
+                    region,
+                    RegionImage {
+                        image_id: image_id.clone(),
+                        snapshot_ids: Vec::new(),
+                        state: "pending".into(),
+                        created_by_this_run: true,
+                        seconds: None,
+                        error: None,
+                    },
+                )?;
+                let mut copy_tags = plan.tags.clone();
+                copy_tags.push((tag::SOURCE_IMAGE.into(), shared.source_image_id.clone()));
+                copy_tags.push(("Name".into(), shared.name.clone()));
+                ec2.tag(region, std::slice::from_ref(&image_id), &copy_tags)
+                    .await?;
+                (image_id, true)
+            }
+        }
+    };
+    shared.set_progress(region, "pending");
+    let image = crate::build::wait_available(
+        ec2,
+        region,
+        &image_id,
+        plan.timeout,
+        plan.schedule,
+        &shared.cancel,
+    )
+    .await
+    .inspect_err(|_| {
+        // Keep the image in the manifest so a cleanup (or the next run) knows it.
+        let _ = shared.record(
+            region,
+            RegionImage {
+                image_id: image_id.clone(),
+                snapshot_ids: Vec::new(),
+                state: "pending".into(),
+                created_by_this_run,
+                seconds: None,
+                error: None,
+            },
+        );
+    })?;
+    {
+        let _permit = shared.permits.acquire().await.expect("semaphore open");
+        ec2.require_imdsv2(region, &image_id).await?;
+        ec2.share(region, &image_id, &plan.permissions).await?;
+        for snapshot in &image.snapshot_ids {
+            if !plan.snapshot_accounts.is_empty() {
+                ec2.share_snapshot(region, snapshot, &plan.snapshot_accounts)
+                    .await?;
+            }
+        }
+        let mut resources = vec![image_id.clone()];
+        resources.extend(image.snapshot_ids.iter().cloned());
+        let mut all_tags = plan.tags.clone();
+        all_tags.push(("Name".into(), shared.name.clone()));
+        if !is_source {
+            all_tags.push((tag::SOURCE_IMAGE.into(), shared.source_image_id.clone()));
+        }
+        ec2.tag(region, &resources, &all_tags).await?;
+    }
+    let seconds = if is_source {
+        previous.and_then(|p| p.seconds)
+    } else {
+        Some(started.elapsed().as_secs_f64())
+    };
+    shared.record(
+        region,
+        RegionImage {
+            image_id: image_id.clone(),
+            snapshot_ids: image.snapshot_ids,
+            state: "available".into(),
+            created_by_this_run,
+            seconds,
+            error: None,
+        },
+    )?;
+    stage::say(&format!("copy: {region}: {image_id} available and shared"));
+    Ok(())
+}
+
+/// An existing copy of the source image in `region`: from the manifest, or found by tag.
+async fn find_copy(
+    shared: &Shared,
+    region: &str,
+    previous: Option<&RegionImage>,
+) -> Result<Option<(String, bool)>, StageError> {
+    let usable = |state: &str| matches!(state, "available" | "pending");
+    if let Some(previous) = previous.filter(|p| !p.image_id.is_empty()) {
+        let found = shared
+            .ec2
+            .images(region, std::slice::from_ref(&previous.image_id))
+            .await
+            .unwrap_or_default();
+        if found.iter().any(|i| usable(&i.state)) {
+            return Ok(Some((
+                previous.image_id.clone(),
+                previous.created_by_this_run,
+            )));
+        }
+    }
+    let tagged = shared
+        .ec2
+        .own_images_tagged(region, tag::SOURCE_IMAGE, &shared.source_image_id)
+        .await?;
+    let mut candidates: Vec<_> = tagged.into_iter().filter(|i| usable(&i.state)).collect();
+    candidates.sort_by_key(|i| i.state != "available");
+    Ok(candidates.into_iter().next().map(|i| (i.image_id, false)))
+}
+
+async fn report_progress(shared: Arc<Shared>) {
+    let interval = stage::progress_interval();
+    loop {
+        tokio::time::sleep(interval).await;
+        let progress = shared.progress.lock().expect("progress lock").clone();
+        let total = progress.len();
+        let available = progress.values().filter(|p| p.state == "available").count();
+        let failed = progress.values().filter(|p| p.state == "failed").count();
+        let slowest = progress
+            .iter()
+            .filter(|(_, p)| p.state == "pending" || p.state == "waiting")
+            .min_by_key(|(_, p)| p.since);
+        let mut line = format!("copy: {available}/{total} available");
+        if failed > 0 {
+            line.push_str(&format!(", {failed} failed"));
+        }
+        if let Some((region, p)) = slowest {
+            line.push_str(&format!(
+                "; {region} {} {}",
+                p.state,
+                wait::short(p.since.elapsed())
+            ));
+        }
+        stage::say(&line);
+    }
+}
+
+fn print_table(shared: &Shared) {
+    let manifest = shared.manifest.lock().expect("manifest lock");
+    let mut table = format!(
+        "{:<16} {:<23} {:<11} {:>7}  {}\n",
+        "region", "image", "state", "time", "note"
+    );
+    for region in &shared.plan.regions {
+        let Some(image) = manifest.regions.get(region) else {
+            table.push_str(&format!(
+                "{region:<16} {:<23} {:<11} {:>7}  cancelled before starting\n",
+                "-", "-", "-"
+            ));
+            continue;
+        };
+        let time = image
+            .seconds
+            .map(|s| wait::short(Duration::from_secs_f64(s)))
+            .unwrap_or_else(|| "-".into());
+        let note = match (&image.error, region == &shared.source_region) {
+            (Some(error), _) => error.clone(),
+            (None, true) => "source".into(),
+            (None, false) => String::new(),
+        };
+        let id = if image.image_id.is_empty() {
+            "-"
+        } else {
+            &image.image_id
+        };
+        table.push_str(&format!(
+            "{region:<16} {id:<23} {:<11} {time:>7}  {note}\n",
+            image.state
+        ));
+    }
+    stage::say(table.trim_end());
+}
+
+/// Deregisters the images and deletes the snapshots this run created, in every region.
+async fn cleanup(shared: &Arc<Shared>) {
+    stage::say("copy: cleaning up the images and snapshots this run created");
+    let created: Vec<(String, RegionImage)> = shared
+        .manifest
+        .lock()
+        .expect("manifest lock")
+        .regions
+        .iter()
+        .filter(|(_, image)| image.created_by_this_run && !image.image_id.is_empty())
+        .map(|(r, i)| (r.clone(), i.clone()))
+        .collect();
+    for (region, image) in created {
+        let ec2 = &shared.ec2;
+        // A failed copy's snapshots are only known from DescribeImages.
+        let snapshots = match ec2
+            .images(&region, std::slice::from_ref(&image.image_id))
+            .await
+        {
+            Ok(found) => found
+                .into_iter()
+                .flat_map(|i| i.snapshot_ids)
+                .chain(image.snapshot_ids.clone())
+                .collect::<Vec<_>>(),
+            Err(_) => image.snapshot_ids.clone(),
+        };
+        let mut note = None;
+        if let Err(e) = ec2.deregister(&region, &image.image_id).await {
+            note = Some(format!("cleanup: {e}"));
+        }
+        let mut unique = snapshots;
+        unique.sort();
+        unique.dedup();
+        for snapshot in &unique {
+            if let Err(e) = ec2.delete_snapshot(&region, snapshot).await {
+                note = Some(format!("cleanup: {e}"));
+            }
+        }
+        let mut manifest = shared.manifest.lock().expect("manifest lock");
+        if let Some(entry) = manifest.regions.get_mut(&region) {
+            match note {
+                Some(problem) => entry.error = Some(problem),
+                None => entry.state = "deregistered".into(),
+            }
+        }
+        let _ = save(&manifest, &shared.path);
+        stage::say(&format!(
+            "copy: {region}: removed {} and {} snapshot(s)",
+            image.image_id,
+            unique.len()
+        ));
+    }
+}

@@ -1,0 +1,363 @@
+//! The AWS commands (`build`, `copy`, `release`): validate everything first, then run the
+//! stages on a tokio runtime, stopping cleanly on SIGINT/SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use indexmap::IndexMap;
+
+use crate::ami::AmiId;
+use crate::config::{Architecture, Config};
+use crate::copy::CopyPlan;
+use crate::ec2::{Ec2, LaunchPermissions};
+use crate::files::{file_error, write_atomically};
+use crate::manifest::{Manifest, SCHEMA};
+use crate::stage::{self, tag, CancellationToken, StageError};
+use crate::template::{EditRequest, Template};
+use crate::version::Version;
+use crate::wait::PollSchedule;
+use crate::{build, plan, render, report, userdata};
+
+/// Exit code after a cancellation (as shells report SIGINT).
+pub const EXIT_CANCELLED: u8 = 130;
+
+/// What every AWS command starts from.
+pub struct Context {
+    /// The config.
+    pub config: Config,
+    /// The repository root.
+    pub workspace: PathBuf,
+    /// The version.
+    pub version: Version,
+    /// The architecture of this run.
+    pub architecture: Architecture,
+    /// Where the manifest is written.
+    pub manifest_path: PathBuf,
+}
+
+impl Context {
+    fn tags(&self, run_id: &str) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = self
+            .config
+            .build
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        tags.push((tag::RUN_ID.into(), run_id.into()));
+        tags.push((tag::VERSION.into(), self.version.to_string()));
+        tags.push((tag::PRODUCT.into(), self.config.product.name.clone()));
+        tags
+    }
+
+    fn description(&self) -> Result<String> {
+        let template = self
+            .config
+            .build
+            .ami_description
+            .clone()
+            .unwrap_or_else(|| "{{ product }} {{ version }} ({{ architecture }})".into());
+        let context = minijinja::context!(version => self.version.as_str(), product => self.config.product.name.as_str(), architecture => self.architecture.as_str(), date => today());
+        Ok(render::render("build.ami-description", &template, context)?)
+    }
+
+    fn copy_plan(&self, cleanup_on_failure: bool) -> Result<CopyPlan> {
+        let sharing = &self.config.sharing;
+        Ok(CopyPlan {
+            regions: self.config.regions.iter().map(|r| r.to_string()).collect(),
+            required: self
+                .config
+                .copy
+                .required_regions
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+            permissions: LaunchPermissions {
+                public: sharing.public,
+                accounts: sharing.accounts.clone(),
+                organizations: sharing.organizations.clone(),
+                organizational_units: sharing.organizational_units.clone(),
+            },
+            snapshot_accounts: if sharing.snapshot_permissions {
+                sharing.accounts.clone()
+            } else {
+                Vec::new()
+            },
+            tags: Vec::new(),
+            description: self.description()?,
+            max_concurrency: self.config.copy.max_concurrency as usize,
+            timeout: Duration::from_secs_f64(self.config.copy.timeout_minutes * 60.0),
+            schedule: PollSchedule::from_env(),
+            cleanup_on_failure,
+        })
+    }
+
+    fn new_manifest(&self, run_id: &str) -> Result<Manifest> {
+        Ok(Manifest {
+            schema: SCHEMA,
+            product: self.config.product.name.clone(),
+            version: self.version.to_string(),
+            architecture: self.architecture.as_str().into(),
+            run_id: run_id.into(),
+            name: plan::ami_name(&self.config, &self.version, self.architecture, &today())
+                .map_err(|e| anyhow!("{e}"))?,
+            source_region: self.config.build.region.to_string(),
+            source_image_id: None,
+            base_image_id: None,
+            builder: None,
+            regions: IndexMap::new(),
+            timings: IndexMap::new(),
+            incomplete: true,
+        })
+    }
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`.
+pub fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}
+
+/// A new run ID: recognisable in tags and on the console.
+fn new_run_id() -> String {
+    format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
+}
+
+/// Reads the build script and wraps it; fails before any AWS call.
+fn user_data(context: &Context, run_id: &str) -> Result<userdata::UserData> {
+    let script_path = context.workspace.join(&context.config.build.script);
+    let script = std::fs::read_to_string(&script_path).map_err(|e| {
+        file_error(
+            format!(
+                "cannot read the build script {}",
+                context.config.build.script.display()
+            ),
+            e,
+            "check build.script, which is relative to the repository root",
+        )
+    })?;
+    userdata::render_user_data(
+        &script,
+        run_id,
+        context.version.as_str(),
+        &context.config.product.name,
+    )
+    .map_err(|e| anyhow!("{}: {e}", context.config.build.script.display()))
+}
+
+/// Runs `work` on a runtime that turns the first SIGINT/SIGTERM into a cancellation (and a
+/// second one into an immediate exit).
+fn run_async<F, Fut>(work: F) -> Result<ExitCode>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<ExitCode>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        let watcher = cancel.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+            let name = tokio::select! { _ = term.recv() => "SIGTERM", _ = int.recv() => "SIGINT" };
+            stage::say(&format!("received {name}: stopping, cleaning up the builder and writing the manifest (a second signal exits at once)"));
+            watcher.cancel();
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        });
+        work(cancel).await
+    })
+}
+
+fn finish(error: StageError, manifest_path: &Path) -> Result<ExitCode> {
+    match error {
+        StageError::Cancelled => {
+            eprintln!(
+                "cancelled; the manifest {} lists what exists",
+                manifest_path.display()
+            );
+            Ok(ExitCode::from(EXIT_CANCELLED))
+        }
+        other => {
+            report::annotate_error(
+                &manifest_path.display().to_string(),
+                None,
+                other.to_string().lines().next().unwrap_or_default(),
+            );
+            Err(anyhow!("{other}"))
+        }
+    }
+}
+
+/// `build`: builds the AMI and writes the manifest.
+pub fn build_command(context: Context) -> Result<ExitCode> {
+    let run_id = new_run_id();
+    let user_data = user_data(&context, &run_id)?;
+    let mut manifest = context.new_manifest(&run_id)?;
+    let description = context.description()?;
+    run_async(|cancel| async move {
+        let ec2 = Ec2::from_env().await;
+        let plan = build::BuildPlan {
+            config: &context.config,
+            architecture: context.architecture,
+            user_data,
+            tags: context.tags(&run_id),
+            description,
+            schedule: PollSchedule::from_env(),
+        };
+        let result =
+            build::build(&ec2, &plan, &mut manifest, &context.manifest_path, &cancel).await;
+        manifest.incomplete = result.is_err();
+        build::save(&manifest, &context.manifest_path)?;
+        match result {
+            Ok(()) => {
+                stage::say(&format!(
+                    "build: {} → {}",
+                    manifest.source_image_id.as_deref().unwrap_or("?"),
+                    context.manifest_path.display()
+                ));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => finish(e, &context.manifest_path),
+        }
+    })
+}
+
+/// Where `copy` starts: a manifest from `build`, or an existing image.
+pub enum CopySource {
+    /// Continue the manifest at the context's path.
+    Manifest,
+    /// Start from an existing image in the build region.
+    Image(AmiId),
+}
+
+/// `copy`: copies and shares the image to every configured region.
+pub fn copy_command(
+    context: Context,
+    source: CopySource,
+    cleanup_on_failure: bool,
+) -> Result<ExitCode> {
+    let manifest = match source {
+        CopySource::Manifest => {
+            let manifest = Manifest::read(&context.manifest_path)?;
+            if manifest.source_image_id.is_none() {
+                bail!("{}: the manifest has no built image\n  help: run the build stage first (it failed or was cancelled), or pass --image", context.manifest_path.display());
+            }
+            manifest
+        }
+        CopySource::Image(image) => {
+            let mut manifest = context.new_manifest(&new_run_id())?;
+            manifest.source_image_id = Some(image.to_string());
+            manifest
+        }
+    };
+    let plan = context.copy_plan(cleanup_on_failure)?;
+    run_async(|cancel| async move {
+        let ec2 = Arc::new(Ec2::from_env().await);
+        let (manifest, result) =
+            crate::copy::copy(ec2, plan, manifest, &context.manifest_path, &cancel).await;
+        match result {
+            Ok(()) => {
+                stage::say(&format!(
+                    "copy: {} regions available → {}",
+                    manifest.available_amis().len(),
+                    context.manifest_path.display()
+                ));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => finish(e, &context.manifest_path),
+        }
+    })
+}
+
+/// `release`: build, copy and share, then regenerate the templates in the workspace from the
+/// regions whose image is available.
+pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<ExitCode> {
+    let run_id = new_run_id();
+    let user_data = user_data(&context, &run_id)?;
+    let mut manifest = context.new_manifest(&run_id)?;
+    let description = context.description()?;
+    let copy_plan = context.copy_plan(cleanup_on_failure)?;
+    // The templates must parse before anything is built.
+    for target in &context.config.templates {
+        let path = context.workspace.join(&target.path);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            file_error(
+                format!("cannot read template {}", target.path.display()),
+                e,
+                "check templates[].path",
+            )
+        })?;
+        Template::parse_bytes(&bytes)
+            .map_err(|e| anyhow!("{}", e.render(&target.path.display().to_string())))?;
+    }
+    run_async(|cancel| async move {
+        let ec2 = Arc::new(Ec2::from_env().await);
+        let plan = build::BuildPlan {
+            config: &context.config,
+            architecture: context.architecture,
+            user_data,
+            tags: context.tags(&run_id),
+            description,
+            schedule: PollSchedule::from_env(),
+        };
+        let built = build::build(&ec2, &plan, &mut manifest, &context.manifest_path, &cancel).await;
+        if let Err(e) = built {
+            manifest.incomplete = true;
+            build::save(&manifest, &context.manifest_path)?;
+            return finish(e, &context.manifest_path);
+        }
+        let mut copy_plan = copy_plan;
+        copy_plan.tags = context.tags(&run_id);
+        let (manifest, copied) =
+            crate::copy::copy(ec2, copy_plan, manifest, &context.manifest_path, &cancel).await;
+        if let Err(e) = copied {
+            return finish(e, &context.manifest_path);
+        }
+        regenerate_templates(&context, &manifest)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Writes the available AMIs (and the version) into every configured template.
+pub fn regenerate_templates(context: &Context, manifest: &Manifest) -> Result<()> {
+    let by_arch = IndexMap::from([(context.architecture, manifest.available_amis())]);
+    for target in &context.config.templates {
+        let shown = target.path.display().to_string();
+        let path = context.workspace.join(&target.path);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            file_error(
+                format!("cannot read template {shown}"),
+                e,
+                "check templates[].path",
+            )
+        })?;
+        let request = EditRequest {
+            amis: plan::amis_for_template(target, &by_arch),
+            mapping: target.mapping.clone(),
+            key: None,
+            prune: target.prune,
+            version: target.set_version.then(|| context.version.clone()),
+            version_parameter: target.version_parameter.clone(),
+        };
+        let edited = Template::parse_bytes(&bytes)
+            .and_then(|t| t.edit(&request))
+            .map_err(|e| {
+                report::annotate_error(&shown, e.location, &e.message);
+                anyhow!("{}", e.render(&shown))
+            })?;
+        if edited.changed {
+            write_atomically(&path, &edited.text)?;
+        }
+        stage::say(&format!(
+            "template: {shown}: {} change(s)",
+            edited.changes.len()
+        ));
+    }
+    Ok(())
+}
