@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every test.
 #
-# - a Python venv with the tools in tests/requirements.txt (cfn-lint), at $MARKETPLACE_RELEASE_VENV
+# - a Python venv with the tools in tests/requirements.txt (cfn-lint, moto), at $MARKETPLACE_RELEASE_VENV
 #   or .venv; python3-venv is installed with apt when missing;
 # - cargo test in the debug profile, with a persistent target directory outside the clone
 #   ($CARGO_TARGET_DIR, default ~/.cache/marketplace-release/target) so reruns are incremental.

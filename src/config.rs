@@ -617,10 +617,10 @@ impl Config {
                 ));
             }
         }
-        if self.copy.max_concurrency == 0 || !(self.copy.timeout_minutes > 0.0) {
+        if self.copy.max_concurrency == 0 || !valid_minutes(self.copy.timeout_minutes) {
             return Err(fail(
                 &["copy"],
-                "max-concurrency and timeout-minutes must be at least 1",
+                "max-concurrency must be at least 1, and timeout-minutes above 0 and at most a day (1440)",
                 "use positive numbers",
             ));
         }
@@ -672,10 +672,13 @@ impl Config {
                 "use a path relative to the repository root, without `..`",
             )
         })?;
-        if !(b.timeout_minutes > 0.0) {
+        if !valid_minutes(b.timeout_minutes) {
             return Err(fail(
                 &["build", "timeout-minutes"],
-                "the build timeout is 0",
+                format!(
+                    "the build timeout {} is not above 0 and at most a day (1440)",
+                    b.timeout_minutes
+                ),
                 "use the number of minutes the build script may take (default 45)",
             ));
         }
@@ -809,6 +812,11 @@ impl Config {
     }
 }
 
+/// A timeout in minutes: finite, positive, at most a day.
+fn valid_minutes(minutes: f64) -> bool {
+    minutes.is_finite() && minutes > 0.0 && minutes <= 1440.0
+}
+
 /// A config path must stay inside the workspace: relative, without `..`.
 pub fn check_workspace_path(path: &Path) -> Result<(), String> {
     if path.as_os_str().is_empty() {
@@ -883,7 +891,7 @@ mod tests {
     fn minimal_config_gets_defaults() {
         let config = parse(MINIMAL).unwrap();
         assert_eq!(config.build.region.as_str(), "us-east-1");
-        assert_eq!(config.build.timeout_minutes, 45);
+        assert_eq!(config.build.timeout_minutes, 45.0);
         assert_eq!(config.version.tag_prefix, "v");
         assert_eq!(config.copy.max_concurrency, 8);
         assert!(config.templates[0].set_version);
@@ -924,6 +932,26 @@ mod tests {
             err.to_string().contains("`12345`") && err.to_string().contains("sharing.accounts.1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn timeouts_must_be_finite_positive_minutes() {
+        for bad in ["0", "-1", ".inf", ".nan", "2000"] {
+            let text = MINIMAL.replace(
+                "  script: build/install.sh",
+                &format!("  script: build/install.sh\n  timeout-minutes: {bad}"),
+            );
+            let err = parse(&text).unwrap_err();
+            assert!(
+                err.to_string().contains("build.timeout-minutes"),
+                "{bad}: {err}"
+            );
+        }
+        let text = MINIMAL.replace(
+            "  script: build/install.sh",
+            "  script: build/install.sh\n  timeout-minutes: 0.5",
+        );
+        assert_eq!(parse(&text).unwrap().build.timeout_minutes, 0.5);
     }
 
     #[test]

@@ -113,12 +113,12 @@ pub async fn copy(
         cancel: cancel.clone(),
         plan,
     });
+    let reporter = tokio::spawn(report_progress(shared.clone()));
     let result = run(&shared).await;
+    reporter.abort();
+    let _ = reporter.await;
     stage::end_group();
-    let shared = Arc::try_unwrap(shared)
-        .ok()
-        .expect("every region task has finished");
-    let mut manifest = shared.manifest.into_inner().expect("manifest lock");
+    let mut manifest = shared.manifest.lock().expect("manifest lock").clone();
     manifest
         .timings
         .insert("copy".into(), started.elapsed().as_secs_f64());
@@ -134,7 +134,6 @@ async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
     for region in &shared.plan.regions {
         shared.set_progress(region, "waiting");
     }
-    let reporter = tokio::spawn(report_progress(shared.clone()));
     let tasks: Vec<_> = shared
         .plan
         .regions
@@ -176,7 +175,6 @@ async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
             }
         }
     }
-    reporter.abort();
     print_table(shared);
     if shared.cancel.is_cancelled() {
         return Err(StageError::Cancelled);

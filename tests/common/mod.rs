@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod aws;
+
 use marketplace_release::ami::{AmiId, AmiSet, Region};
 use marketplace_release::template::proof::Value;
 use marketplace_release::template::Template;

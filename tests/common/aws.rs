@@ -1,0 +1,301 @@
+//! A private EC2 for one test: moto on a loopback port, with `tests/support/ec2_proxy.py` in
+//! front of it. The binary talks to the proxy; assertions read moto directly with the SDK.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::Filter;
+
+use super::repo;
+
+/// moto and the proxy, stopped on drop.
+pub struct Ec2Stack {
+    moto: Child,
+    proxy: Child,
+    /// The moto endpoint.
+    pub moto_url: String,
+    /// The proxy endpoint the binary uses.
+    pub proxy_url: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// The venv holding moto (the README's test command creates it).
+fn venv() -> PathBuf {
+    std::env::var_os("MARKETPLACE_RELEASE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Ec2Stack {
+    /// Starts moto and the proxy. Panics (never skips) when moto is not installed.
+    pub fn start() -> Self {
+        let bin = venv().join("bin");
+        assert!(
+            bin.join("moto_server").is_file(),
+            "moto_server not found in {}: run the README's test command (bash scripts/test.sh), which installs moto[server] into the venv",
+            bin.display()
+        );
+        let (moto_port, proxy_port) = (free_port(), free_port());
+        let moto = Command::new(bin.join("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto_url = format!("http://127.0.0.1:{moto_port}");
+        let proxy = Command::new(bin.join("python"))
+            .arg(repo().join("tests/support/ec2_proxy.py"))
+            .args([&proxy_port.to_string(), &moto_url])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the proxy starts");
+        wait_for_port(moto_port, "moto");
+        wait_for_port(proxy_port, "the EC2 proxy");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        Self {
+            moto,
+            proxy,
+            moto_url,
+            proxy_url: format!("http://127.0.0.1:{proxy_port}"),
+            runtime,
+        }
+    }
+
+    fn http(&self, method: &str, path: &str, body: &str) -> String {
+        let address = self.proxy_url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).unwrap();
+        write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Sets the proxy's scenario (see `tests/support/ec2_proxy.py`).
+    pub fn scenario(&self, scenario: serde_json::Value) {
+        self.http("POST", "/__control/scenario", &scenario.to_string());
+    }
+
+    /// The proxy's counters: `calls`, `throttled`, `builders`, `imds`.
+    pub fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&self.http("GET", "/__control/stats", "")).unwrap()
+    }
+
+    /// Calls of `action` in `region` that reached the proxy.
+    pub fn calls(&self, action: &str, region: &str) -> u64 {
+        self.stats()["calls"][format!("{action} {region}")]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// A client that reads moto directly.
+    pub fn client(&self, region: &str) -> aws_sdk_ec2::Client {
+        let config = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new(region.to_owned()))
+            .endpoint_url(&self.moto_url)
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .build();
+        aws_sdk_ec2::Client::from_conf(config)
+    }
+
+    /// Runs a future on the stack's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Images in `region` owned by the account and tagged `key=value`, as (ID, snapshot IDs).
+    pub fn images_tagged(
+        &self,
+        region: &str,
+        key: &str,
+        value: &str,
+    ) -> Vec<(String, Vec<String>)> {
+        let out = self
+            .block_on(
+                self.client(region)
+                    .describe_images()
+                    .owners("self")
+                    .filters(
+                        Filter::builder()
+                            .name(format!("tag:{key}"))
+                            .values(value)
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap();
+        out.images()
+            .iter()
+            .map(|i| {
+                (
+                    i.image_id().unwrap().to_owned(),
+                    i.block_device_mappings()
+                        .iter()
+                        .filter_map(|b| b.ebs()?.snapshot_id().map(str::to_owned))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether a snapshot still exists.
+    pub fn snapshot_exists(&self, region: &str, snapshot: &str) -> bool {
+        self.block_on(
+            self.client(region)
+                .describe_snapshots()
+                .snapshot_ids(snapshot)
+                .send(),
+        )
+        .is_ok_and(|o| !o.snapshots().is_empty())
+    }
+
+    /// The state of an instance.
+    pub fn instance(&self, region: &str, id: &str) -> aws_sdk_ec2::types::Instance {
+        let out = self
+            .block_on(
+                self.client(region)
+                    .describe_instances()
+                    .instance_ids(id)
+                    .send(),
+            )
+            .unwrap();
+        out.reservations()[0].instances()[0].clone()
+    }
+
+    /// The environment that points the binary at this stack.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.proxy_url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing-secret-value"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("MARKETPLACE_RELEASE_POLL_MIN_MS", "100"),
+            ("MARKETPLACE_RELEASE_POLL_MAX_MS", "400"),
+            ("MARKETPLACE_RELEASE_PROGRESS_SECS", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+impl Drop for Ec2Stack {
+    fn drop(&mut self) {
+        let _ = self.proxy.kill();
+        let _ = self.moto.kill();
+        let _ = self.proxy.wait();
+        let _ = self.moto.wait();
+    }
+}
+
+/// A user's repository: config, template and build script, in a temporary directory.
+pub struct UserRepo {
+    /// The directory.
+    pub dir: tempfile::TempDir,
+}
+
+impl UserRepo {
+    /// A repository releasing to `regions`, with `extra` YAML appended to the config.
+    pub fn new(regions: &[&str], extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for sub in [".github", "build", "cfn"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        std::fs::copy(
+            repo().join("examples/neo4j/neo4j.template.yaml"),
+            root.join("cfn/product.template.yaml"),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("build/install.sh"),
+            "#!/bin/bash\nset -e\necho installing\n",
+        )
+        .unwrap();
+        let regions: String = regions.iter().map(|r| format!("  - {r}\n")).collect();
+        let config = format!(
+            r#"product:
+  name: Example DB
+templates:
+  - path: cfn/product.template.yaml
+    version-parameter: GraphDatabaseVersion
+regions:
+{regions}build:
+  base-ami: {{owner: amazon, name: "al2023-ami-2023.*-kernel-6.1-x86_64"}}
+  instance-type: t3.medium
+  script: build/install.sh
+  timeout-minutes: 1
+  ami-name: "example-db-{{{{ version }}}}-{{{{ architecture }}}}"
+  tags:
+    Team: release
+copy:
+  max-concurrency: 4
+  timeout-minutes: 2
+load-form:
+  release-notes: Fixes.
+  access-role-arn: arn:aws:iam::123456789012:role/MarketplaceAmiIngestion
+  os-user-name: ec2-user
+  os-name: AMAZONLINUX
+  os-version: "2023"
+  recommended-instance-type: r6i.large
+  security-groups:
+    - {{protocol: tcp, from-port: 22, to-port: 22, cidr: 0.0.0.0/0}}
+  usage-instructions: Connect with SSH.
+{extra}"#
+        );
+        std::fs::write(root.join(".github/marketplace-release.yml"), config).unwrap();
+        Self { dir }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The manifest the binary wrote.
+    pub fn manifest(&self) -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.path().join("marketplace-release-manifest.json"))
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// Runs the binary here against `stack`.
+    pub fn run(&self, stack: &Ec2Stack, args: &[&str]) -> Output {
+        let env = stack.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        super::run_binary(self.path(), args, &env)
+    }
+}

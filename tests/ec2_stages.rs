@@ -1,0 +1,535 @@
+//! The build, copy and release stages end to end: the real binary against moto (through the
+//! proxy that plays the builder and injects latency and faults), with the AWS state checked
+//! through the API afterwards.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::aws::{Ec2Stack, UserRepo};
+use serde_json::json;
+
+const FIVE: [&str; 5] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "ap-south-1",
+];
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
+    let repo = UserRepo::new(
+        &FIVE,
+        "sharing:\n  public: true\n  accounts: ['123456789012']\n  snapshot-permissions: true\n",
+    );
+    let out = repo.run(
+        &stack,
+        &[
+            "release",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "2025.06.0",
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        !stdout.contains("testing-secret-value") && !stderr.contains("testing-secret-value"),
+        "a secret reached the log"
+    );
+
+    let manifest = repo.manifest();
+    assert_eq!(manifest["incomplete"], false);
+    assert_eq!(manifest["version"], "2025.06.0");
+    let run_id = manifest["run_id"].as_str().unwrap().to_owned();
+    let source = manifest["source_image_id"].as_str().unwrap().to_owned();
+
+    // The builder: IMDSv2 required, no key pair, tagged, terminated.
+    let builder = manifest["builder"]["instance_id"].as_str().unwrap();
+    assert_eq!(manifest["builder"]["terminated"], true);
+    let instance = stack.instance("us-east-1", builder);
+    assert_eq!(
+        instance.state().unwrap().name().unwrap().as_str(),
+        "terminated"
+    );
+    assert_eq!(
+        instance
+            .metadata_options()
+            .unwrap()
+            .http_tokens()
+            .unwrap()
+            .as_str(),
+        "required"
+    );
+    assert!(instance.key_name().is_none());
+    assert!(instance
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("marketplace-release:role") && t.value() == Some("builder")));
+
+    let imds = stack.stats()["imds"].clone();
+    for region in FIVE {
+        let entry = &manifest["regions"][region];
+        assert_eq!(entry["state"], "available", "{region}: {entry}");
+        let image = entry["image_id"].as_str().unwrap();
+        // Exists in moto with this run's tags, public, shared with the account, IMDSv2.
+        let out = stack
+            .block_on(
+                stack
+                    .client(region)
+                    .describe_images()
+                    .image_ids(image)
+                    .send(),
+            )
+            .unwrap();
+        let found = &out.images()[0];
+        assert!(
+            found.tags().iter().any(
+                |t| t.key() == Some("marketplace-release:run-id") && t.value() == Some(&run_id)
+            ),
+            "{region}: tags {:?}",
+            found.tags()
+        );
+        assert!(found
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("Team") && t.value() == Some("release")));
+        let permissions = stack
+            .block_on(
+                stack
+                    .client(region)
+                    .describe_image_attribute()
+                    .image_id(image)
+                    .attribute("launchPermission".into())
+                    .send(),
+            )
+            .unwrap();
+        let groups: Vec<_> = permissions
+            .launch_permissions()
+            .iter()
+            .filter_map(|p| p.group().map(|g| g.as_str().to_owned()))
+            .collect();
+        let users: Vec<_> = permissions
+            .launch_permissions()
+            .iter()
+            .filter_map(|p| p.user_id().map(str::to_owned))
+            .collect();
+        assert_eq!(groups, ["all"], "{region}");
+        assert_eq!(users, ["123456789012"], "{region}");
+        assert_eq!(
+            imds[image], "v2.0",
+            "{region}: IMDSv2 not required on {image}"
+        );
+        let snapshots = entry["snapshot_ids"].as_array().unwrap();
+        assert!(!snapshots.is_empty(), "{region}");
+        if region != "us-east-1" {
+            assert_eq!(
+                found
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some("marketplace-release:source-image"))
+                    .and_then(|t| t.value()),
+                Some(source.as_str())
+            );
+        }
+    }
+    assert_eq!(
+        manifest["regions"]["us-east-1"]["image_id"],
+        source.as_str()
+    );
+
+    // The template holds exactly the available AMIs and the version.
+    let template = std::fs::read_to_string(repo.path().join("cfn/product.template.yaml")).unwrap();
+    assert!(template.contains("Default: '2025.06.0'"));
+    for region in FIVE {
+        let image = manifest["regions"][region]["image_id"].as_str().unwrap();
+        assert!(
+            template.contains(&format!("    {region}:\n      BYOL: {image}\n")),
+            "{region} missing:\n{template}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_build_script_shows_the_console_and_leaves_nothing() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 0.2, "exit": 3, "log": ["installing the product", "E: package neo4j not found"]}}));
+    let repo = UserRepo::new(&FIVE, "");
+    let out = repo.run(
+        &stack,
+        &[
+            "build",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the build script failed") && stderr.contains("exit code 3"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("E: package neo4j not found"),
+        "the console tail is shown:\n{stderr}"
+    );
+    let manifest = repo.manifest();
+    assert_eq!(manifest["incomplete"], true);
+    assert!(manifest["source_image_id"].is_null());
+    let builder = manifest["builder"]["instance_id"].as_str().unwrap();
+    assert_eq!(
+        stack
+            .instance("us-east-1", builder)
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "terminated"
+    );
+    assert!(
+        stack
+            .images_tagged(
+                "us-east-1",
+                "marketplace-release:run-id",
+                manifest["run_id"].as_str().unwrap()
+            )
+            .is_empty(),
+        "no image may exist"
+    );
+    assert_eq!(stack.calls("CreateImage", "us-east-1"), 0);
+}
+
+#[test]
+fn a_builder_that_never_stops_times_out_and_is_terminated() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": null}}));
+    let repo = UserRepo::new(&FIVE, "");
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let text_config = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("  timeout-minutes: 1\n", "  timeout-minutes: 0.04\n");
+    std::fs::write(&config, text_config).unwrap();
+    let started = Instant::now();
+    let out = repo.run(
+        &stack,
+        &[
+            "build",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("did not finish within 2s") && stderr.contains("build.timeout-minutes"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let builder = repo.manifest()["builder"]["instance_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        stack
+            .instance("us-east-1", &builder)
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "terminated"
+    );
+}
+
+#[test]
+fn a_failed_region_is_reported_throttling_is_retried_and_cleanup_leaves_nothing() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({
+        "builder": {"stop_after_s": 0.2},
+        "copy_delay_s": 1,
+        "fail_copy_regions": ["eu-west-1"],
+        "throttle": {"us-west-2": {"CopyImage": 2}},
+    }));
+    let repo = UserRepo::new(&FIVE, "");
+    let out = repo.run(
+        &stack,
+        &[
+            "release",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+            "--cleanup-on-failure",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the copy failed in 1 required region(s): eu-west-1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("eu-west-1")
+            && stderr.contains("Copy failed: snapshot could not be copied"),
+        "the table names the reason:\n{stderr}"
+    );
+    // The throttled region was retried until it succeeded.
+    assert_eq!(stack.stats()["throttled"]["CopyImage us-west-2"], 2);
+    assert_eq!(stack.calls("CopyImage", "us-west-2"), 3);
+    let manifest = repo.manifest();
+    let run_id = manifest["run_id"].as_str().unwrap();
+    for region in FIVE {
+        assert_eq!(
+            manifest["regions"][region]["state"], "deregistered",
+            "{region}: {}",
+            manifest["regions"][region]
+        );
+        assert!(
+            stack
+                .images_tagged(region, "marketplace-release:run-id", run_id)
+                .is_empty(),
+            "{region}: an image of this run is left"
+        );
+        for snapshot in manifest["regions"][region]["snapshot_ids"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(
+                !stack.snapshot_exists(region, snapshot.as_str().unwrap()),
+                "{region}: snapshot {snapshot} is left"
+            );
+        }
+    }
+    // The template was not touched.
+    let template = std::fs::read_to_string(repo.path().join("cfn/product.template.yaml")).unwrap();
+    assert_eq!(
+        template,
+        std::fs::read_to_string(common::repo().join("examples/neo4j/neo4j.template.yaml")).unwrap()
+    );
+}
+
+#[test]
+fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 120}));
+    let repo = UserRepo::new(&FIVE, "");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    command
+        .args([
+            "release",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ])
+        .current_dir(repo.path());
+    command
+        .envs(stack.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    // Wait until every copy has been requested, then send SIGTERM.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while FIVE[1..].iter().any(|r| stack.calls("CopyImage", r) == 0) {
+        assert!(Instant::now() < deadline, "the copies never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Long enough for progress lines (every second here, every minute by default).
+    std::thread::sleep(Duration::from_millis(2500));
+    let signalled = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "took {:?} to stop",
+        signalled.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("received SIGTERM"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("copy: 1/5 available; ") && l.contains(" pending ")),
+        "progress lines while waiting:\n{stderr}"
+    );
+
+    let manifest = repo.manifest();
+    assert_eq!(manifest["incomplete"], true);
+    assert_eq!(manifest["builder"]["terminated"], true);
+    let builder = manifest["builder"]["instance_id"].as_str().unwrap();
+    assert_eq!(
+        stack
+            .instance("us-east-1", builder)
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "terminated"
+    );
+    for region in &FIVE[1..] {
+        assert_eq!(
+            manifest["regions"][*region]["state"], "pending",
+            "{region}: the manifest lists the copy in flight"
+        );
+    }
+
+    // Re-run the copy from the manifest once the copies can finish: every copy is reused.
+    stack.scenario(json!({"copy_delay_s": 0}));
+    let out = repo.run(
+        &stack,
+        &[
+            "copy",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let source = manifest["source_image_id"].as_str().unwrap();
+    let rerun = repo.manifest();
+    for region in &FIVE[1..] {
+        let copies = stack.images_tagged(region, "marketplace-release:source-image", source);
+        assert_eq!(copies.len(), 1, "{region}: {copies:?}");
+        assert_eq!(
+            stack.calls("CopyImage", region),
+            1,
+            "{region}: copied twice"
+        );
+        assert_eq!(
+            rerun["regions"][*region]["image_id"],
+            manifest["regions"][*region]["image_id"]
+        );
+        assert_eq!(rerun["regions"][*region]["state"], "available");
+    }
+}
+
+#[test]
+fn public_sharing_blocked_fails_before_any_copy() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"block_public_access": ["eu-west-1"]}));
+    let repo = UserRepo::new(&FIVE, "sharing:\n  public: true\n");
+    let out = repo.run(
+        &stack,
+        &[
+            "copy",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+            "--image",
+            "ami-0123456789abcdef0",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("block public access for AMIs is on in: eu-west-1")
+            && stderr.contains("disable-image-block-public-access"),
+        "{stderr}"
+    );
+    for region in FIVE {
+        assert_eq!(stack.calls("CopyImage", region), 0);
+    }
+}
+
+#[test]
+fn bad_input_is_refused_before_any_aws_call() {
+    let stack = Ec2Stack::start();
+    let cases: [(&str, &str, &str); 6] = [
+        ("  - ap-south-1\n", "  - ap-south-9x\n", "ap-south-9x"),
+        (
+            "  instance-type: t3.medium\n",
+            "  instance-type: t3medium\n",
+            "not an EC2 instance type",
+        ),
+        (
+            "copy:\n",
+            "sharing:\n  accounts: ['1234']\ncopy:\n",
+            "`1234` is not a 12-digit AWS account ID",
+        ),
+        (
+            "copy:\n",
+            "sharing:\n  organizational-units: ['ou-abc']\ncopy:\n",
+            "not an organizational unit ARN",
+        ),
+        (
+            "  script: build/install.sh\n",
+            "  script: build/missing.sh\n",
+            "cannot read the build script build/missing.sh",
+        ),
+        (
+            "  script: build/install.sh\n",
+            "  script: build/empty.sh\n",
+            "the build script is empty",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let repo = UserRepo::new(&FIVE, "");
+        std::fs::write(repo.path().join("build/empty.sh"), "\n").unwrap();
+        let config = repo.path().join(".github/marketplace-release.yml");
+        let original = std::fs::read_to_string(&config).unwrap();
+        assert!(original.contains(from), "fixture lacks {from:?}");
+        std::fs::write(&config, original.replacen(from, to, 1)).unwrap();
+        let out = repo.run(
+            &stack,
+            &[
+                "release",
+                "--config",
+                ".github/marketplace-release.yml",
+                "--version",
+                "1.0.0",
+            ],
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{to}: {stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.contains("help:"),
+            "{to}: expected {expected:?} in {stderr}"
+        );
+    }
+    let repo = UserRepo::new(&FIVE, "");
+    let out = repo.run(
+        &stack,
+        &[
+            "copy",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+            "--image",
+            "ami-bad",
+        ],
+    );
+    assert!(
+        text(&out.stderr).contains("`ami-bad`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let calls = stack.stats()["calls"].as_object().unwrap().len();
+    assert_eq!(
+        calls,
+        0,
+        "no AWS call may be made: {}",
+        stack.stats()["calls"]
+    );
+}

@@ -1,0 +1,95 @@
+//! `iam/policy.json` lists exactly the EC2 actions the code calls: a new SDK call without its
+//! permission fails here, and so does a permission nothing uses.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+/// `describe_images` → `ec2:DescribeImages`.
+fn action(operation: &str) -> String {
+    let pascal: String = operation
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("ec2:{pascal}")
+}
+
+/// Every `.client(region).operation()` call in `src/`.
+fn called_actions() -> BTreeSet<String> {
+    let pattern = regex::Regex::new(r"\.client\([^)]*\)\s*\.([a-z_]+)\(\)").unwrap();
+    let mut actions = BTreeSet::new();
+    let mut stack = vec![common::repo().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                actions.extend(pattern.captures_iter(&text).map(|c| action(&c[1])));
+            }
+        }
+    }
+    actions
+}
+
+fn policy_actions() -> BTreeSet<String> {
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("iam/policy.json")).unwrap(),
+    )
+    .unwrap();
+    let mut actions = BTreeSet::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        assert_eq!(statement["Effect"], "Allow");
+        match &statement["Action"] {
+            serde_json::Value::String(one) => {
+                actions.insert(one.clone());
+            }
+            serde_json::Value::Array(many) => {
+                actions.extend(many.iter().map(|a| a.as_str().unwrap().to_owned()))
+            }
+            other => panic!("unexpected Action {other}"),
+        }
+    }
+    actions
+        .into_iter()
+        .filter(|a| a.starts_with("ec2:"))
+        .collect()
+}
+
+#[test]
+fn the_policy_grants_exactly_the_ec2_actions_the_code_calls() {
+    let called = called_actions();
+    assert!(
+        called.len() >= 10,
+        "the scan found too few calls: {called:?}"
+    );
+    let granted = policy_actions();
+    let missing: Vec<_> = called.difference(&granted).collect();
+    let unused: Vec<_> = granted.difference(&called).collect();
+    assert!(
+        missing.is_empty(),
+        "iam/policy.json lacks actions the code calls: {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "iam/policy.json grants actions the code never calls: {unused:?}"
+    );
+}
+
+#[test]
+fn sdk_calls_live_in_the_ec2_adapter_only() {
+    for file in ["build.rs", "copy.rs", "pipeline.rs", "cli.rs"] {
+        let text = std::fs::read_to_string(common::repo().join("src").join(file)).unwrap();
+        assert!(
+            !text.contains("aws_sdk_ec2::Client"),
+            "{file} builds its own EC2 client; go through src/ec2.rs"
+        );
+    }
+}
