@@ -374,15 +374,16 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
             describe_base(&config)
         ));
     }
-    out.push_str(&format!(
-        "Regions ({}): {}\n",
-        plan.regions.len(),
-        plan.regions
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    let region_names: Vec<&str> = plan.regions.iter().map(|r| r.as_str()).collect();
+    if config.regions == crate::config::Regions::AllEnabled {
+        out.push_str("Regions: all enabled in the account, resolved when copying (this plan shows us-east-1)\n");
+    } else {
+        out.push_str(&format!(
+            "Regions ({}): {}\n",
+            region_names.len(),
+            region_names.join(", ")
+        ));
+    }
     if plan.placeholder_amis {
         out.push_str("AMI IDs: placeholders (ami-000000000000001xx); pass --amis AMIS.json to plan with real ones\n");
     }

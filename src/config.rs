@@ -52,7 +52,7 @@ pub struct Config {
     /// Templates to regenerate.
     pub templates: Vec<TemplateTarget>,
     /// Regions the AMI is copied to and written into the templates.
-    pub regions: Vec<Region>,
+    pub regions: Regions,
     /// How the AMI is built.
     pub build: Build,
     /// How the AMI is copied.
@@ -66,6 +66,59 @@ pub struct Config {
     pub pull_request: PullRequest,
     /// The AWS Marketplace product load form values.
     pub load_form: LoadForm,
+}
+
+/// Target regions: a list, or `all` for every region enabled in the account (resolved with
+/// DescribeRegions when copying).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Regions {
+    /// Every region enabled in the account.
+    AllEnabled,
+    /// These regions.
+    Listed(Vec<Region>),
+}
+
+impl Regions {
+    /// The listed regions; empty for `all`.
+    pub fn listed(&self) -> &[Region] {
+        match self {
+            Regions::AllEnabled => &[],
+            Regions::Listed(regions) => regions,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Regions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RegionsVisitor;
+        impl<'de> serde::de::Visitor<'de> for RegionsVisitor {
+            type Value = Regions;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of regions, or `all`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Regions, E> {
+                if v == "all" {
+                    Ok(Regions::AllEnabled)
+                } else {
+                    Err(E::custom(format!(
+                        "`{v}` is neither a list of regions nor `all`"
+                    )))
+                }
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Regions, A::Error> {
+                let mut regions = Vec::new();
+                while let Some(region) = seq.next_element::<Region>()? {
+                    regions.push(region);
+                }
+                Ok(Regions::Listed(regions))
+            }
+        }
+        deserializer.deserialize_any(RegionsVisitor)
+    }
 }
 
 /// The product being released.
@@ -585,15 +638,16 @@ impl Config {
                 return Err(fail(&["templates", &index], "several architectures are built, but this template does not say which mapping key holds each", "add `keys:` with one mapping key per architecture, like `x86_64: AMD64` and `arm64: ARM64`"));
             }
         }
-        if self.regions.is_empty() {
+        if self.regions == Regions::Listed(Vec::new()) {
             return Err(fail(
                 &["regions"],
                 "no regions are listed",
                 "list the regions to copy the AMI to; us-east-1 is where Marketplace ingests it",
             ));
         }
-        for (i, region) in self.regions.iter().enumerate() {
-            if self.regions[..i].contains(region) {
+        let listed = self.regions.listed();
+        for (i, region) in listed.iter().enumerate() {
+            if listed[..i].contains(region) {
                 return Err(fail(
                     &["regions", &i.to_string()],
                     format!("{region} is listed twice"),
@@ -601,7 +655,7 @@ impl Config {
                 ));
             }
         }
-        if !self.regions.iter().any(|r| r.as_str() == "us-east-1") {
+        if !listed.is_empty() && !listed.iter().any(|r| r.as_str() == "us-east-1") {
             return Err(fail(
                 &["regions"],
                 "us-east-1 is not listed, but AWS Marketplace ingests AMIs only from us-east-1",
@@ -609,7 +663,7 @@ impl Config {
             ));
         }
         for (i, region) in self.copy.required_regions.iter().enumerate() {
-            if !self.regions.contains(region) {
+            if !listed.is_empty() && !listed.contains(region) {
                 return Err(fail(
                     &["copy", "required-regions", &i.to_string()],
                     format!("{region} is required but not in regions"),
@@ -952,6 +1006,20 @@ mod tests {
             "  script: build/install.sh\n  timeout-minutes: 0.5",
         );
         assert_eq!(parse(&text).unwrap().build.timeout_minutes, 0.5);
+    }
+
+    #[test]
+    fn regions_are_a_list_or_all() {
+        let all =
+            parse(&MINIMAL.replace("regions: [us-east-1, eu-west-1]", "regions: all")).unwrap();
+        assert_eq!(all.regions, Regions::AllEnabled);
+        let err = parse(&MINIMAL.replace("regions: [us-east-1, eu-west-1]", "regions: every"))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("neither a list of regions nor `all`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,6 +93,15 @@ pub async fn copy(
     path: &Path,
     cancel: &CancellationToken,
 ) -> (Manifest, Result<(), StageError>) {
+    if plan.regions.is_empty() {
+        return (
+            manifest,
+            Err(StageError::Other(
+                "no target regions\n  help: list them under `regions`, or use `regions: all`"
+                    .into(),
+            )),
+        );
+    }
     let Some(source_image_id) = manifest.source_image_id.clone() else {
         return (manifest, Err(StageError::Other("the manifest has no source image\n  help: run the build stage first, or pass --image".into())));
     };

@@ -540,6 +540,21 @@ impl Ec2 {
         Ok(out.image_id().unwrap_or_default().to_owned())
     }
 
+    /// The regions enabled in the account (opted-in, or needing no opt-in).
+    pub async fn enabled_regions(&self, region: &str) -> Result<Vec<String>, Ec2Error> {
+        let out = self
+            .client(region)
+            .describe_regions()
+            .send()
+            .await
+            .map_err(|e| ec2_error("DescribeRegions", region, e))?;
+        Ok(out
+            .regions()
+            .iter()
+            .filter_map(|r| r.region_name().map(str::to_owned))
+            .collect())
+    }
+
     /// Deregisters an image.
     pub async fn deregister(&self, region: &str, image_id: &str) -> Result<(), Ec2Error> {
         self.client(region)

@@ -67,7 +67,13 @@ impl Context {
     fn copy_plan(&self, cleanup_on_failure: bool) -> Result<CopyPlan> {
         let sharing = &self.config.sharing;
         Ok(CopyPlan {
-            regions: self.config.regions.iter().map(|r| r.to_string()).collect(),
+            regions: self
+                .config
+                .regions
+                .listed()
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
             required: self
                 .config
                 .copy
@@ -113,6 +119,27 @@ impl Context {
             incomplete: true,
         })
     }
+}
+
+/// Fills in the target regions for `regions: all`: every region enabled in the account, the
+/// source region first.
+async fn resolve_regions(
+    ec2: &Ec2,
+    plan: &mut CopyPlan,
+    source_region: &str,
+) -> Result<(), StageError> {
+    if !plan.regions.is_empty() {
+        return Ok(());
+    }
+    let mut regions = ec2.enabled_regions(source_region).await?;
+    regions.retain(|r| r != source_region);
+    regions.insert(0, source_region.to_owned());
+    stage::say(&format!(
+        "copy: regions: all {} enabled in the account",
+        regions.len()
+    ));
+    plan.regions = regions;
+    Ok(())
 }
 
 /// Today's date in UTC as `YYYY-MM-DD`.
@@ -256,9 +283,12 @@ pub fn copy_command(
             manifest
         }
     };
-    let plan = context.copy_plan(cleanup_on_failure)?;
+    let mut plan = context.copy_plan(cleanup_on_failure)?;
     run_async(|cancel| async move {
         let ec2 = Arc::new(Ec2::from_env().await);
+        if let Err(e) = resolve_regions(&ec2, &mut plan, &manifest.source_region).await {
+            return finish(e, &context.manifest_path);
+        }
         let (manifest, result) =
             crate::copy::copy(ec2, plan, manifest, &context.manifest_path, &cancel).await;
         match result {
@@ -314,6 +344,9 @@ pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<Exi
         }
         let mut copy_plan = copy_plan;
         copy_plan.tags = context.tags(&run_id);
+        if let Err(e) = resolve_regions(&ec2, &mut copy_plan, &manifest.source_region).await {
+            return finish(e, &context.manifest_path);
+        }
         let (manifest, copied) =
             crate::copy::copy(ec2, copy_plan, manifest, &context.manifest_path, &cancel).await;
         if let Err(e) = copied {

@@ -102,18 +102,29 @@ pub fn placeholder_amis(config: &Config) -> IndexMap<Architecture, AmiSet> {
         .iter()
         .enumerate()
         .map(|(a, &arch)| {
-            let set = AmiSet::from_pairs(config.regions.iter().enumerate().map(|(r, region)| {
-                let id = format!("ami-{:017x}", (a + 1) * 0x100 + r + 1);
-                (
-                    region.clone(),
-                    RegionAmis::Single(
-                        AmiId::new(&id, region.as_str()).expect("placeholder is valid"),
-                    ),
-                )
-            }));
+            let set = AmiSet::from_pairs(planned_regions(config).iter().enumerate().map(
+                |(r, region)| {
+                    let id = format!("ami-{:017x}", (a + 1) * 0x100 + r + 1);
+                    (
+                        region.clone(),
+                        RegionAmis::Single(
+                            AmiId::new(&id, region.as_str()).expect("placeholder is valid"),
+                        ),
+                    )
+                },
+            ));
             (arch, set)
         })
         .collect()
+}
+
+/// The regions a plan shows: the listed ones, or for `regions: all` only us-east-1 (the rest
+/// is known when copying).
+pub fn planned_regions(config: &Config) -> Vec<Region> {
+    match config.regions.listed() {
+        [] => vec![Region::new("us-east-1").expect("valid region")],
+        listed => listed.to_vec(),
+    }
 }
 
 /// The AMI set one template receives: per-architecture AMIs merged under the template's keys.
@@ -379,7 +390,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
     Ok(ReleasePlan {
         version: version.clone(),
         ami_names,
-        regions: config.regions.clone(),
+        regions: planned_regions(config),
         placeholder_amis: inputs.amis.is_none(),
         templates,
         branch,

@@ -130,6 +130,27 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
         );
         let snapshots = entry["snapshot_ids"].as_array().unwrap();
         assert!(!snapshots.is_empty(), "{region}");
+        let snapshot = snapshots[0].as_str().unwrap();
+        let volume_permissions = stack
+            .block_on(
+                stack
+                    .client(region)
+                    .describe_snapshot_attribute()
+                    .snapshot_id(snapshot)
+                    .attribute("createVolumePermission".into())
+                    .send(),
+            )
+            .unwrap();
+        let accounts: Vec<_> = volume_permissions
+            .create_volume_permissions()
+            .iter()
+            .filter_map(|p| p.user_id())
+            .collect();
+        assert_eq!(
+            accounts,
+            ["123456789012"],
+            "{region}: snapshot {snapshot} is not shared with the account"
+        );
         if region != "us-east-1" {
             assert_eq!(
                 found
@@ -532,4 +553,110 @@ fn bad_input_is_refused_before_any_aws_call() {
         "no AWS call may be made: {}",
         stack.stats()["calls"]
     );
+}
+
+#[test]
+fn sigterm_during_the_build_terminates_the_builder() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": null}}));
+    let repo = UserRepo::new(&FIVE, "");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    command
+        .args([
+            "build",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ])
+        .current_dir(repo.path());
+    command
+        .envs(stack.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stack.calls("RunInstances", "us-east-1") == 0 {
+        assert!(Instant::now() < deadline, "the builder never launched");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let signalled = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert!(signalled.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let manifest = repo.manifest();
+    assert_eq!(manifest["incomplete"], true);
+    assert_eq!(manifest["builder"]["terminated"], true);
+    let builder = manifest["builder"]["instance_id"].as_str().unwrap();
+    assert_eq!(
+        stack
+            .instance("us-east-1", builder)
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "terminated"
+    );
+    assert_eq!(stack.calls("CreateImage", "us-east-1"), 0);
+}
+
+#[test]
+fn regions_all_copies_to_every_enabled_region() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"enabled_regions": ["eu-west-1", "us-east-1", "ap-south-1"]}));
+    let repo = UserRepo::new(&FIVE, "");
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let listed: String = FIVE.iter().map(|r| format!("  - {r}\n")).collect();
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        original.replace(&format!("regions:\n{listed}"), "regions: all\n"),
+    )
+    .unwrap();
+    let out = repo.run(
+        &stack,
+        &[
+            "copy",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+            "--image",
+            &source_image(&stack),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifest = repo.manifest();
+    let mut regions: Vec<&String> = manifest["regions"].as_object().unwrap().keys().collect();
+    regions.sort();
+    assert_eq!(regions, ["ap-south-1", "eu-west-1", "us-east-1"]);
+    assert!(
+        manifest["regions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|r| r["state"] == "available"),
+        "{manifest}"
+    );
+}
+
+/// An image moto ships in us-east-1, to copy.
+fn source_image(stack: &Ec2Stack) -> String {
+    let out = stack
+        .block_on(
+            stack
+                .client("us-east-1")
+                .describe_images()
+                .owners("amazon")
+                .send(),
+        )
+        .unwrap();
+    out.images()[0].image_id().unwrap().to_owned()
 }

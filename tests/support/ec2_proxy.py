@@ -11,6 +11,7 @@ forwards everything to moto and, per the scenario posted to /__control/scenario:
   `fail_copy_regions` as `failed`;
 - answers `RequestLimitExceeded` to the first N calls of an action in a region (`throttle`);
 - answers GetImageBlockPublicAccessState (`block_public_access`: regions where it is on);
+- answers DescribeRegions with `enabled_regions` when given (moto lists every partition);
 - counts calls per action and region (GET /__control/stats).
 
 Usage: ec2_proxy.py LISTEN_PORT MOTO_URL
@@ -120,6 +121,13 @@ class Handler(BaseHTTPRequestHandler):
             # moto accepts ImdsSupport but cannot report it back: remember it for the tests.
             with LOCK:
                 STATE["imds"][params.get("ImageId", "")] = params["ImdsSupport.Value"]
+        if action == "DescribeRegions" and "enabled_regions" in scenario:
+            items = "".join(
+                f"<item><regionName>{r}</regionName><regionEndpoint>ec2.{r}.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>"
+                for r in scenario["enabled_regions"]
+            )
+            body = f'<DescribeRegionsResponse xmlns="{EC2_NS}"><requestId>proxy</requestId><regionInfo>{items}</regionInfo></DescribeRegionsResponse>'.encode()
+            return self.reply(200, body)
         if action == "GetImageBlockPublicAccessState":
             blocked = region in scenario.get("block_public_access", [])
             state = "block-new-sharing" if blocked else "unblocked"
