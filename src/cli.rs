@@ -144,6 +144,9 @@ pub struct PlanArgs {
     /// the current directory.
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// Also write the product load form values to this CSV file (one row per field).
+    #[arg(long, value_name = "FILE")]
+    pub load_form_csv: Option<PathBuf>,
 }
 
 /// Runs the parsed command line.
@@ -413,6 +416,10 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
         plan.pr_title, plan.pr_body
     ));
     print!("{out}");
+    if let Some(path) = &args.load_form_csv {
+        write_atomically(path, &crate::loadform::to_csv(&plan.load_form))?;
+        eprintln!("wrote the load form values to {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

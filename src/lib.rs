@@ -21,6 +21,7 @@ pub mod config;
 pub mod copy;
 pub mod ec2;
 pub mod files;
+pub mod loadform;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::config::{Architecture, Config, TemplateTarget};
+use crate::loadform::{self, Field, SourceAmi};
 use crate::render::{self, RenderError};
 use crate::template::{Change, EditRequest, Template, TemplateError};
 use crate::version::Version;
@@ -76,6 +77,82 @@ pub struct ReleasePlan {
     pub pr_title: String,
     /// PR body.
     pub pr_body: String,
+    /// The product load form fields (also in the PR body).
+    pub load_form: Vec<Field>,
+}
+
+/// GitHub rejects pull request bodies longer than this many characters.
+pub const MAX_PR_BODY: usize = 65_536;
+
+/// One row of the region → AMI table.
+#[derive(Debug, Clone, Serialize)]
+struct RegionRow {
+    region: String,
+    amis: IndexMap<String, String>,
+}
+
+/// What the PR body template sees (documented in the README).
+#[derive(Serialize)]
+struct BodyContext<'a> {
+    marker: String,
+    product: &'a crate::config::Product,
+    version: &'a str,
+    version_title: &'a str,
+    release_notes: &'a str,
+    load_form: &'a crate::config::LoadForm,
+    load_form_fields: Vec<Field>,
+    us_east_1: Vec<SourceAmi>,
+    regions: Vec<RegionRow>,
+    architectures: Vec<&'a str>,
+    templates: &'a [TemplatePlan],
+    placeholder_amis: bool,
+    run_url: Option<&'a str>,
+    /// What was left out to stay within [`MAX_PR_BODY`]; the template says so.
+    omitted: Vec<String>,
+}
+
+/// Longest text field kept whole when the body is too long.
+const TRIMMED_FIELD: usize = 4_000;
+
+/// Renders the body, dropping optional parts until it fits GitHub's limit: first the region
+/// table (us-east-1, which the load form needs, stays), then the ends of long text fields, and
+/// as a last resort the end of the body. The body names what it left out.
+fn render_body_within_limit(
+    source: &str,
+    mut body: BodyContext<'_>,
+) -> Result<(String, Vec<Field>), PlanError> {
+    let render = |body: &BodyContext<'_>| render::render("the PR body template", source, body);
+    // Only the body is trimmed; the plan (and the CSV) keep every value whole.
+    let full_fields = body.load_form_fields.clone();
+    let mut text = render(&body)?;
+    if text.chars().count() > MAX_PR_BODY && body.regions.len() > 1 {
+        let dropped = body.regions.len() - 1;
+        body.regions.retain(|r| r.region == "us-east-1");
+        body.omitted.push(format!("the AMIs of {dropped} other regions (they are in the template diff and the release manifest)"));
+        text = render(&body)?;
+    }
+    if text.chars().count() > MAX_PR_BODY {
+        let mut cut = false;
+        for field in &mut body.load_form_fields {
+            if field.value.chars().count() > TRIMMED_FIELD {
+                field.value = field.value.chars().take(TRIMMED_FIELD).collect::<String>() + "…";
+                cut = true;
+            }
+        }
+        if cut {
+            body.omitted.push(format!("the end of load form values longer than {TRIMMED_FIELD} characters (see the config)"));
+            text = render(&body)?;
+        }
+    }
+    if text.chars().count() > MAX_PR_BODY {
+        let note = "\n\n(The rest of this description was cut at GitHub's 65,536-character limit.)";
+        text = text
+            .chars()
+            .take(MAX_PR_BODY - note.chars().count())
+            .collect::<String>()
+            + note;
+    }
+    Ok((text, full_fields))
 }
 
 /// Inputs of [`plan`] besides the config.
@@ -345,49 +422,61 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
             .collect::<Vec<_>>()
             .join(" / "),
     };
-    let mut region_rows: IndexMap<&str, IndexMap<&str, String>> = IndexMap::new();
+    let mut regions: Vec<RegionRow> = Vec::new();
     for (arch, set) in amis {
         for (region, ids) in set.iter() {
-            region_rows
-                .entry(region.as_str())
-                .or_default()
-                .insert(arch.as_str(), single_id(ids));
+            let row = match regions.iter_mut().find(|r| r.region == region.as_str()) {
+                Some(row) => row,
+                None => {
+                    regions.push(RegionRow {
+                        region: region.to_string(),
+                        amis: IndexMap::new(),
+                    });
+                    regions.last_mut().expect("just pushed")
+                }
+            };
+            row.amis.insert(arch.as_str().to_owned(), single_id(ids));
         }
     }
-    let us_east_1: Vec<_> = amis
+    let us_east_1: Vec<SourceAmi> = amis
         .iter()
         .filter_map(|(arch, set)| {
-            set.get("us-east-1").map(
-                |ids| minijinja::context!(architecture => arch.as_str(), ami => single_id(ids)),
-            )
+            set.get("us-east-1").map(|ids| SourceAmi {
+                architecture: arch.as_str().into(),
+                ami: single_id(ids),
+            })
         })
         .collect();
-    let regions: Vec<_> = region_rows
-        .iter()
-        .map(|(region, by_arch)| minijinja::context!(region => region, amis => by_arch))
-        .collect();
-    let marker = format!(
-        "<!-- marketplace-release: product={} version={} -->",
-        config.product.name.replace("--", "-"),
-        version
+    let load_form_fields = loadform::fields(
+        &config.load_form,
+        &version_title,
+        &release_notes,
+        &us_east_1,
     );
-    let body_context = minijinja::context!(
-        product => &config.product,
-        version => version.as_str(),
-        version_title => version_title,
-        release_notes => release_notes,
-        load_form => &config.load_form,
-        us_east_1 => us_east_1,
-        regions => regions,
-        architectures => architectures,
-        templates => &templates,
-        placeholder_amis => inputs.amis.is_none(),
-        run_url => inputs.run_url,
-        marker => marker,
-    );
-    let pr_body = render::render("the PR body template", inputs.body_template, body_context)?;
+    let body = BodyContext {
+        marker: format!(
+            "<!-- marketplace-release: product={} version={} -->",
+            config.product.name.replace("--", "-"),
+            version
+        ),
+        product: &config.product,
+        version: version.as_str(),
+        version_title: &version_title,
+        release_notes: &release_notes,
+        load_form: &config.load_form,
+        load_form_fields,
+        us_east_1,
+        regions,
+        architectures,
+        templates: &templates,
+        placeholder_amis: inputs.amis.is_none(),
+        run_url: inputs.run_url,
+        omitted: Vec::new(),
+    };
+    let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 
     Ok(ReleasePlan {
+        load_form,
         version: version.clone(),
         ami_names,
         regions: planned_regions(config),

@@ -198,3 +198,70 @@ fn config_and_version_errors_are_clear() {
         "{err}"
     );
 }
+
+#[test]
+fn a_body_over_githubs_limit_drops_optional_parts_and_says_so() {
+    let repo = user_repo();
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let long_notes = "Long release notes. ".repeat(3_500);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text.find("  release-notes: |").unwrap();
+    let end = text.find("  access-role-arn:").unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{}  release-notes: \"{long_notes}\"\n{}",
+            &text[..start],
+            &text[end..]
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+            "--load-form-csv",
+            "load-form.csv",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let body = &out[out.find("<!-- marketplace-release:").unwrap()..];
+    assert!(
+        body.chars().count() <= 65_536,
+        "{} characters",
+        body.chars().count()
+    );
+    assert!(
+        body.contains("Left out to stay within GitHub's 65,536-character limit"),
+        "{body}"
+    );
+    assert!(
+        body.contains("the AMIs of 15 other regions"),
+        "the region table goes first"
+    );
+    assert!(
+        body.contains("the end of load form values longer than 4000 characters"),
+        "then the long values"
+    );
+    assert!(
+        body.contains("| us-east-1 | `ami-00000000000000101` |"),
+        "us-east-1 stays"
+    );
+    assert!(
+        body.contains("- [ ] Merge this pull request"),
+        "the checklist stays"
+    );
+    // The CSV keeps every value whole.
+    let csv = std::fs::read_to_string(repo.path().join("load-form.csv")).unwrap();
+    assert!(
+        csv.starts_with("Field,Value\nVersion title,1.0.0\n"),
+        "{}",
+        &csv[..200.min(csv.len())]
+    );
+    assert!(csv.contains(long_notes.trim()), "the CSV is not trimmed");
+    assert!(csv.contains("AMI ID (us-east-1),ami-00000000000000101\n"));
+}
