@@ -258,17 +258,9 @@ async fn on_builder(
         )
         .await?;
     manifest.source_image_id = Some(image_id.clone());
-    manifest.regions.insert(
-        region.into(),
-        RegionImage {
-            image_id: image_id.clone(),
-            snapshot_ids: Vec::new(),
-            state: "pending".into(),
-            created_by_this_run: true,
-            seconds: None,
-            error: None,
-        },
-    );
+    manifest
+        .regions
+        .insert(region.into(), RegionImage::pending(&image_id, true));
     save(manifest, path)?;
     stage::say(&format!(
         "build: image {image_id} requested; waiting for it to become available"

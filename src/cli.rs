@@ -14,7 +14,7 @@ use crate::files::{file_error, write_atomically};
 use crate::pipeline::{self, Context as StageContext, CopySource};
 use crate::plan::{self, PlanError, PlanInputs};
 use crate::report;
-use crate::template::{EditRequest, Template};
+use crate::template::EditRequest;
 use crate::version::Version;
 
 /// Turn an AWS Marketplace AMI release into one reviewed pull request.
@@ -245,12 +245,7 @@ fn template(args: TemplateArgs) -> Result<ExitCode> {
         version,
         version_parameter: args.version_parameter,
     };
-    let edited = Template::parse_bytes(&bytes)
-        .and_then(|t| t.edit(&request))
-        .map_err(|e| {
-            report::annotate_error(&shown, e.location, &e.message);
-            anyhow!("{}", e.render(&shown))
-        })?;
+    let edited = pipeline::edit_template(&shown, &bytes, &request)?;
     for change in &edited.changes {
         tracing::info!(template = %shown, "{}", serde_json::to_string(change).unwrap_or_default());
     }

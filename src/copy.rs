@@ -277,17 +277,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
                         &token,
                     )
                     .await?;
-                shared.record(
-                    region,
-                    RegionImage {
-                        image_id: image_id.clone(),
-                        snapshot_ids: Vec::new(),
-                        state: "pending".into(),
-                        created_by_this_run: true,
-                        seconds: None,
-                        error: None,
-                    },
-                )?;
+                shared.record(region, RegionImage::pending(&image_id, true))?;
                 let mut copy_tags = plan.tags.clone();
                 copy_tags.push((tag::SOURCE_IMAGE.into(), shared.source_image_id.clone()));
                 copy_tags.push(("Name".into(), shared.name.clone()));
@@ -309,17 +299,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
     .await
     .inspect_err(|_| {
         // Keep the image in the manifest so a cleanup (or the next run) knows it.
-        let _ = shared.record(
-            region,
-            RegionImage {
-                image_id: image_id.clone(),
-                snapshot_ids: Vec::new(),
-                state: "pending".into(),
-                created_by_this_run,
-                seconds: None,
-                error: None,
-            },
-        );
+        let _ = shared.record(region, RegionImage::pending(&image_id, created_by_this_run));
     })?;
     {
         let _permit = shared.permits.acquire().await.expect("semaphore open");

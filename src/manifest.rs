@@ -35,6 +35,20 @@ pub struct RegionImage {
     pub error: Option<String>,
 }
 
+impl RegionImage {
+    /// An image that exists but is not available yet.
+    pub fn pending(image_id: &str, created_by_this_run: bool) -> Self {
+        Self {
+            image_id: image_id.to_owned(),
+            snapshot_ids: Vec::new(),
+            state: "pending".into(),
+            created_by_this_run,
+            seconds: None,
+            error: None,
+        }
+    }
+}
+
 /// The builder instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Builder {

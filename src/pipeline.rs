@@ -64,6 +64,22 @@ impl Context {
         Ok(render::render("build.ami-description", &template, context)?)
     }
 
+    fn build_plan(
+        &self,
+        user_data: userdata::UserData,
+        description: String,
+        run_id: &str,
+    ) -> build::BuildPlan<'_> {
+        build::BuildPlan {
+            config: &self.config,
+            architecture: self.architecture,
+            user_data,
+            tags: self.tags(run_id),
+            description,
+            schedule: PollSchedule::from_env(),
+        }
+    }
+
     fn copy_plan(&self, cleanup_on_failure: bool) -> Result<CopyPlan> {
         let sharing = &self.config.sharing;
         Ok(CopyPlan {
@@ -229,14 +245,7 @@ pub fn build_command(context: Context) -> Result<ExitCode> {
     let description = context.description()?;
     run_async(|cancel| async move {
         let ec2 = Ec2::from_env().await;
-        let plan = build::BuildPlan {
-            config: &context.config,
-            architecture: context.architecture,
-            user_data,
-            tags: context.tags(&run_id),
-            description,
-            schedule: PollSchedule::from_env(),
-        };
+        let plan = context.build_plan(user_data, description, &run_id);
         let result =
             build::build(&ec2, &plan, &mut manifest, &context.manifest_path, &cancel).await;
         manifest.incomplete = result.is_err();
@@ -328,14 +337,7 @@ pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<Exi
     }
     run_async(|cancel| async move {
         let ec2 = Arc::new(Ec2::from_env().await);
-        let plan = build::BuildPlan {
-            config: &context.config,
-            architecture: context.architecture,
-            user_data,
-            tags: context.tags(&run_id),
-            description,
-            schedule: PollSchedule::from_env(),
-        };
+        let plan = context.build_plan(user_data, description, &run_id);
         let built = build::build(&ec2, &plan, &mut manifest, &context.manifest_path, &cancel).await;
         if let Err(e) = built {
             manifest.incomplete = true;
@@ -355,6 +357,21 @@ pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<Exi
         regenerate_templates(&context, &manifest)?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Edits one template's bytes; errors name the file, line and column (and become annotations
+/// in GitHub Actions).
+pub fn edit_template(
+    shown: &str,
+    bytes: &[u8],
+    request: &EditRequest,
+) -> Result<crate::template::Edited> {
+    Template::parse_bytes(bytes)
+        .and_then(|t| t.edit(request))
+        .map_err(|e| {
+            report::annotate_error(shown, e.location, &e.message);
+            anyhow!("{}", e.render(shown))
+        })
 }
 
 /// Writes the available AMIs (and the version) into every configured template.
@@ -378,12 +395,7 @@ pub fn regenerate_templates(context: &Context, manifest: &Manifest) -> Result<()
             version: target.set_version.then(|| context.version.clone()),
             version_parameter: target.version_parameter.clone(),
         };
-        let edited = Template::parse_bytes(&bytes)
-            .and_then(|t| t.edit(&request))
-            .map_err(|e| {
-                report::annotate_error(&shown, e.location, &e.message);
-                anyhow!("{}", e.render(&shown))
-            })?;
+        let edited = edit_template(&shown, &bytes, &request)?;
         if edited.changed {
             write_atomically(&path, &edited.text)?;
         }

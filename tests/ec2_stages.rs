@@ -342,45 +342,65 @@ fn a_failed_region_is_reported_throttling_is_retried_and_cleanup_leaves_nothing(
     );
 }
 
-#[test]
-fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 120}));
-    let repo = UserRepo::new(&FIVE, "");
+/// Runs the binary, waits until `ready` holds, waits `settle`, sends `signal`; returns the
+/// output and how long the process took to exit after the signal.
+fn run_and_signal(
+    stack: &Ec2Stack,
+    repo: &UserRepo,
+    args: &[&str],
+    ready: impl Fn() -> bool,
+    settle: Duration,
+    signal: &str,
+) -> (std::process::Output, Duration) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
-    command
-        .args([
-            "release",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ])
-        .current_dir(repo.path());
+    command.args(args).current_dir(repo.path());
     command
         .envs(stack.env())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = command.spawn().unwrap();
-    // Wait until every copy has been requested, then send SIGTERM.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while FIVE[1..].iter().any(|r| stack.calls("CopyImage", r) == 0) {
-        assert!(Instant::now() < deadline, "the copies never started");
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached the point to signal"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Long enough for progress lines (every second here, every minute by default).
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(settle);
     let signalled = Instant::now();
     assert!(std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
+    (out, signalled.elapsed())
+}
+
+#[test]
+fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 120}));
+    let repo = UserRepo::new(&FIVE, "");
+    let (out, stopped_after) = run_and_signal(
+        &stack,
+        &repo,
+        &[
+            "release",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ],
+        || FIVE[1..].iter().all(|r| stack.calls("CopyImage", r) > 0),
+        // Long enough for progress lines (every second here, every minute by default).
+        Duration::from_millis(2500),
+        "-TERM",
+    );
     assert!(
-        signalled.elapsed() < Duration::from_secs(10),
-        "took {:?} to stop",
-        signalled.elapsed()
+        stopped_after < Duration::from_secs(10),
+        "took {stopped_after:?} to stop"
     );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
@@ -560,35 +580,24 @@ fn sigterm_during_the_build_terminates_the_builder() {
     let stack = Ec2Stack::start();
     stack.scenario(json!({"builder": {"stop_after_s": null}}));
     let repo = UserRepo::new(&FIVE, "");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
-    command
-        .args([
+    let (out, stopped_after) = run_and_signal(
+        &stack,
+        &repo,
+        &[
             "build",
             "--config",
             ".github/marketplace-release.yml",
             "--version",
             "1.0.0",
-        ])
-        .current_dir(repo.path());
-    command
-        .envs(stack.env())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while stack.calls("RunInstances", "us-east-1") == 0 {
-        assert!(Instant::now() < deadline, "the builder never launched");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(800));
-    let signalled = Instant::now();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let out = child.wait_with_output().unwrap();
-    assert!(signalled.elapsed() < Duration::from_secs(10));
+        ],
+        || stack.calls("RunInstances", "us-east-1") > 0,
+        Duration::from_millis(800),
+        "-INT",
+    );
+    assert!(
+        stopped_after < Duration::from_secs(10),
+        "took {stopped_after:?} to stop"
+    );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let manifest = repo.manifest();
     assert_eq!(manifest["incomplete"], true);
