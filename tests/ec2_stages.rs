@@ -17,6 +17,19 @@ const FIVE: [&str; 5] = [
     "ap-south-1",
 ];
 
+/// `COMMAND --config … --version 1.0.0 EXTRA…`, as the tests run the binary.
+fn args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![
+        command,
+        "--config",
+        ".github/marketplace-release.yml",
+        "--version",
+        "1.0.0",
+    ];
+    all.extend_from_slice(extra);
+    all
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -184,16 +197,7 @@ fn a_failing_build_script_shows_the_console_and_leaves_nothing() {
     let stack = Ec2Stack::start();
     stack.scenario(json!({"builder": {"stop_after_s": 0.2, "exit": 3, "log": ["installing the product", "E: package neo4j not found"]}}));
     let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(
-        &stack,
-        &[
-            "build",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
-    );
+    let out = repo.run(&stack, &args("build", &[]));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -242,16 +246,7 @@ fn a_builder_that_never_stops_times_out_and_is_terminated() {
         .replace("  timeout-minutes: 1\n", "  timeout-minutes: 0.04\n");
     std::fs::write(&config, text_config).unwrap();
     let started = Instant::now();
-    let out = repo.run(
-        &stack,
-        &[
-            "build",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
-    );
+    let out = repo.run(&stack, &args("build", &[]));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -285,17 +280,7 @@ fn a_failed_region_is_reported_throttling_is_retried_and_cleanup_leaves_nothing(
         "throttle": {"us-west-2": {"CopyImage": 2}},
     }));
     let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(
-        &stack,
-        &[
-            "release",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-            "--cleanup-on-failure",
-        ],
-    );
+    let out = repo.run(&stack, &args("release", &["--cleanup-on-failure"]));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -386,13 +371,7 @@ fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
     let (out, stopped_after) = run_and_signal(
         &stack,
         &repo,
-        &[
-            "release",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
+        &args("release", &[]),
         || FIVE[1..].iter().all(|r| stack.calls("CopyImage", r) > 0),
         // Long enough for progress lines (every second here, every minute by default).
         Duration::from_millis(2500),
@@ -435,16 +414,7 @@ fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
 
     // Re-run the copy from the manifest once the copies can finish: every copy is reused.
     stack.scenario(json!({"copy_delay_s": 0}));
-    let out = repo.run(
-        &stack,
-        &[
-            "copy",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
-    );
+    let out = repo.run(&stack, &args("copy", &[]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let source = manifest["source_image_id"].as_str().unwrap();
     let rerun = repo.manifest();
@@ -469,18 +439,7 @@ fn public_sharing_blocked_fails_before_any_copy() {
     let stack = Ec2Stack::start();
     stack.scenario(json!({"block_public_access": ["eu-west-1"]}));
     let repo = UserRepo::new(&FIVE, "sharing:\n  public: true\n");
-    let out = repo.run(
-        &stack,
-        &[
-            "copy",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-            "--image",
-            "ami-0123456789abcdef0",
-        ],
-    );
+    let out = repo.run(&stack, &args("copy", &["--image", "ami-0123456789abcdef0"]));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -531,16 +490,7 @@ fn bad_input_is_refused_before_any_aws_call() {
         let original = std::fs::read_to_string(&config).unwrap();
         assert!(original.contains(from), "fixture lacks {from:?}");
         std::fs::write(&config, original.replacen(from, to, 1)).unwrap();
-        let out = repo.run(
-            &stack,
-            &[
-                "release",
-                "--config",
-                ".github/marketplace-release.yml",
-                "--version",
-                "1.0.0",
-            ],
-        );
+        let out = repo.run(&stack, &args("release", &[]));
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{to}: {stderr}");
         assert!(
@@ -549,18 +499,7 @@ fn bad_input_is_refused_before_any_aws_call() {
         );
     }
     let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(
-        &stack,
-        &[
-            "copy",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-            "--image",
-            "ami-bad",
-        ],
-    );
+    let out = repo.run(&stack, &args("copy", &["--image", "ami-bad"]));
     assert!(
         text(&out.stderr).contains("`ami-bad`"),
         "{}",
@@ -583,13 +522,7 @@ fn sigterm_during_the_build_terminates_the_builder() {
     let (out, stopped_after) = run_and_signal(
         &stack,
         &repo,
-        &[
-            "build",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
+        &args("build", &[]),
         || stack.calls("RunInstances", "us-east-1") > 0,
         Duration::from_millis(800),
         "-INT",
@@ -629,18 +562,7 @@ fn regions_all_copies_to_every_enabled_region() {
         original.replace(&format!("regions:\n{listed}"), "regions: all\n"),
     )
     .unwrap();
-    let out = repo.run(
-        &stack,
-        &[
-            "copy",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-            "--image",
-            &source_image(&stack),
-        ],
-    );
+    let out = repo.run(&stack, &args("copy", &["--image", &source_image(&stack)]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let manifest = repo.manifest();
     let mut regions: Vec<&String> = manifest["regions"].as_object().unwrap().keys().collect();
