@@ -128,6 +128,18 @@ pub async fn copy(
     let _ = reporter.await;
     stage::end_group();
     let mut manifest = shared.manifest.lock().expect("manifest lock").clone();
+    // Regions finish in any order; the manifest lists them in the config's order.
+    let position = |region: &str| {
+        shared
+            .plan
+            .regions
+            .iter()
+            .position(|r| r == region)
+            .unwrap_or(usize::MAX)
+    };
+    manifest
+        .regions
+        .sort_by(|a, _, b, _| position(a).cmp(&position(b)));
     manifest
         .timings
         .insert("copy".into(), started.elapsed().as_secs_f64());

@@ -137,6 +137,23 @@ impl Context {
     }
 }
 
+/// Announces the available AMIs (a notice in GitHub Actions).
+fn announce(manifest: &Manifest) {
+    let amis: Vec<String> = manifest
+        .regions
+        .iter()
+        .filter(|(_, image)| image.state == "available")
+        .map(|(region, image)| format!("{region}: {}", image.image_id))
+        .collect();
+    report::notice(
+        &format!(
+            "AMIs of {} {} ({})",
+            manifest.product, manifest.version, manifest.architecture
+        ),
+        &amis.join(", "),
+    );
+}
+
 /// Fills in the target regions for `regions: all`: every region enabled in the account, the
 /// source region first.
 async fn resolve_regions(
@@ -302,6 +319,7 @@ pub fn copy_command(
             crate::copy::copy(ec2, plan, manifest, &context.manifest_path, &cancel).await;
         match result {
             Ok(()) => {
+                announce(&manifest);
                 stage::say(&format!(
                     "copy: {} regions available → {}",
                     manifest.available_amis().len(),
@@ -354,6 +372,7 @@ pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<Exi
         if let Err(e) = copied {
             return finish(e, &context.manifest_path);
         }
+        announce(&manifest);
         regenerate_templates(&context, &manifest)?;
         Ok(ExitCode::SUCCESS)
     })

@@ -48,6 +48,18 @@ pub fn error_annotation(file: &str, location: Option<Location>, message: &str) -
     format!("::error {properties}::{}", escape_data(message))
 }
 
+/// Prints a `::notice title=…::message` line when running in GitHub Actions.
+pub fn notice(title: &str, message: &str) {
+    if in_github_actions() {
+        let _ = writeln!(
+            std::io::stdout(),
+            "::notice title={}::{}",
+            escape_property(title),
+            escape_data(message)
+        );
+    }
+}
+
 /// Prints an error annotation to stdout when running in GitHub Actions.
 pub fn annotate_error(file: &str, location: Option<Location>, message: &str) {
     if in_github_actions() {

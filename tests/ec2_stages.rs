@@ -62,6 +62,11 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
     let manifest = repo.manifest();
     assert_eq!(manifest["incomplete"], false);
     assert_eq!(manifest["version"], "2025.06.0");
+    let order: Vec<&String> = manifest["regions"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        order, FIVE,
+        "the manifest lists regions in the config's order"
+    );
     let run_id = manifest["run_id"].as_str().unwrap().to_owned();
     let source = manifest["source_image_id"].as_str().unwrap().to_owned();
 
@@ -562,8 +567,21 @@ fn regions_all_copies_to_every_enabled_region() {
         original.replace(&format!("regions:\n{listed}"), "regions: all\n"),
     )
     .unwrap();
-    let out = repo.run(&stack, &args("copy", &["--image", &source_image(&stack)]));
+    let mut env = stack.env();
+    env.push(("GITHUB_ACTIONS".into(), "true".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = common::run_binary(
+        repo.path(),
+        &args("copy", &["--image", &source_image(&stack)]),
+        &env,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("::notice title=AMIs of Example DB 1.0.0 (x86_64)::us-east-1: ami-"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("::group::Copy "), "{stdout}");
     let manifest = repo.manifest();
     let mut regions: Vec<&String> = manifest["regions"].as_object().unwrap().keys().collect();
     regions.sort();
