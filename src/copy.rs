@@ -152,6 +152,7 @@ async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
     if shared.plan.permissions.public {
         check_public_sharing(shared).await?;
     }
+    check_source(shared).await?;
     for region in &shared.plan.regions {
         shared.set_progress(region, "waiting");
     }
@@ -246,6 +247,26 @@ async fn check_public_sharing(shared: &Arc<Shared>) -> Result<(), StageError> {
         Ok(())
     } else {
         Err(StageError::PublicAccessBlocked { regions: blocked })
+    }
+}
+
+/// The source image must exist and be available before anything is copied.
+async fn check_source(shared: &Shared) -> Result<(), StageError> {
+    let (region, image) = (&shared.source_region, &shared.source_image_id);
+    let found = match shared.ec2.images(region, std::slice::from_ref(image)).await {
+        Ok(found) => found,
+        Err(e) if e.code.starts_with("InvalidAMIID") => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    match found.first() {
+        Some(source) if source.state == "available" => Ok(()),
+        Some(source) => Err(StageError::Other(format!(
+            "source image {image} in {region} is {}, not available\n  help: wait until it is available, then run copy again",
+            source.state
+        ))),
+        None => Err(StageError::Other(format!(
+            "source image {image} does not exist in {region}\n  help: check --image (or the manifest) and build.region"
+        ))),
     }
 }
 

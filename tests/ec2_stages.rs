@@ -609,3 +609,20 @@ fn source_image(stack: &Ec2Stack) -> String {
         .unwrap();
     out.images()[0].image_id().unwrap().to_owned()
 }
+
+#[test]
+fn copying_an_image_that_does_not_exist_fails_before_any_copy() {
+    let stack = Ec2Stack::start();
+    let repo = UserRepo::new(&FIVE, "");
+    let out = repo.run(&stack, &args("copy", &["--image", "ami-0123456789abcdef0"]));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("source image ami-0123456789abcdef0 does not exist in us-east-1")
+            && stderr.contains("help:"),
+        "{stderr}"
+    );
+    for region in FIVE {
+        assert_eq!(stack.calls("CopyImage", region), 0);
+    }
+}
