@@ -217,16 +217,7 @@ fn a_failing_build_script_shows_the_console_and_leaves_nothing() {
     assert_eq!(manifest["incomplete"], true);
     assert!(manifest["source_image_id"].is_null());
     let builder = manifest["builder"]["instance_id"].as_str().unwrap();
-    assert_eq!(
-        stack
-            .instance("us-east-1", builder)
-            .state()
-            .unwrap()
-            .name()
-            .unwrap()
-            .as_str(),
-        "terminated"
-    );
+    assert_eq!(stack.instance_state("us-east-1", builder), "terminated");
     assert!(
         stack
             .images_tagged(
@@ -263,16 +254,7 @@ fn a_builder_that_never_stops_times_out_and_is_terminated() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        stack
-            .instance("us-east-1", &builder)
-            .state()
-            .unwrap()
-            .name()
-            .unwrap()
-            .as_str(),
-        "terminated"
-    );
+    assert_eq!(stack.instance_state("us-east-1", &builder), "terminated");
 }
 
 #[test]
@@ -400,16 +382,7 @@ fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
     assert_eq!(manifest["incomplete"], true);
     assert_eq!(manifest["builder"]["terminated"], true);
     let builder = manifest["builder"]["instance_id"].as_str().unwrap();
-    assert_eq!(
-        stack
-            .instance("us-east-1", builder)
-            .state()
-            .unwrap()
-            .name()
-            .unwrap()
-            .as_str(),
-        "terminated"
-    );
+    assert_eq!(stack.instance_state("us-east-1", builder), "terminated");
     for region in &FIVE[1..] {
         assert_eq!(
             manifest["regions"][*region]["state"], "pending",
@@ -541,16 +514,7 @@ fn sigterm_during_the_build_terminates_the_builder() {
     assert_eq!(manifest["incomplete"], true);
     assert_eq!(manifest["builder"]["terminated"], true);
     let builder = manifest["builder"]["instance_id"].as_str().unwrap();
-    assert_eq!(
-        stack
-            .instance("us-east-1", builder)
-            .state()
-            .unwrap()
-            .name()
-            .unwrap()
-            .as_str(),
-        "terminated"
-    );
+    assert_eq!(stack.instance_state("us-east-1", builder), "terminated");
     assert_eq!(stack.calls("CreateImage", "us-east-1"), 0);
 }
 

@@ -192,6 +192,15 @@ impl Ec2Stack {
         out.reservations()[0].instances()[0].clone()
     }
 
+    /// The state name of an instance (`running`, `terminated`, …).
+    pub fn instance_state(&self, region: &str, id: &str) -> String {
+        self.instance(region, id)
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default()
+    }
+
     /// The environment that points the binary at this stack.
     pub fn env(&self) -> Vec<(String, String)> {
         [
