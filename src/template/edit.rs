@@ -241,17 +241,7 @@ impl<'a, 't> Editor<'a, 't> {
         mapping: &Node,
         request: &EditRequest,
     ) -> Result<Vec<(Region, KeyedAmis)>, TemplateError> {
-        let summary = self
-            .template
-            .mappings()
-            .into_iter()
-            .find(|s| s.name == name)
-            .unwrap_or(super::MappingSummary {
-                name: name.to_owned(),
-                regions: Vec::new(),
-                keys: Vec::new(),
-                ami_values: 0,
-            });
+        let summary = super::MappingSummary::of(name, mapping);
         let has_flat = request
             .amis
             .iter()

@@ -170,6 +170,37 @@ pub struct MappingSummary {
     pub ami_values: usize,
 }
 
+impl MappingSummary {
+    /// Summarises the mapping `node` called `name`.
+    fn of(name: &str, node: &Node) -> Self {
+        let mut summary = MappingSummary {
+            name: name.to_owned(),
+            regions: Vec::new(),
+            keys: Vec::new(),
+            ami_values: 0,
+        };
+        for region in node.entries().unwrap_or_default() {
+            let Some(region_name) = region.key.as_scalar().filter(|r| Region::is_region_name(r))
+            else {
+                continue;
+            };
+            summary.regions.push(region_name.to_owned());
+            for inner in region.value.entries().unwrap_or_default() {
+                let Some(key) = inner.key.as_scalar() else {
+                    continue;
+                };
+                if !summary.keys.iter().any(|k| k == key) {
+                    summary.keys.push(key.to_owned());
+                }
+                if inner.value.as_scalar().is_some_and(AmiId::is_ami_id) {
+                    summary.ami_values += 1;
+                }
+            }
+        }
+        summary
+    }
+}
+
 /// A parsed template, ready to edit.
 pub struct Template<'t> {
     text: &'t str,
@@ -272,35 +303,7 @@ impl<'t> Template<'t> {
         };
         entries
             .iter()
-            .filter_map(|entry| {
-                let name = entry.key.as_scalar()?.to_owned();
-                let mut summary = MappingSummary {
-                    name,
-                    regions: Vec::new(),
-                    keys: Vec::new(),
-                    ami_values: 0,
-                };
-                for region in entry.value.entries().unwrap_or_default() {
-                    let Some(region_name) =
-                        region.key.as_scalar().filter(|r| Region::is_region_name(r))
-                    else {
-                        continue;
-                    };
-                    summary.regions.push(region_name.to_owned());
-                    for inner in region.value.entries().unwrap_or_default() {
-                        let Some(key) = inner.key.as_scalar() else {
-                            continue;
-                        };
-                        if !summary.keys.iter().any(|k| k == key) {
-                            summary.keys.push(key.to_owned());
-                        }
-                        if inner.value.as_scalar().is_some_and(AmiId::is_ami_id) {
-                            summary.ami_values += 1;
-                        }
-                    }
-                }
-                Some(summary)
-            })
+            .filter_map(|entry| Some(MappingSummary::of(entry.key.as_scalar()?, &entry.value)))
             .collect()
     }
 
