@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use crate::ami::{AmiId, AmiSet};
 use crate::config::Config;
 use crate::files::{file_error, write_atomically};
-use crate::pipeline::{self, Context as StageContext, CopySource};
+use crate::pipeline::{self, Context as StageContext, CopySource, GitHubTarget};
 use crate::plan::{self, PlanError, PlanInputs};
 use crate::report;
 use crate::template::EditRequest;
@@ -37,7 +37,10 @@ pub enum Command {
     Build(StageArgs),
     /// Copy and share the AMI (from the manifest, or --image) to every configured region.
     Copy(CopyArgs),
-    /// The whole pipeline: build, copy and share, then regenerate the templates.
+    /// Commit the templates regenerated from the manifests to the release branch and open or
+    /// update the pull request.
+    Publish(PublishArgs),
+    /// The whole pipeline: build, copy and share, regenerate the templates, then publish.
     Release(ReleaseArgs),
 }
 
@@ -91,6 +94,46 @@ pub struct ReleaseArgs {
     /// created, in every region.
     #[arg(long)]
     pub cleanup_on_failure: bool,
+    /// Only regenerate the templates in the workspace; open no pull request.
+    #[arg(long)]
+    pub no_publish: bool,
+    /// Where the pull request goes.
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// Where the release pull request goes. The token is read from GITHUB_TOKEN and the API from
+/// GITHUB_API_URL (default https://api.github.com).
+#[derive(Debug, Args)]
+pub struct GitHubArgs {
+    /// The repository; default: GITHUB_REPOSITORY.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repository: Option<String>,
+    /// The branch the pull request merges into; default: pull-request.base, else the
+    /// repository's default branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+}
+
+/// Arguments of `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The project config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The manifests of the release, one per architecture (repeat the option).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub manifest: Vec<PathBuf>,
+    /// The release version; default: the manifests' (which must match the tag on tag runs).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The repository root that config paths are relative to; default: GITHUB_WORKSPACE, else
+    /// the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Where the pull request goes.
+    #[command(flatten)]
+    pub github: GitHubArgs,
 }
 
 /// Arguments of `template`.
@@ -166,8 +209,35 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             pipeline::copy_command(context, source, args.cleanup_on_failure)
         }
+        Command::Publish(args) => {
+            let config = load_config(&args.config)?;
+            let version = match &args.version {
+                Some(text) => Some(parse_version(text)?),
+                None => tag_version(&config.version.tag_prefix)?,
+            };
+            let target = GitHubTarget::resolve(
+                args.github.repository.as_deref(),
+                args.github.base.as_deref(),
+                &config,
+            )?;
+            let workspace = workspace_dir(args.workspace)?;
+            pipeline::publish_command(config, &workspace, version, &args.manifest, target)
+        }
         Command::Release(args) => {
-            pipeline::release_command(stage_context(&args.stage)?, args.cleanup_on_failure)
+            let context = stage_context(&args.stage)?;
+            let target = if args.no_publish {
+                None
+            } else {
+                Some(
+                    GitHubTarget::resolve(
+                        args.github.repository.as_deref(),
+                        args.github.base.as_deref(),
+                        &context.config,
+                    )
+                    .map_err(|e| anyhow!("{e}\n  help: or pass --no-publish to only regenerate the templates in the workspace"))?,
+                )
+            };
+            pipeline::release_command(context, args.cleanup_on_failure, target)
         }
     }
 }
@@ -179,13 +249,19 @@ fn workspace_dir(given: Option<PathBuf>) -> Result<PathBuf> {
     }
 }
 
+/// Loads and validates the config; errors become annotations in GitHub Actions.
+fn load_config(path: &Path) -> Result<Config> {
+    let shown = path.display().to_string();
+    Config::load(path).map_err(|e| {
+        report::annotate_error(&shown, e.location, &e.message);
+        anyhow!("{e}")
+    })
+}
+
 /// Loads and validates everything an AWS stage needs, before any AWS call.
 fn stage_context(args: &StageArgs) -> Result<StageContext> {
     let shown = args.config.display().to_string();
-    let config = Config::load(&args.config).map_err(|e| {
-        report::annotate_error(&shown, e.location, &e.message);
-        anyhow!("{e}")
-    })?;
+    let config = load_config(&args.config)?;
     let version = resolve_version(args.version.as_deref(), &config.version.tag_prefix)?;
     let architecture = match args.architecture.as_deref() {
         None => config.build.architectures[0],
@@ -283,27 +359,26 @@ fn resolve_version(given: Option<&str>, tag_prefix: &str) -> Result<Version> {
     if let Some(text) = given {
         return parse_version(text);
     }
+    tag_version(tag_prefix)?.ok_or_else(|| {
+        anyhow!("no version given and this is not a tag build\n  help: pass --version, like --version 5.26.0")
+    })
+}
+
+/// The version a tag push gives, if this is one.
+fn tag_version(tag_prefix: &str) -> Result<Option<Version>> {
     let is_tag = std::env::var("GITHUB_REF_TYPE").is_ok_and(|t| t == "tag");
     match std::env::var("GITHUB_REF_NAME") {
         Ok(tag) if is_tag => Version::from_tag(&tag, tag_prefix)
+            .map(Some)
             .map_err(|e| anyhow!("the tag `{tag}` does not give a version: {e}\n  help: set version.tag-prefix in the config, or pass --version")),
-        _ => bail!("no version given and this is not a tag build\n  help: pass --version, like --version 5.26.0"),
+        _ => Ok(None),
     }
 }
 
 fn plan(args: PlanArgs) -> Result<ExitCode> {
     let config_shown = args.config.display().to_string();
-    let config = Config::load(&args.config).map_err(|e| {
-        report::annotate_error(&config_shown, e.location, &e.message);
-        anyhow!("{e}")
-    })?;
-    let workspace = match args
-        .workspace
-        .or_else(|| std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from))
-    {
-        Some(dir) => dir,
-        None => std::env::current_dir().context("cannot read the current directory")?,
-    };
+    let config = load_config(&args.config)?;
+    let workspace = workspace_dir(args.workspace)?;
     let version = resolve_version(args.version.as_deref(), &config.version.tag_prefix)?;
     let amis = match &args.amis {
         Some(path) => {
@@ -327,24 +402,8 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
             )
         })?);
     }
-    let body_template = match &config.pull_request.body_template {
-        Some(relative) => std::fs::read_to_string(workspace.join(relative)).map_err(|e| {
-            file_error(
-                format!("cannot read the PR body template {}", relative.display()),
-                e,
-                "check pull-request.body-template, which is relative to the workspace",
-            )
-        })?,
-        None => crate::render::DEFAULT_PR_BODY.to_owned(),
-    };
-    let run_url = match (
-        std::env::var("GITHUB_SERVER_URL"),
-        std::env::var("GITHUB_REPOSITORY"),
-        std::env::var("GITHUB_RUN_ID"),
-    ) {
-        (Ok(server), Ok(repo), Ok(run)) => Some(format!("{server}/{repo}/actions/runs/{run}")),
-        _ => None,
-    };
+    let body_template = pipeline::read_body_template(&config, &workspace)?;
+    let run_url = report::run_url();
     let date = today();
     let inputs = PlanInputs {
         version: &version,

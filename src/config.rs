@@ -393,6 +393,10 @@ pub struct PullRequest {
     /// Open the PR as a draft.
     #[serde(default)]
     pub draft: bool,
+    /// Also commit the product load form values as a CSV file (one row per field) at this path
+    /// in the repository, on the release branch.
+    #[serde(default)]
+    pub load_form_csv: Option<PathBuf>,
 }
 
 impl Default for PullRequest {
@@ -407,6 +411,7 @@ impl Default for PullRequest {
             reviewers: Vec::new(),
             team_reviewers: Vec::new(),
             draft: false,
+            load_form_csv: None,
         }
     }
 }
@@ -490,6 +495,11 @@ static CIDR_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$|^[0-9a-fA-F:]+/[0-9]{1,3}$")
         .expect("compiles")
 });
+static LOGIN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}(?:\[bot\])?$").expect("compiles")
+});
+static TEAM_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$").expect("compiles"));
 static SUBNET_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^subnet-[0-9a-f]{8,17}$").expect("compiles"));
 static SG_RE: LazyLock<Regex> =
@@ -799,6 +809,16 @@ impl Config {
                 )
             })?;
         }
+        if let Some(csv) = &self.pull_request.load_form_csv {
+            check_workspace_path(csv).map_err(|why| {
+                fail(
+                    &["pull-request", "load-form-csv"],
+                    why,
+                    "use a path relative to the repository root, without `..`",
+                )
+            })?;
+        }
+        check_pull_request_names(&self.pull_request)?;
         let form = &self.load_form;
         if !ROLE_RE.is_match(&form.access_role_arn) {
             return Err(fail(&["load-form", "access-role-arn"], format!("`{}` is not an IAM role ARN", form.access_role_arn), "give the ARN of the role with the AWSMarketplaceAmiIngestion policy, like arn:aws:iam::123456789012:role/MarketplaceAmiIngestion"));
@@ -869,6 +889,51 @@ impl Config {
 /// A timeout in minutes: finite, positive, at most a day.
 fn valid_minutes(minutes: f64) -> bool {
     minutes.is_finite() && minutes > 0.0 && minutes <= 1440.0
+}
+
+/// Labels, users and teams must be names GitHub accepts, or the PR would be opened without
+/// them. Errors are (path, message, help), as [`Config::validate`] returns them.
+fn check_pull_request_names(pr: &PullRequest) -> Result<(), (Vec<String>, String, String)> {
+    let fail = |key: &str, i: usize, message: String, help: &str| {
+        (
+            vec!["pull-request".to_owned(), key.to_owned(), i.to_string()],
+            message,
+            help.to_owned(),
+        )
+    };
+    for (i, label) in pr.labels.iter().enumerate() {
+        if label.trim().is_empty() || label.chars().count() > 50 {
+            return Err(fail(
+                "labels",
+                i,
+                format!("`{label}` is not a GitHub label name (1 to 50 characters)"),
+                "give the label's name as it appears in the repository",
+            ));
+        }
+    }
+    for (key, names) in [("assignees", &pr.assignees), ("reviewers", &pr.reviewers)] {
+        for (i, login) in names.iter().enumerate() {
+            if !LOGIN_RE.is_match(login) {
+                return Err(fail(
+                    key,
+                    i,
+                    format!("`{login}` is not a GitHub user name"),
+                    "give the login without `@`, like octocat",
+                ));
+            }
+        }
+    }
+    for (i, team) in pr.team_reviewers.iter().enumerate() {
+        if !TEAM_RE.is_match(team) {
+            return Err(fail(
+                "team-reviewers",
+                i,
+                format!("`{team}` is not a team slug"),
+                "give the team's slug without the organisation, like release-managers",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A config path must stay inside the workspace: relative, without `..`.

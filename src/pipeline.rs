@@ -1,5 +1,5 @@
-//! The AWS commands (`build`, `copy`, `release`): validate everything first, then run the
-//! stages on a tokio runtime, stopping cleanly on SIGINT/SIGTERM.
+//! The stage commands (`build`, `copy`, `publish`, `release`): validate everything first, then
+//! run the stages on a tokio runtime, stopping cleanly on SIGINT/SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +14,9 @@ use crate::config::{Architecture, Config};
 use crate::copy::CopyPlan;
 use crate::ec2::{Ec2, LaunchPermissions};
 use crate::files::{file_error, write_atomically};
+use crate::github::{GitHub, RepoName};
 use crate::manifest::{Manifest, SCHEMA};
+use crate::publish::{self, PublishInputs, Published};
 use crate::stage::{self, tag, CancellationToken, StageError};
 use crate::template::{EditRequest, Template};
 use crate::version::Version;
@@ -135,6 +137,145 @@ impl Context {
             incomplete: true,
         })
     }
+}
+
+/// Where the release pull request goes, resolved before anything is built.
+#[derive(Clone)]
+pub struct GitHubTarget {
+    /// The REST API root.
+    pub api_url: String,
+    /// The token (never printed).
+    token: String,
+    /// The repository.
+    pub repo: RepoName,
+    /// The base branch when known without asking GitHub.
+    pub base: Option<String>,
+}
+
+impl std::fmt::Debug for GitHubTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubTarget")
+            .field("api_url", &self.api_url)
+            .field("repo", &self.repo)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GitHubTarget {
+    /// From the arguments, the config and the environment GitHub Actions sets: the repository
+    /// from `--repository` or `GITHUB_REPOSITORY`, the token from `GITHUB_TOKEN`, the API from
+    /// `GITHUB_API_URL`, and the base branch from `--base`, `pull-request.base` or the event
+    /// payload's default branch (never the checkout, which is a detached HEAD on tag runs).
+    pub fn resolve(repository: Option<&str>, base: Option<&str>, config: &Config) -> Result<Self> {
+        let repository = repository
+            .map(str::to_owned)
+            .or_else(|| std::env::var("GITHUB_REPOSITORY").ok().filter(|r| !r.is_empty()))
+            .ok_or_else(|| anyhow!("no repository to open the pull request in\n  help: pass --repository owner/name (GitHub Actions sets GITHUB_REPOSITORY)"))?;
+        let repo = RepoName::parse(&repository)
+            .map_err(|e| anyhow!("{e}\n  help: pass --repository owner/name"))?;
+        let token = std::env::var("GITHUB_TOKEN")
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| anyhow!("no GitHub token: GITHUB_TOKEN is not set\n  help: in a workflow, add `env: GITHUB_TOKEN: ${{{{ github.token }}}}` to the step and `permissions: contents: write, pull-requests: write` to the job"))?;
+        let api_url = std::env::var("GITHUB_API_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| crate::github::DEFAULT_API_URL.into());
+        let from_event = || {
+            let path = std::env::var_os("GITHUB_EVENT_PATH")?;
+            let payload = std::fs::read_to_string(path).ok()?;
+            crate::publish::default_branch_from_event(&payload)
+        };
+        let base = base
+            .map(str::to_owned)
+            .or_else(|| config.pull_request.base.clone())
+            .or_else(from_event);
+        if let Some(base) = &base {
+            plan::check_branch_name(base)
+                .map_err(|e| anyhow!("base branch: {e}\n  help: pass an existing branch name"))?;
+        }
+        Ok(Self {
+            api_url,
+            token,
+            repo,
+            base,
+        })
+    }
+
+    fn client(&self) -> Result<GitHub> {
+        GitHub::new(&self.api_url, &self.token, self.repo.clone())
+    }
+}
+
+/// The PR body template: the config's replacement, else the bundled one.
+pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
+    match &config.pull_request.body_template {
+        Some(relative) => std::fs::read_to_string(workspace.join(relative)).map_err(|e| {
+            file_error(
+                format!("cannot read the PR body template {}", relative.display()),
+                e,
+                "check pull-request.body-template, which is relative to the workspace",
+            )
+        }),
+        None => Ok(render::DEFAULT_PR_BODY.to_owned()),
+    }
+}
+
+/// Publishes and reports the outcome.
+async fn publish_and_report(
+    target: &GitHubTarget,
+    config: &Config,
+    version: &Version,
+    amis: &IndexMap<Architecture, crate::ami::AmiSet>,
+    body_template: &str,
+) -> Result<Published> {
+    stage::group("publish");
+    let github = target.client()?;
+    let run_url = report::run_url();
+    let date = today();
+    let inputs = PublishInputs {
+        config,
+        version,
+        amis,
+        base: target.base.clone(),
+        body_template,
+        run_url: run_url.as_deref(),
+        date: &date,
+    };
+    let result = publish::publish(&github, &inputs).await;
+    stage::end_group();
+    let published = result?;
+    stage::say(&format!("publish: {}", published.message));
+    if let Some(url) = &published.url {
+        report::notice(
+            &format!("Release pull request ({})", published.operation.as_str()),
+            url,
+        );
+    }
+    Ok(published)
+}
+
+/// `publish`: commits the templates regenerated from the manifests to the release branch and
+/// opens or updates the pull request.
+pub fn publish_command(
+    config: Config,
+    workspace: &Path,
+    version: Option<Version>,
+    manifest_paths: &[PathBuf],
+    target: GitHubTarget,
+) -> Result<ExitCode> {
+    let mut manifests = Vec::new();
+    for path in manifest_paths {
+        manifests.push((path.display().to_string(), Manifest::read(path)?));
+    }
+    let (version, amis) = publish::amis_from_manifests(&config, &manifests, version.as_ref())?;
+    let body_template = read_body_template(&config, workspace)?;
+    run_async(|_cancel| async move {
+        publish_and_report(&target, &config, &version, &amis, &body_template).await?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Announces the available AMIs (a notice in GitHub Actions).
@@ -334,7 +475,11 @@ pub fn copy_command(
 
 /// `release`: build, copy and share, then regenerate the templates in the workspace from the
 /// regions whose image is available.
-pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<ExitCode> {
+pub fn release_command(
+    context: Context,
+    cleanup_on_failure: bool,
+    publish_to: Option<GitHubTarget>,
+) -> Result<ExitCode> {
     let run_id = new_run_id();
     let user_data = user_data(&context, &run_id)?;
     let mut manifest = context.new_manifest(&run_id)?;
@@ -353,6 +498,7 @@ pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<Exi
         Template::parse_bytes(&bytes)
             .map_err(|e| anyhow!("{}", e.render(&target.path.display().to_string())))?;
     }
+    let body_template = read_body_template(&context.config, &context.workspace)?;
     run_async(|cancel| async move {
         let ec2 = Arc::new(Ec2::from_env().await);
         let plan = context.build_plan(user_data, description, &run_id);
@@ -374,6 +520,17 @@ pub fn release_command(context: Context, cleanup_on_failure: bool) -> Result<Exi
         }
         announce(&manifest);
         regenerate_templates(&context, &manifest)?;
+        if let Some(target) = &publish_to {
+            let amis = IndexMap::from([(context.architecture, manifest.available_amis())]);
+            publish_and_report(
+                target,
+                &context.config,
+                &context.version,
+                &amis,
+                &body_template,
+            )
+            .await?;
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

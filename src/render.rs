@@ -40,10 +40,14 @@ pub fn render<C: Serialize>(what: &str, source: &str, context: C) -> Result<Stri
     template.render(context).map_err(error)
 }
 
-/// Escapes a value for one Markdown table cell: pipes escaped, line breaks as `<br>`.
+/// Escapes a value for one Markdown table cell: `<`, `>` and `&` as entities (GitHub would
+/// take `<public DNS>` for an HTML tag and drop it), pipes escaped, line breaks as `<br>`.
 fn markdown_cell(value: String) -> String {
     value
         .trim()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
         .replace('|', "\\|")
         .replace("\r\n", "<br>")
         .replace('\n', "<br>")
@@ -59,10 +63,10 @@ mod tests {
             render(
                 "t",
                 "{{ a }}-{{ b | cell }}",
-                minijinja::context!(a => 1, b => "x|y\nz")
+                minijinja::context!(a => 1, b => "x|y\n<z> & w")
             )
             .unwrap(),
-            "1-x\\|y<br>z"
+            "1-x\\|y<br>&lt;z&gt; &amp; w"
         );
         let err = render(
             "title",

@@ -60,6 +60,32 @@ pub fn notice(title: &str, message: &str) {
     }
 }
 
+/// Warns: a `::warning title=…::message` line in GitHub Actions, else a line on stderr.
+pub fn warning(title: &str, message: &str) {
+    if in_github_actions() {
+        let _ = writeln!(
+            std::io::stdout(),
+            "::warning title={}::{}",
+            escape_property(title),
+            escape_data(message)
+        );
+    } else {
+        eprintln!("warning: {title}: {message}");
+    }
+}
+
+/// The link to this workflow run, when running in GitHub Actions.
+pub fn run_url() -> Option<String> {
+    match (
+        std::env::var("GITHUB_SERVER_URL"),
+        std::env::var("GITHUB_REPOSITORY"),
+        std::env::var("GITHUB_RUN_ID"),
+    ) {
+        (Ok(server), Ok(repo), Ok(run)) => Some(format!("{server}/{repo}/actions/runs/{run}")),
+        _ => None,
+    }
+}
+
 /// Prints an error annotation to stdout when running in GitHub Actions.
 pub fn annotate_error(file: &str, location: Option<Location>, message: &str) {
     if in_github_actions() {

@@ -7,6 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::aws::{Ec2Stack, UserRepo};
+use common::github::FakeGitHub;
 use serde_json::json;
 
 const FIVE: [&str; 5] = [
@@ -26,6 +27,11 @@ fn args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "--version",
         "1.0.0",
     ];
+    if command == "release" {
+        // These scenarios are about AWS; publishing is covered by the happy path and
+        // tests/cli_publish.rs.
+        all.push("--no-publish");
+    }
     all.extend_from_slice(extra);
     all
 }
@@ -40,9 +46,16 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
     stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
     let repo = UserRepo::new(
         &FIVE,
-        "sharing:\n  public: true\n  accounts: ['123456789012']\n  snapshot-permissions: true\n",
+        "sharing:\n  public: true\n  accounts: ['123456789012']\n  snapshot-permissions: true\npull-request:\n  labels: [release]\n",
     );
-    let out = repo.run(
+    let original = std::fs::read(repo.path().join("cfn/product.template.yaml")).unwrap();
+    let github = FakeGitHub::start(
+        "example",
+        "product",
+        "main",
+        &[("cfn/product.template.yaml", &original)],
+    );
+    let out = repo.run_with(
         &stack,
         &[
             "release",
@@ -51,6 +64,7 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
             "--version",
             "2025.06.0",
         ],
+        github.env(),
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -185,8 +199,22 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
         source.as_str()
     );
 
-    // The template holds exactly the available AMIs and the version.
+    // The template holds exactly the available AMIs and the version, in the workspace and on
+    // the release branch, which one pull request proposes.
     let template = std::fs::read_to_string(repo.path().join("cfn/product.template.yaml")).unwrap();
+    let state = github.state();
+    let on_branch = state
+        .file("marketplace-release/2025.06.0", "cfn/product.template.yaml")
+        .expect("the release branch holds the template");
+    assert_eq!(String::from_utf8(on_branch).unwrap(), template);
+    assert_eq!(state.pulls.len(), 1);
+    assert_eq!(state.pulls[0].labels, ["release"]);
+    assert!(
+        state.pulls[0].body.contains(&source),
+        "the PR names the us-east-1 AMI"
+    );
+    assert!(!stdout.contains(common::github::TOKEN) && !stderr.contains(common::github::TOKEN));
+    drop(state);
     assert!(template.contains("Default: '2025.06.0'"));
     for region in FIVE {
         let image = manifest["regions"][region]["image_id"].as_str().unwrap();

@@ -303,7 +303,18 @@ load-form:
 
     /// Runs the binary here against `stack`.
     pub fn run(&self, stack: &Ec2Stack, args: &[&str]) -> Output {
-        let env = stack.env();
+        self.run_with(stack, args, Vec::new())
+    }
+
+    /// Runs the binary here against `stack`, with `extra` environment variables.
+    pub fn run_with(
+        &self,
+        stack: &Ec2Stack,
+        args: &[&str],
+        extra: Vec<(String, String)>,
+    ) -> Output {
+        let mut env = stack.env();
+        env.extend(extra);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         super::run_binary(self.path(), args, &env)
     }

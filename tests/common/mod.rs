@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod aws;
+pub mod github;
 
 use marketplace_release::ami::{AmiId, AmiSet, Region};
 use marketplace_release::template::proof::Value;
@@ -74,6 +75,12 @@ pub fn run_binary(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "GITHUB_TOKEN",
+        "GITHUB_REPOSITORY",
+        "GITHUB_API_URL",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_SERVER_URL",
+        "GITHUB_RUN_ID",
+        "GITHUB_REF",
     ] {
         command.env_remove(var);
     }

@@ -1,0 +1,1049 @@
+//! A thin typed client for the GitHub REST endpoints the publish stage calls: the Git data API
+//! (refs, commits, trees, blobs) and pull requests.
+//!
+//! octocrab carries the requests (authentication, TLS, timeouts); this module owns the routes,
+//! the few fields we read, the retries and the error messages. An API error keeps GitHub's own
+//! message and `errors` list, and says what to do about it. The token never appears in a log or
+//! an error: it lives only inside octocrab's authorization header.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt;
+use octocrab::Octocrab;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Where GitHub's API is when `GITHUB_API_URL` is not set.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// `owner/name` of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoName {
+    /// The user or organisation.
+    pub owner: String,
+    /// The repository.
+    pub name: String,
+}
+
+impl RepoName {
+    /// Parses `owner/name`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let valid = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
+        match text.split_once('/') {
+            Some((owner, name)) if valid(owner) && valid(name) => Ok(Self {
+                owner: owner.into(),
+                name: name.into(),
+            }),
+            _ => Err(format!("`{text}` is not a repository name like owner/name")),
+        }
+    }
+}
+
+impl fmt::Display for RepoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// Which permission a call needs, for the error message when GitHub refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Reading the repository.
+    Read,
+    /// Writing refs, commits, trees and blobs: `contents: write`.
+    Contents,
+    /// Opening and editing pull requests, their labels and reviewers: `pull-requests: write`.
+    PullRequests,
+}
+
+/// A GitHub call that failed, with GitHub's answer and the next step.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct GitHubError {
+    /// What we were doing, like "create the branch marketplace-release/5.26.0 in owner/repo".
+    pub action: String,
+    /// The HTTP status, when GitHub answered.
+    pub status: Option<u16>,
+    /// GitHub's `message`, or the transport error.
+    pub message: String,
+    /// GitHub's `errors` list (validation details), as sent.
+    pub errors: Vec<Value>,
+    /// GitHub's `documentation_url`.
+    pub documentation_url: Option<String>,
+    /// What to do.
+    pub help: String,
+}
+
+impl GitHubError {
+    fn render(&self) -> String {
+        let mut text = format!("GitHub: could not {}: ", self.action);
+        if let Some(status) = self.status {
+            text.push_str(&format!("{status} "));
+        }
+        text.push_str(&self.message);
+        if !self.errors.is_empty() {
+            let details: Vec<String> = self.errors.iter().map(describe_error_entry).collect();
+            text.push_str(&format!(" ({})", details.join("; ")));
+        }
+        if let Some(url) = &self.documentation_url {
+            text.push_str(&format!(" [{url}]"));
+        }
+        text.push_str(&format!("\n  help: {}", self.help));
+        text
+    }
+
+    /// Whether GitHub answered 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(404)
+    }
+
+    /// Whether GitHub answered 422 with this text in its message or errors.
+    pub fn is_unprocessable_with(&self, text: &str) -> bool {
+        self.status == Some(422)
+            && (self.message.contains(text)
+                || self.errors.iter().any(|e| e.to_string().contains(text)))
+    }
+}
+
+fn describe_error_entry(entry: &Value) -> String {
+    match entry {
+        Value::String(text) => text.clone(),
+        Value::Object(fields) => match fields.get("message").and_then(Value::as_str) {
+            Some(message) => message.to_owned(),
+            None => ["resource", "field", "code"]
+                .iter()
+                .filter_map(|k| fields.get(*k).and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" "),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The next step for a refused call.
+pub fn help_for(status: u16, message: &str, scope: Scope) -> String {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("not permitted to create or approve pull requests") {
+        return "allow it in the repository (or organisation) settings: Settings → Actions → General → Workflow permissions → tick \"Allow GitHub Actions to create and approve pull requests\", then re-run".into();
+    }
+    if lower.contains("rate limit") {
+        return "GitHub kept rate-limiting the token; wait a few minutes and re-run (the run resumes: the branch and pull request are updated in place)".into();
+    }
+    let permission = match scope {
+        Scope::Read => "contents: read",
+        Scope::Contents => "contents: write",
+        Scope::PullRequests => "pull-requests: write",
+    };
+    match status {
+        401 => "the token is missing, invalid or expired; pass a valid token (in a workflow: env GITHUB_TOKEN: ${{ github.token }})".into(),
+        403 => format!("the token may not do this: give the job `permissions: {permission}` (the release needs contents: write and pull-requests: write); with a personal token, give it those repository permissions"),
+        404 => format!("check the repository name and branch; GitHub also answers 404 when the token cannot see the repository or lacks `{permission}` (give the job `permissions: contents: write, pull-requests: write`)"),
+        422 => "GitHub rejected the request's content; check the names in the config's pull-request section (labels, assignees, reviewers, branches)".into(),
+        s if s >= 500 => "GitHub kept failing; check https://www.githubstatus.com and re-run (the run resumes: the branch and pull request are updated in place)".into(),
+        _ => "re-run; if it keeps failing, report the message above".into(),
+    }
+}
+
+/// How the client retries: server errors, rate limits and dropped connections always;
+/// 422 only for calls that GitHub is known to refuse briefly after creating the pull request.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The first backoff; it doubles, with jitter.
+    pub base: Duration,
+    /// The longest single wait (a `retry-after` beyond it is still honoured up to
+    /// [`RetryPolicy::max_retry_after`]).
+    pub max_backoff: Duration,
+    /// The longest `retry-after` or rate-limit reset we wait for.
+    pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    /// The policy, with the first backoff from `MARKETPLACE_RELEASE_GITHUB_BACKOFF_MS` (tests
+    /// shorten it).
+    pub fn from_env() -> Self {
+        let base = std::env::var("MARKETPLACE_RELEASE_GITHUB_BACKOFF_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::from_secs(1), Duration::from_millis);
+        Self {
+            attempts: 5,
+            base,
+            max_backoff: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let doubled = self.base.saturating_mul(1 << retry.min(16));
+        let jitter = 0.75 + fastrand::f64() * 0.5;
+        doubled.min(self.max_backoff).mul_f64(jitter)
+    }
+}
+
+/// Whether (and how long) to wait before retrying a response, following GitHub's guidance on
+/// rate limits: `retry-after` first, then `x-ratelimit-reset` when no requests remain, else
+/// backoff. `None`: do not retry.
+pub fn retry_delay(
+    status: u16,
+    headers: &HeaderMap,
+    message: &str,
+    retry_unprocessable: bool,
+    backoff: Duration,
+    now_epoch_seconds: u64,
+) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let rate_limited = (status == 403 || status == 429)
+        && (header("retry-after").is_some()
+            || header("x-ratelimit-remaining") == Some(0)
+            || message.to_ascii_lowercase().contains("rate limit"));
+    if rate_limited {
+        if let Some(seconds) = header("retry-after") {
+            return Some(Duration::from_secs(seconds));
+        }
+        if header("x-ratelimit-remaining") == Some(0) {
+            if let Some(reset) = header("x-ratelimit-reset") {
+                return Some(Duration::from_secs(
+                    reset.saturating_sub(now_epoch_seconds) + 1,
+                ));
+            }
+        }
+        // A secondary rate limit without retry-after: GitHub asks for at least a minute. The
+        // cap follows the backoff, so tests that shorten the backoff stay short.
+        return Some(backoff.max(Duration::from_secs(60)).min(backoff * 60));
+    }
+    let retryable = status >= 500 || status == 429 || (status == 422 && retry_unprocessable);
+    retryable.then_some(backoff)
+}
+
+/// A Git reference.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GitRef {
+    /// `refs/heads/…`.
+    #[serde(rename = "ref")]
+    pub name: String,
+    /// What it points at.
+    pub object: GitObject,
+}
+
+/// The object a reference points at.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GitObject {
+    /// Its SHA.
+    pub sha: String,
+}
+
+/// A Git commit (the Git data API's shape).
+#[derive(Debug, Clone, Deserialize)]
+pub struct GitCommit {
+    /// Its SHA.
+    pub sha: String,
+    /// Its tree.
+    pub tree: GitObject,
+    /// Its parents.
+    pub parents: Vec<GitObject>,
+    /// Its message.
+    pub message: String,
+}
+
+/// A Git tree, one level.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GitTree {
+    /// Its SHA.
+    pub sha: String,
+    /// Its entries.
+    pub tree: Vec<TreeEntry>,
+}
+
+/// One entry of a tree.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TreeEntry {
+    /// The name (for one level, without directories).
+    pub path: String,
+    /// `100644`, `100755`, `040000`, `120000` or `160000`.
+    pub mode: String,
+    /// `blob`, `tree` or `commit`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The object's SHA.
+    pub sha: String,
+}
+
+#[derive(Deserialize)]
+struct Blob {
+    content: String,
+    encoding: String,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    sha: String,
+}
+
+/// The repository fields we read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Repository {
+    /// Its default branch.
+    pub default_branch: String,
+}
+
+/// A user or team login.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Login {
+    /// The login.
+    pub login: String,
+}
+
+/// A label.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    /// Its name.
+    pub name: String,
+}
+
+/// One side of a pull request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequestBranch {
+    /// The branch name.
+    #[serde(rename = "ref")]
+    pub name: String,
+}
+
+/// The pull request fields we read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequest {
+    /// Its number.
+    pub number: u64,
+    /// Its page.
+    pub html_url: String,
+    /// Its title.
+    pub title: String,
+    /// Its body (GitHub sends `null` for an empty one).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The branch it merges into.
+    pub base: PullRequestBranch,
+    /// Its labels.
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    /// Its assignees.
+    #[serde(default)]
+    pub assignees: Vec<Login>,
+}
+
+/// A new pull request.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewPullRequest<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// Body.
+    pub body: &'a str,
+    /// The branch with the changes.
+    pub head: &'a str,
+    /// The branch to merge into.
+    pub base: &'a str,
+    /// Open as a draft.
+    pub draft: bool,
+    /// Let maintainers push to the branch.
+    pub maintainer_can_modify: bool,
+}
+
+/// A tree entry to write: `sha: None` deletes the path.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewTreeEntry {
+    /// Path from the repository root.
+    pub path: String,
+    /// File mode.
+    pub mode: String,
+    /// Always `blob`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The blob.
+    pub sha: String,
+}
+
+/// The client for one repository.
+pub struct GitHub {
+    octocrab: Octocrab,
+    api_url: String,
+    repo: RepoName,
+    retry: RetryPolicy,
+}
+
+/// Percent-encodes one path segment (branch names may hold `/`, which the ref routes keep).
+fn encode_ref(name: &str) -> String {
+    name.split('/')
+        .map(|part| {
+            part.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl GitHub {
+    /// A client for `repo` at `api_url` with `token`. Must be called inside a tokio runtime.
+    pub fn new(api_url: &str, token: &str, repo: RepoName) -> anyhow::Result<Self> {
+        let api_url = api_url.trim_end_matches('/').to_owned();
+        let octocrab = Octocrab::builder()
+            .base_uri(api_url.as_str())
+            .map_err(|e| anyhow::anyhow!("GITHUB_API_URL `{api_url}` is not a URL: {e}\n  help: unset it to use {DEFAULT_API_URL}"))?
+            .personal_token(token.to_owned())
+            .add_header(
+                http::HeaderName::from_static("x-github-api-version"),
+                "2022-11-28".into(),
+            )
+            .set_connect_timeout(Some(Duration::from_secs(15)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot set up the GitHub client: {e}\n  help: the machine needs CA certificates (ca-certificates)"))?;
+        Ok(Self {
+            octocrab,
+            api_url,
+            repo,
+            retry: RetryPolicy::from_env(),
+        })
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &RepoName {
+        &self.repo
+    }
+
+    fn route(&self, tail: &str) -> String {
+        format!(
+            "{}/repos/{}/{}{tail}",
+            self.api_url, self.repo.owner, self.repo.name
+        )
+    }
+
+    /// Sends one call with retries; returns the status and the JSON body.
+    async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        action: &str,
+        scope: Scope,
+        retry_unprocessable: bool,
+    ) -> Result<Value, GitHubError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            tracing::debug!(%method, url, attempt, "GitHub request");
+            let backoff = self.retry.backoff(attempt - 1);
+            let last = attempt >= self.retry.attempts;
+            let response = match method.as_str() {
+                "GET" => self.octocrab._get(url).await,
+                "POST" => self.octocrab._post(url, body).await,
+                "PATCH" => self.octocrab._patch(url, body).await,
+                "DELETE" => self.octocrab._delete(url, body).await,
+                other => unreachable!("no {other} calls"),
+            };
+            let response = match response {
+                Ok(response) => response,
+                Err(error) => {
+                    if !last {
+                        tracing::warn!("GitHub: {action}: {}; retrying", transport_message(&error));
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                    return Err(GitHubError {
+                        action: action.into(),
+                        status: None,
+                        message: transport_message(&error),
+                        errors: Vec::new(),
+                        documentation_url: None,
+                        help: "check the network and GITHUB_API_URL, then re-run".into(),
+                    });
+                }
+            };
+            let (parts, body_stream) = response.into_parts();
+            let bytes = match body_stream.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(error) if !last => {
+                    tracing::warn!("GitHub: {action}: {}; retrying", transport_message(&error));
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+                Err(error) => {
+                    return Err(GitHubError {
+                        action: action.into(),
+                        status: Some(parts.status.as_u16()),
+                        message: transport_message(&error),
+                        errors: Vec::new(),
+                        documentation_url: None,
+                        help: "check the network, then re-run".into(),
+                    })
+                }
+            };
+            if parts.status.is_success() {
+                if bytes.is_empty() || parts.status == StatusCode::NO_CONTENT {
+                    return Ok(Value::Null);
+                }
+                return serde_json::from_slice(&bytes).map_err(|e| GitHubError {
+                    action: action.into(),
+                    status: Some(parts.status.as_u16()),
+                    message: format!("the answer is not JSON: {e}"),
+                    errors: Vec::new(),
+                    documentation_url: None,
+                    help: "check GITHUB_API_URL points at GitHub's REST API".into(),
+                });
+            }
+            let error_body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let message = error_body
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+                    if text.is_empty() {
+                        parts
+                            .status
+                            .canonical_reason()
+                            .unwrap_or("error")
+                            .to_owned()
+                    } else {
+                        text.chars().take(500).collect()
+                    }
+                });
+            let status = parts.status.as_u16();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let delay = retry_delay(
+                status,
+                &parts.headers,
+                &message,
+                retry_unprocessable,
+                backoff,
+                now,
+            );
+            if let Some(delay) = delay.filter(|d| !last && *d <= self.retry.max_retry_after) {
+                tracing::warn!(
+                    "GitHub: {action}: {status} {message}; retrying in {:.1}s",
+                    delay.as_secs_f64()
+                );
+                crate::stage::say(&format!(
+                    "github: {action}: {status} {message}; retrying in {:.1}s",
+                    delay.as_secs_f64()
+                ));
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return Err(GitHubError {
+                action: action.into(),
+                status: Some(status),
+                help: help_for(status, &message, scope),
+                message,
+                errors: error_body
+                    .get("errors")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                documentation_url: error_body
+                    .get("documentation_url")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            });
+        }
+    }
+
+    async fn typed<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        action: &str,
+        scope: Scope,
+    ) -> Result<T, GitHubError> {
+        let value = self.call(method, url, body, action, scope, false).await?;
+        serde_json::from_value(value).map_err(|e| GitHubError {
+            action: action.into(),
+            status: None,
+            message: format!("unexpected answer: {e}"),
+            errors: Vec::new(),
+            documentation_url: None,
+            help: "check GITHUB_API_URL points at GitHub's REST API".into(),
+        })
+    }
+
+    /// The repository's settings we read.
+    pub async fn repository(&self) -> Result<Repository, GitHubError> {
+        let action = format!("read the repository {}", self.repo);
+        self.typed(Method::GET, &self.route(""), None, &action, Scope::Read)
+            .await
+    }
+
+    /// The commit a branch points at, or `None` when the branch does not exist.
+    pub async fn branch_head(&self, branch: &str) -> Result<Option<String>, GitHubError> {
+        let action = format!("read the branch {branch} of {}", self.repo);
+        let url = self.route(&format!("/git/ref/heads/{}", encode_ref(branch)));
+        match self
+            .typed::<GitRef>(Method::GET, &url, None, &action, Scope::Read)
+            .await
+        {
+            Ok(found) => Ok(Some(found.object.sha)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A commit.
+    pub async fn commit(&self, sha: &str) -> Result<GitCommit, GitHubError> {
+        let action = format!("read commit {sha} of {}", self.repo);
+        let url = self.route(&format!("/git/commits/{sha}"));
+        self.typed(Method::GET, &url, None, &action, Scope::Read)
+            .await
+    }
+
+    /// One level of a tree.
+    pub async fn tree(&self, sha: &str) -> Result<GitTree, GitHubError> {
+        let action = format!("read tree {sha} of {}", self.repo);
+        let url = self.route(&format!("/git/trees/{sha}"));
+        self.typed(Method::GET, &url, None, &action, Scope::Read)
+            .await
+    }
+
+    /// A blob's bytes.
+    pub async fn blob(&self, sha: &str) -> Result<Vec<u8>, GitHubError> {
+        let action = format!("read blob {sha} of {}", self.repo);
+        let url = self.route(&format!("/git/blobs/{sha}"));
+        let blob: Blob = self
+            .typed(Method::GET, &url, None, &action, Scope::Read)
+            .await?;
+        let undecodable = |message: String| GitHubError {
+            action: action.clone(),
+            status: None,
+            message,
+            errors: Vec::new(),
+            documentation_url: None,
+            help: "re-run; if it keeps failing, report the message above".into(),
+        };
+        if blob.encoding != "base64" {
+            return Err(undecodable(format!(
+                "unexpected blob encoding `{}`",
+                blob.encoding
+            )));
+        }
+        // GitHub wraps the base64 at 60 characters.
+        let packed: String = blob.content.split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(packed)
+            .map_err(|e| undecodable(format!("the blob is not valid base64: {e}")))
+    }
+
+    /// Stores a blob; returns its SHA.
+    pub async fn create_blob(&self, path: &str, bytes: &[u8]) -> Result<String, GitHubError> {
+        let action = format!("upload {path} to {}", self.repo);
+        let body = json!({
+            "content": base64::engine::general_purpose::STANDARD.encode(bytes),
+            "encoding": "base64",
+        });
+        let created: Created = self
+            .typed(
+                Method::POST,
+                &self.route("/git/blobs"),
+                Some(&body),
+                &action,
+                Scope::Contents,
+            )
+            .await?;
+        Ok(created.sha)
+    }
+
+    /// Stores a tree: `base_tree` with `entries` replaced; returns its SHA.
+    pub async fn create_tree(
+        &self,
+        base_tree: &str,
+        entries: &[NewTreeEntry],
+    ) -> Result<String, GitHubError> {
+        let action = format!("create a tree in {}", self.repo);
+        let body = json!({ "base_tree": base_tree, "tree": entries });
+        let created: Created = self
+            .typed(
+                Method::POST,
+                &self.route("/git/trees"),
+                Some(&body),
+                &action,
+                Scope::Contents,
+            )
+            .await?;
+        Ok(created.sha)
+    }
+
+    /// Creates a commit. No author or committer is sent, so GitHub makes the token's identity
+    /// both and signs the commit (it shows as verified).
+    pub async fn create_commit(
+        &self,
+        message: &str,
+        tree: &str,
+        parents: &[String],
+    ) -> Result<GitCommit, GitHubError> {
+        let action = format!("create a commit in {}", self.repo);
+        let body = json!({ "message": message, "tree": tree, "parents": parents });
+        self.typed(
+            Method::POST,
+            &self.route("/git/commits"),
+            Some(&body),
+            &action,
+            Scope::Contents,
+        )
+        .await
+    }
+
+    /// Creates a branch at `sha`.
+    pub async fn create_branch(&self, branch: &str, sha: &str) -> Result<(), GitHubError> {
+        let action = format!("create the branch {branch} in {}", self.repo);
+        let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": sha });
+        self.call(
+            Method::POST,
+            &self.route("/git/refs"),
+            Some(&body),
+            &action,
+            Scope::Contents,
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Points an existing branch at `sha`, even when that is not a fast-forward.
+    pub async fn force_branch(&self, branch: &str, sha: &str) -> Result<(), GitHubError> {
+        let action = format!("update the branch {branch} in {}", self.repo);
+        let url = self.route(&format!("/git/refs/heads/{}", encode_ref(branch)));
+        let body = json!({ "sha": sha, "force": true });
+        self.call(
+            Method::PATCH,
+            &url,
+            Some(&body),
+            &action,
+            Scope::Contents,
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Deletes a branch.
+    pub async fn delete_branch(&self, branch: &str) -> Result<(), GitHubError> {
+        let action = format!("delete the branch {branch} in {}", self.repo);
+        let url = self.route(&format!("/git/refs/heads/{}", encode_ref(branch)));
+        self.call(Method::DELETE, &url, None, &action, Scope::Contents, false)
+            .await
+            .map(drop)
+    }
+
+    /// The open pull request from `branch` of this repository, if any.
+    pub async fn open_pull_request(
+        &self,
+        branch: &str,
+    ) -> Result<Option<PullRequest>, GitHubError> {
+        let action = format!("list the pull requests of {}", self.repo);
+        let head: String = format!("{}:{branch}", self.repo.owner);
+        let query = serde_urlencoded_pair("head", &head);
+        let url = self.route(&format!("/pulls?state=open&{query}&per_page=100"));
+        let mut found: Vec<PullRequest> = self
+            .typed(Method::GET, &url, None, &action, Scope::PullRequests)
+            .await?;
+        found.sort_by_key(|pr| pr.number);
+        Ok(found.into_iter().next())
+    }
+
+    /// Opens a pull request.
+    pub async fn create_pull_request(
+        &self,
+        new: &NewPullRequest<'_>,
+    ) -> Result<PullRequest, GitHubError> {
+        let action = format!(
+            "open a pull request from {} into {} in {}",
+            new.head, new.base, self.repo
+        );
+        let body = serde_json::to_value(new).expect("serialises");
+        self.typed(
+            Method::POST,
+            &self.route("/pulls"),
+            Some(&body),
+            &action,
+            Scope::PullRequests,
+        )
+        .await
+    }
+
+    /// Sets a pull request's title and body.
+    pub async fn update_pull_request(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, GitHubError> {
+        let action = format!("update pull request #{number} of {}", self.repo);
+        let url = self.route(&format!("/pulls/{number}"));
+        let payload = json!({ "title": title, "body": body });
+        self.typed(
+            Method::PATCH,
+            &url,
+            Some(&payload),
+            &action,
+            Scope::PullRequests,
+        )
+        .await
+    }
+
+    /// Adds labels (creating missing ones, as GitHub does).
+    pub async fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
+        let action = format!("label pull request #{number} of {}", self.repo);
+        let url = self.route(&format!("/issues/{number}/labels"));
+        let body = json!({ "labels": labels });
+        self.call(
+            Method::POST,
+            &url,
+            Some(&body),
+            &action,
+            Scope::PullRequests,
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Adds assignees.
+    pub async fn add_assignees(
+        &self,
+        number: u64,
+        assignees: &[String],
+    ) -> Result<(), GitHubError> {
+        let action = format!("assign pull request #{number} of {}", self.repo);
+        let url = self.route(&format!("/issues/{number}/assignees"));
+        let body = json!({ "assignees": assignees });
+        self.call(
+            Method::POST,
+            &url,
+            Some(&body),
+            &action,
+            Scope::PullRequests,
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Requests reviews from users and teams.
+    pub async fn request_reviewers(
+        &self,
+        number: u64,
+        reviewers: &[String],
+        team_reviewers: &[String],
+    ) -> Result<(), GitHubError> {
+        let action = format!(
+            "request reviewers for pull request #{number} of {}",
+            self.repo
+        );
+        let url = self.route(&format!("/pulls/{number}/requested_reviewers"));
+        let body = json!({ "reviewers": reviewers, "team_reviewers": team_reviewers });
+        self.call(
+            Method::POST,
+            &url,
+            Some(&body),
+            &action,
+            Scope::PullRequests,
+            true,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+fn serde_urlencoded_pair(key: &str, value: &str) -> String {
+    let encoded: String = value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{key}={encoded}")
+}
+
+/// A transport error with its causes, which never include request headers.
+fn transport_message(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names() {
+        assert_eq!(
+            RepoName::parse("neo4j/neo4j-aws").unwrap().to_string(),
+            "neo4j/neo4j-aws"
+        );
+        for bad in ["", "neo4j", "/x", "x/", "a b/c", "a/b/c"] {
+            assert!(RepoName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refs_keep_slashes_and_escape_the_rest() {
+        assert_eq!(
+            encode_ref("marketplace-release/5.26.0+build"),
+            "marketplace-release/5.26.0%2Bbuild"
+        );
+        assert_eq!(serde_urlencoded_pair("head", "o:a/b"), "head=o%3Aa%2Fb");
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retries_follow_github_rate_limit_guidance() {
+        let backoff = Duration::from_secs(2);
+        let none = HeaderMap::new();
+        assert_eq!(
+            retry_delay(502, &none, "Bad Gateway", false, backoff, 0),
+            Some(backoff)
+        );
+        assert_eq!(
+            retry_delay(404, &none, "Not Found", false, backoff, 0),
+            None
+        );
+        assert_eq!(
+            retry_delay(422, &none, "Validation Failed", false, backoff, 0),
+            None
+        );
+        assert_eq!(
+            retry_delay(422, &none, "Validation Failed", true, backoff, 0),
+            Some(backoff)
+        );
+        assert_eq!(
+            retry_delay(
+                403,
+                &headers(&[("retry-after", "7")]),
+                "x",
+                false,
+                backoff,
+                0
+            ),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_delay(
+                403,
+                &headers(&[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1030")
+                ]),
+                "API rate limit exceeded",
+                false,
+                backoff,
+                1000
+            ),
+            Some(Duration::from_secs(31))
+        );
+        assert_eq!(
+            retry_delay(
+                403,
+                &none,
+                "You have exceeded a secondary rate limit",
+                false,
+                Duration::from_secs(2),
+                0
+            ),
+            Some(Duration::from_secs(60))
+        );
+        // A permission refusal is not retried.
+        assert_eq!(
+            retry_delay(
+                403,
+                &none,
+                "Resource not accessible by integration",
+                false,
+                backoff,
+                0
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_fix() {
+        let setting = help_for(
+            403,
+            "GitHub Actions is not permitted to create or approve pull requests.",
+            Scope::PullRequests,
+        );
+        assert!(setting.contains("Allow GitHub Actions to create and approve pull requests"));
+        assert!(help_for(
+            403,
+            "Resource not accessible by integration",
+            Scope::Contents
+        )
+        .contains("contents: write"));
+        assert!(help_for(
+            403,
+            "Resource not accessible by integration",
+            Scope::PullRequests
+        )
+        .contains("pull-requests: write"));
+        assert!(help_for(404, "Not Found", Scope::Contents).contains("contents: write"));
+    }
+
+    #[test]
+    fn errors_keep_githubs_details() {
+        let error = GitHubError {
+            action: "label pull request #3 of o/r".into(),
+            status: Some(422),
+            message: "Validation Failed".into(),
+            errors: vec![json!({"resource": "Label", "field": "name", "code": "invalid"})],
+            documentation_url: Some("https://docs.github.com/rest".into()),
+            help: "fix it".into(),
+        };
+        let text = error.to_string();
+        assert!(
+            text.contains(
+                "422 Validation Failed (Label name invalid) [https://docs.github.com/rest]"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("help: fix it"));
+    }
+}

@@ -1,0 +1,831 @@
+//! The publish stage: regenerate the templates from the base branch's copies, commit them to
+//! the release branch through the Git data API, and open or update the release pull request.
+//!
+//! Every decision is made before the first write: what changes, whether the branch already
+//! holds exactly that, whether the pull request already says exactly that. A re-run with
+//! nothing new makes no write call. When opening the pull request fails, the branch is put back
+//! as it was, so a failed run leaves no half-made release behind.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::Path;
+
+use anyhow::{anyhow, Context as _, Result};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::ami::AmiSet;
+use crate::config::{Architecture, Config};
+use crate::github::{GitHub, GitHubError, NewPullRequest, NewTreeEntry, PullRequest, TreeEntry};
+use crate::manifest::Manifest;
+use crate::plan::{self, PlanInputs, ReleasePlan};
+use crate::report;
+use crate::stage;
+use crate::version::Version;
+
+/// What [`publish`] needs besides the GitHub client.
+pub struct PublishInputs<'a> {
+    /// The config.
+    pub config: &'a Config,
+    /// The release version.
+    pub version: &'a Version,
+    /// The available AMIs per architecture.
+    pub amis: &'a IndexMap<Architecture, AmiSet>,
+    /// The base branch, when the caller knows it (input, config or event payload); else the
+    /// repository's default branch is asked for.
+    pub base: Option<String>,
+    /// The PR body template source.
+    pub body_template: &'a str,
+    /// Link to the workflow run.
+    pub run_url: Option<&'a str>,
+    /// Today's date, for names.
+    pub date: &'a str,
+}
+
+/// What happened to the pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// A new pull request was opened.
+    Created,
+    /// The existing pull request (or its branch) was updated.
+    Updated,
+    /// Nothing was written.
+    None,
+}
+
+impl Operation {
+    /// `created`, `updated` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Created => "created",
+            Operation::Updated => "updated",
+            Operation::None => "none",
+        }
+    }
+}
+
+/// The outcome of [`publish`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    /// What happened.
+    pub operation: Operation,
+    /// The pull request number, when one exists.
+    pub number: Option<u64>,
+    /// The pull request page, when one exists.
+    pub url: Option<String>,
+    /// The release branch.
+    pub branch: String,
+    /// The base branch.
+    pub base: String,
+    /// The release branch's commit, when there is one.
+    pub commit: Option<String>,
+    /// One sentence saying what happened.
+    pub message: String,
+}
+
+/// The version and the available AMIs per architecture of one release, from the manifests of
+/// its build jobs (one per architecture). Refuses manifests that do not belong together or to
+/// this config, and releases that lack a required region.
+pub fn amis_from_manifests(
+    config: &Config,
+    manifests: &[(String, Manifest)],
+    expected_version: Option<&Version>,
+) -> Result<(Version, IndexMap<Architecture, AmiSet>)> {
+    let help = "pass the manifests the build and copy stages of this release wrote";
+    let mut version: Option<(String, &str)> = None;
+    let mut by_arch = IndexMap::new();
+    for (path, manifest) in manifests {
+        if manifest.product != config.product.name {
+            anyhow::bail!("{path}: the manifest is for product `{}`, but the config is for `{}`\n  help: {help}", manifest.product, config.product.name);
+        }
+        match &version {
+            Some((v, first)) if *v != manifest.version => anyhow::bail!(
+                "{path}: the manifest is for version {}, but {first} is for {v}\n  help: {help}",
+                manifest.version
+            ),
+            Some(_) => {}
+            None => version = Some((manifest.version.clone(), path.as_str())),
+        }
+        if manifest.incomplete {
+            anyhow::bail!("{path}: the manifest is incomplete (its build or copy stage failed or was cancelled)\n  help: re-run `marketplace-release copy --manifest {path}`, which resumes, then publish");
+        }
+        let architecture = config
+            .build
+            .architectures
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == manifest.architecture)
+            .ok_or_else(|| anyhow!("{path}: the manifest is for {}, which build.architectures does not list\n  help: add it to the config, or leave this manifest out", manifest.architecture))?;
+        let amis = manifest.available_amis();
+        if amis.is_empty() {
+            anyhow::bail!(
+                "{path}: the manifest has no available AMI\n  help: run the copy stage first"
+            );
+        }
+        for region in &config.copy.required_regions {
+            if amis.get(region.as_str()).is_none() {
+                anyhow::bail!("{path}: required region {region} has no available AMI\n  help: re-run `marketplace-release copy --manifest {path}`, or drop {region} from copy.required-regions");
+            }
+        }
+        if by_arch.insert(architecture, amis).is_some() {
+            anyhow::bail!(
+                "{path}: a second manifest for {}\n  help: pass one manifest per architecture",
+                manifest.architecture
+            );
+        }
+    }
+    let (text, first) =
+        version.ok_or_else(|| anyhow!("no manifest given\n  help: pass --manifest FILE"))?;
+    let version = Version::new(&text).map_err(|e| anyhow!("{first}: {e}\n  help: {help}"))?;
+    if let Some(expected) = expected_version {
+        if *expected != version {
+            anyhow::bail!("{first}: the manifest is for version {version}, but this run releases {expected}\n  help: pass the manifests of version {expected}, or the matching --version");
+        }
+    }
+    for arch in &config.build.architectures {
+        if !by_arch.contains_key(arch) {
+            report::warning(
+                "architecture left as it is",
+                &format!(
+                    "no manifest for {}: its AMIs in the templates stay as they are",
+                    arch.as_str()
+                ),
+            );
+        }
+    }
+    Ok((version, by_arch))
+}
+
+/// A file the release commit writes.
+#[derive(Debug, Clone)]
+struct FileUpdate {
+    path: String,
+    mode: String,
+    bytes: Vec<u8>,
+    /// Git's blob SHA of `bytes`, to compare with what the branch holds without uploading.
+    sha: String,
+}
+
+impl FileUpdate {
+    fn new(path: String, mode: String, bytes: Vec<u8>) -> Self {
+        let sha = git_blob_sha(&bytes);
+        Self {
+            path,
+            mode,
+            bytes,
+            sha,
+        }
+    }
+}
+
+/// Git's object ID of a blob holding `bytes` (what `git hash-object` prints).
+pub fn git_blob_sha(bytes: &[u8]) -> String {
+    let mut hasher = sha1_smol::Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    hasher.digest().to_string()
+}
+
+/// A config path as a repository path (`/`-separated).
+fn repo_path(path: &Path) -> String {
+    path.components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The default branch named in the workflow's event payload (`repository.default_branch`),
+/// which every repository event carries. Tag pushes check out a detached `HEAD`, so this, not
+/// the checkout, says where the release branch starts.
+pub fn default_branch_from_event(payload: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    value
+        .get("repository")?
+        .get("default_branch")?
+        .as_str()
+        .filter(|b| !b.is_empty())
+        .map(str::to_owned)
+}
+
+/// The directories holding `paths` (`""` is the root), each with the names under it that lead
+/// to one of the paths.
+fn directories_leading_to(paths: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in paths {
+        let parts: Vec<&str> = path.split('/').collect();
+        for depth in 0..parts.len() {
+            dirs.entry(parts[..depth].join("/"))
+                .or_default()
+                .insert(parts[depth].to_owned());
+        }
+    }
+    dirs
+}
+
+/// How one directory of the release branch compares with the same directory of the base.
+#[derive(Debug, PartialEq, Eq)]
+enum LevelVerdict {
+    /// Something differs from "base plus our files".
+    Differs,
+    /// Equal so far; these subdirectories (base tree, branch tree, path) still need a look.
+    EqualSoFar(Vec<(String, String, String)>),
+}
+
+/// Compares one directory: every entry must equal the base's, except our files (which must hold
+/// exactly our blobs) and the directories leading to them (compared one level down).
+fn compare_level(
+    dir: &str,
+    base: &[TreeEntry],
+    branch: &[TreeEntry],
+    wanted: &BTreeMap<&str, (&str, &str)>,
+    leading: &BTreeSet<String>,
+) -> LevelVerdict {
+    let by_name = |entries: &[TreeEntry]| -> BTreeMap<String, TreeEntry> {
+        entries
+            .iter()
+            .map(|e| (e.path.clone(), e.clone()))
+            .collect()
+    };
+    let (base, branch) = (by_name(base), by_name(branch));
+    let names: BTreeSet<&String> = base.keys().chain(branch.keys()).collect();
+    let mut below = Vec::new();
+    for name in names {
+        let path = if dir.is_empty() {
+            name.clone()
+        } else {
+            format!("{dir}/{name}")
+        };
+        let (ours, theirs) = (base.get(name), branch.get(name));
+        if let Some((mode, sha)) = wanted.get(path.as_str()) {
+            let holds_ours =
+                theirs.is_some_and(|e| e.kind == "blob" && e.sha == *sha && e.mode == *mode);
+            if !holds_ours {
+                return LevelVerdict::Differs;
+            }
+        } else if leading.contains(name) {
+            match (ours, theirs) {
+                // Identical subtrees cannot hold our changed files.
+                (Some(b), Some(t)) if b.kind == "tree" && t.kind == "tree" && b.sha != t.sha => {
+                    below.push((b.sha.clone(), t.sha.clone(), path));
+                }
+                // A directory the base lacks (a new CSV's folder): only our files may be in it.
+                (None, Some(t)) if t.kind == "tree" => {
+                    below.push((String::new(), t.sha.clone(), path));
+                }
+                _ => return LevelVerdict::Differs,
+            }
+        } else if ours != theirs {
+            return LevelVerdict::Differs;
+        }
+    }
+    LevelVerdict::EqualSoFar(below)
+}
+
+/// Reads trees one level at a time (never truncated, whatever the repository's size), each
+/// once.
+struct Trees<'a> {
+    github: &'a GitHub,
+    listed: HashMap<String, Vec<TreeEntry>>,
+}
+
+impl<'a> Trees<'a> {
+    fn new(github: &'a GitHub) -> Self {
+        Self {
+            github,
+            listed: HashMap::new(),
+        }
+    }
+
+    async fn list(&mut self, sha: &str) -> Result<Vec<TreeEntry>, GitHubError> {
+        if sha.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(entries) = self.listed.get(sha) {
+            return Ok(entries.clone());
+        }
+        let entries = self.github.tree(sha).await?.tree;
+        self.listed.insert(sha.to_owned(), entries.clone());
+        Ok(entries)
+    }
+
+    /// The entry at `path` under the tree `root`.
+    async fn entry(&mut self, root: &str, path: &str) -> Result<Option<TreeEntry>, GitHubError> {
+        let mut tree = root.to_owned();
+        let parts: Vec<&str> = path.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let Some(entry) = self
+                .list(&tree)
+                .await?
+                .into_iter()
+                .find(|e| e.path == *part)
+            else {
+                return Ok(None);
+            };
+            if i + 1 == parts.len() {
+                return Ok(Some(entry));
+            }
+            if entry.kind != "tree" {
+                return Ok(None);
+            }
+            tree = entry.sha;
+        }
+        Ok(None)
+    }
+
+    /// Whether the tree `branch` is exactly the tree `base` with `updates` written into it.
+    async fn is_base_plus(
+        &mut self,
+        base: &str,
+        branch: &str,
+        updates: &[FileUpdate],
+    ) -> Result<bool, GitHubError> {
+        let wanted: BTreeMap<&str, (&str, &str)> = updates
+            .iter()
+            .map(|u| (u.path.as_str(), (u.mode.as_str(), u.sha.as_str())))
+            .collect();
+        let paths: Vec<&str> = wanted.keys().copied().collect();
+        let leading = directories_leading_to(&paths);
+        let mut queue = VecDeque::from([(base.to_owned(), branch.to_owned(), String::new())]);
+        while let Some((base_sha, branch_sha, dir)) = queue.pop_front() {
+            let base_entries = self.list(&base_sha).await?;
+            let branch_entries = self.list(&branch_sha).await?;
+            let names = leading.get(&dir).cloned().unwrap_or_default();
+            match compare_level(&dir, &base_entries, &branch_entries, &wanted, &names) {
+                LevelVerdict::Differs => return Ok(false),
+                LevelVerdict::EqualSoFar(below) => queue.extend(below),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// How the release branch was moved, to put it back if the pull request cannot be opened.
+enum BranchWrite {
+    Created,
+    Moved { previous: String },
+}
+
+/// Regenerates the templates from the base branch, commits them to the release branch and opens
+/// or updates the pull request.
+pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Published> {
+    let config = inputs.config;
+    let repo = github.repo().clone();
+    let base = match &inputs.base {
+        Some(base) => base.clone(),
+        None => github.repository().await?.default_branch,
+    };
+    let base_sha = github.branch_head(&base).await?.ok_or_else(|| {
+        anyhow!("the base branch `{base}` does not exist in {repo}\n  help: set pull-request.base (or the base input) to an existing branch")
+    })?;
+    let base_commit = github.commit(&base_sha).await?;
+    let base_tree = base_commit.tree.sha;
+    let mut trees = Trees::new(github);
+
+    let mut texts = Vec::new();
+    let mut modes = Vec::new();
+    for target in &config.templates {
+        let path = repo_path(&target.path);
+        let entry = trees
+            .entry(&base_tree, &path)
+            .await?
+            .filter(|e| e.kind == "blob")
+            .ok_or_else(|| {
+                anyhow!("the template `{path}` is not on the base branch `{base}` of {repo}\n  help: commit the template to `{base}` first, or fix templates[].path in the config")
+            })?;
+        texts.push(github.blob(&entry.sha).await?);
+        modes.push(entry.mode);
+    }
+    let plan = plan::plan(
+        config,
+        &PlanInputs {
+            version: inputs.version,
+            amis: Some(inputs.amis),
+            template_texts: &texts,
+            body_template: inputs.body_template,
+            run_url: inputs.run_url,
+            date: inputs.date,
+        },
+    )
+    .map_err(|e| {
+        if let plan::PlanError::Template { path, error } = &e {
+            report::annotate_error(path, error.location, &error.message);
+        }
+        anyhow!("{e}\n  (the template was read from the base branch `{base}` of {repo})")
+    })?;
+
+    let mut updates: Vec<FileUpdate> = plan
+        .templates
+        .iter()
+        .zip(&texts)
+        .zip(modes)
+        .filter(|((t, old), _)| t.new_text.as_bytes() != old.as_slice())
+        .map(|((t, _), mode)| {
+            FileUpdate::new(t.path.clone(), mode, t.new_text.clone().into_bytes())
+        })
+        .collect();
+    for t in &plan.templates {
+        stage::say(&format!("publish: {}: {}", t.path, t.summary));
+    }
+    if updates.is_empty() {
+        return Ok(Published {
+            operation: Operation::None,
+            number: None,
+            url: None,
+            branch: plan.branch,
+            base: base.clone(),
+            commit: None,
+            message: format!("the templates on `{base}` already hold these AMIs and this version, so there is nothing to review: no pull request opened"),
+        });
+    }
+    if let Some(csv) = &config.pull_request.load_form_csv {
+        let path = repo_path(csv);
+        let bytes = crate::loadform::to_csv(&plan.load_form).into_bytes();
+        let existing = trees.entry(&base_tree, &path).await?;
+        if existing.as_ref().map(|e| e.sha.as_str()) != Some(git_blob_sha(&bytes).as_str()) {
+            let mode = existing.map_or_else(|| "100644".to_owned(), |e| e.mode);
+            updates.push(FileUpdate::new(path, mode, bytes));
+        }
+    }
+
+    let branch = plan.branch.clone();
+    let branch_head = github.branch_head(&branch).await?;
+    let up_to_date = match &branch_head {
+        Some(head) => {
+            let commit = github.commit(head).await?;
+            let on_base = commit.parents.len() == 1 && commit.parents[0].sha == base_sha;
+            on_base
+                && trees
+                    .is_base_plus(&base_tree, &commit.tree.sha, &updates)
+                    .await?
+        }
+        None => false,
+    };
+
+    let mut written = None;
+    let commit_sha = if up_to_date {
+        stage::say(&format!(
+            "publish: branch {branch} already holds this release on top of {base}"
+        ));
+        branch_head
+            .clone()
+            .expect("up to date implies the branch exists")
+    } else {
+        let mut entries = Vec::new();
+        for update in &updates {
+            let sha = github.create_blob(&update.path, &update.bytes).await?;
+            entries.push(NewTreeEntry {
+                path: update.path.clone(),
+                mode: update.mode.clone(),
+                kind: "blob",
+                sha,
+            });
+        }
+        let tree = github.create_tree(&base_tree, &entries).await?;
+        let commit = github
+            .create_commit(
+                &commit_message(&plan),
+                &tree,
+                std::slice::from_ref(&base_sha),
+            )
+            .await?;
+        written = Some(write_branch(github, &branch, &commit.sha, branch_head.as_deref()).await?);
+        stage::say(&format!(
+            "publish: committed {} file(s) to {branch} ({}) on top of {base}",
+            updates.len(),
+            &commit.sha[..commit.sha.len().min(12)]
+        ));
+        commit.sha
+    };
+
+    let outcome = open_or_update(github, config, &plan, &base, up_to_date).await;
+    match outcome {
+        Ok((operation, pr)) => {
+            let message = match operation {
+                Operation::Created => format!("opened pull request #{} {}", pr.number, pr.html_url),
+                Operation::Updated => {
+                    format!("updated pull request #{} {}", pr.number, pr.html_url)
+                }
+                Operation::None => format!(
+                    "pull request #{} {} is already up to date; nothing written",
+                    pr.number, pr.html_url
+                ),
+            };
+            Ok(Published {
+                operation,
+                number: Some(pr.number),
+                url: Some(pr.html_url),
+                branch,
+                base,
+                commit: Some(commit_sha),
+                message,
+            })
+        }
+        Err(error) => {
+            if let Some(write) = written {
+                restore_branch(github, &branch, write).await;
+            }
+            Err(error)
+        }
+    }
+}
+
+fn commit_message(plan: &ReleasePlan) -> String {
+    let mut message = format!("{}\n\n", plan.pr_title);
+    for t in &plan.templates {
+        message.push_str(&format!("- {}: {}\n", t.path, t.summary));
+    }
+    message
+}
+
+async fn write_branch(
+    github: &GitHub,
+    branch: &str,
+    sha: &str,
+    head: Option<&str>,
+) -> Result<BranchWrite> {
+    match head {
+        Some(previous) => {
+            github.force_branch(branch, sha).await?;
+            Ok(BranchWrite::Moved {
+                previous: previous.to_owned(),
+            })
+        }
+        None => match github.create_branch(branch, sha).await {
+            Ok(()) => Ok(BranchWrite::Created),
+            // Another run created it since we looked: it is ours all the same.
+            Err(e) if e.is_unprocessable_with("already exists") => {
+                let previous = github.branch_head(branch).await?.unwrap_or_default();
+                github.force_branch(branch, sha).await?;
+                Ok(BranchWrite::Moved { previous })
+            }
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+async fn restore_branch(github: &GitHub, branch: &str, write: BranchWrite) {
+    let restored = match &write {
+        BranchWrite::Created => github.delete_branch(branch).await,
+        BranchWrite::Moved { previous } => github.force_branch(branch, previous).await,
+    };
+    match restored {
+        Ok(()) => stage::say(&format!(
+            "publish: the pull request failed, so the branch {branch} was {}",
+            match write {
+                BranchWrite::Created => "deleted again",
+                BranchWrite::Moved { .. } => "put back where it was",
+            }
+        )),
+        Err(e) => report::warning(
+            "release branch left behind",
+            &format!("the pull request failed and the branch {branch} could not be put back: {e}"),
+        ),
+    }
+}
+
+/// Finds the open pull request from the release branch and brings it up to date, or opens one.
+async fn open_or_update(
+    github: &GitHub,
+    config: &Config,
+    plan: &ReleasePlan,
+    base: &str,
+    branch_up_to_date: bool,
+) -> Result<(Operation, PullRequest)> {
+    let settings = &config.pull_request;
+    let existing = github.open_pull_request(&plan.branch).await?;
+    let Some(pr) = existing else {
+        let created = match github
+            .create_pull_request(&NewPullRequest {
+                title: &plan.pr_title,
+                body: &plan.pr_body,
+                head: &plan.branch,
+                base,
+                draft: settings.draft,
+                maintainer_can_modify: true,
+            })
+            .await
+        {
+            Ok(pr) => pr,
+            // A retried request that GitHub had already carried out.
+            Err(e) if e.is_unprocessable_with("already exists") => github
+                .open_pull_request(&plan.branch)
+                .await?
+                .ok_or(e)
+                .context("the pull request exists but cannot be found")?,
+            Err(e) => return Err(e.into()),
+        };
+        decorate(github, config, &created, true).await;
+        return Ok((Operation::Created, created));
+    };
+    if pr.base.name != base {
+        report::warning(
+            "pull request base",
+            &format!(
+                "pull request #{} merges into `{}`, not `{base}`; change its base on GitHub if that is wrong",
+                pr.number, pr.base.name
+            ),
+        );
+    }
+    let text_changed = pr.title != plan.pr_title
+        || !same_but_for_run_links(pr.body.as_deref().unwrap_or_default(), &plan.pr_body);
+    let pr = if text_changed {
+        github
+            .update_pull_request(pr.number, &plan.pr_title, &plan.pr_body)
+            .await?
+    } else {
+        pr
+    };
+    decorate(github, config, &pr, false).await;
+    let operation = if text_changed || !branch_up_to_date {
+        Operation::Updated
+    } else {
+        Operation::None
+    };
+    Ok((operation, pr))
+}
+
+static RUN_LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"/actions/runs/[0-9]+(/attempts/[0-9]+)?").expect("compiles")
+});
+
+/// Whether two bodies differ at most in their links to the workflow run: every run has its own,
+/// and a re-run with nothing new must not rewrite the pull request just for that.
+fn same_but_for_run_links(old: &str, new: &str) -> bool {
+    old == new
+        || RUN_LINK.replace_all(old, "/actions/runs/")
+            == RUN_LINK.replace_all(new, "/actions/runs/")
+}
+
+/// Adds the configured labels and assignees the pull request lacks, and on a new pull request
+/// asks for reviews. A refusal here is a warning: the pull request itself is what matters.
+async fn decorate(github: &GitHub, config: &Config, pr: &PullRequest, new: bool) {
+    let settings = &config.pull_request;
+    let labels: Vec<String> = settings
+        .labels
+        .iter()
+        .filter(|l| !pr.labels.iter().any(|have| &have.name == *l))
+        .cloned()
+        .collect();
+    let assignees: Vec<String> = settings
+        .assignees
+        .iter()
+        .filter(|a| {
+            !pr.assignees
+                .iter()
+                .any(|have| have.login.eq_ignore_ascii_case(a))
+        })
+        .cloned()
+        .collect();
+    let mut failures = Vec::new();
+    if !labels.is_empty() {
+        if let Err(e) = github.add_labels(pr.number, &labels).await {
+            failures.push(e);
+        }
+    }
+    if !assignees.is_empty() {
+        if let Err(e) = github.add_assignees(pr.number, &assignees).await {
+            failures.push(e);
+        }
+    }
+    if new && !(settings.reviewers.is_empty() && settings.team_reviewers.is_empty()) {
+        if let Err(e) = github
+            .request_reviewers(pr.number, &settings.reviewers, &settings.team_reviewers)
+            .await
+        {
+            failures.push(e);
+        }
+    }
+    for failure in failures {
+        report::warning("pull request settings", &failure.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, kind: &str, sha: &str) -> TreeEntry {
+        TreeEntry {
+            path: path.into(),
+            mode: if kind == "tree" { "040000" } else { "100644" }.into(),
+            kind: kind.into(),
+            sha: sha.into(),
+        }
+    }
+
+    #[test]
+    fn blob_ids_match_git() {
+        // `printf hello | git hash-object --stdin`
+        assert_eq!(
+            git_blob_sha(b"hello"),
+            "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0"
+        );
+        assert_eq!(
+            git_blob_sha(b""),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
+    }
+
+    #[test]
+    fn event_payload_names_the_default_branch() {
+        let tag_push = r#"{"ref": "refs/tags/v5.26.0", "repository": {"full_name": "o/r", "default_branch": "develop"}}"#;
+        assert_eq!(
+            default_branch_from_event(tag_push).as_deref(),
+            Some("develop")
+        );
+        assert_eq!(default_branch_from_event(r#"{"inputs": {}}"#), None);
+        assert_eq!(default_branch_from_event("not json"), None);
+    }
+
+    #[test]
+    fn directories_lead_to_each_path() {
+        let dirs = directories_leading_to(&["a/b/t.yaml", "a/c.csv", "top.json"]);
+        assert_eq!(
+            dirs.get("").unwrap().iter().collect::<Vec<_>>(),
+            ["a", "top.json"]
+        );
+        assert_eq!(
+            dirs.get("a").unwrap().iter().collect::<Vec<_>>(),
+            ["b", "c.csv"]
+        );
+        assert_eq!(
+            dirs.get("a/b").unwrap().iter().collect::<Vec<_>>(),
+            ["t.yaml"]
+        );
+    }
+
+    #[test]
+    fn a_level_equals_base_plus_our_files_only() {
+        let wanted = BTreeMap::from([("t.yaml", ("100644", "new"))]);
+        let leading = BTreeSet::from(["t.yaml".to_owned()]);
+        let base = [
+            entry("README.md", "blob", "r1"),
+            entry("t.yaml", "blob", "old"),
+        ];
+        let good = [
+            entry("README.md", "blob", "r1"),
+            entry("t.yaml", "blob", "new"),
+        ];
+        assert_eq!(
+            compare_level("", &base, &good, &wanted, &leading),
+            LevelVerdict::EqualSoFar(vec![])
+        );
+        let stale = [
+            entry("README.md", "blob", "r1"),
+            entry("t.yaml", "blob", "old"),
+        ];
+        assert_eq!(
+            compare_level("", &base, &stale, &wanted, &leading),
+            LevelVerdict::Differs
+        );
+        let foreign = [
+            entry("README.md", "blob", "r2"),
+            entry("t.yaml", "blob", "new"),
+        ];
+        assert_eq!(
+            compare_level("", &base, &foreign, &wanted, &leading),
+            LevelVerdict::Differs
+        );
+        let extra = [
+            entry("README.md", "blob", "r1"),
+            entry("t.yaml", "blob", "new"),
+            entry("x", "blob", "x"),
+        ];
+        assert_eq!(
+            compare_level("", &base, &extra, &wanted, &leading),
+            LevelVerdict::Differs
+        );
+    }
+
+    #[test]
+    fn a_level_descends_into_directories_on_the_way() {
+        let wanted = BTreeMap::from([("cfn/t.yaml", ("100644", "new"))]);
+        let leading = BTreeSet::from(["cfn".to_owned()]);
+        let base = [entry("cfn", "tree", "d1")];
+        let branch = [entry("cfn", "tree", "d2")];
+        assert_eq!(
+            compare_level("", &base, &branch, &wanted, &leading),
+            LevelVerdict::EqualSoFar(vec![("d1".into(), "d2".into(), "cfn".into())])
+        );
+        assert_eq!(
+            compare_level("", &base, &base, &wanted, &leading),
+            LevelVerdict::Differs
+        );
+    }
+
+    #[test]
+    fn run_links_alone_do_not_make_a_body_new() {
+        let old = "AMI ami-1\n[run](https://github.com/o/r/actions/runs/41/attempts/2).";
+        let new = "AMI ami-1\n[run](https://github.com/o/r/actions/runs/42).";
+        assert!(same_but_for_run_links(old, new));
+        assert!(!same_but_for_run_links(old, &new.replace("ami-1", "ami-2")));
+    }
+
+    #[test]
+    fn repository_paths_use_slashes() {
+        assert_eq!(repo_path(Path::new("./cfn/neo4j.yaml")), "cfn/neo4j.yaml");
+    }
+}
