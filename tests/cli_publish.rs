@@ -655,3 +655,46 @@ fn check_golden(path: &Path, actual: &str) {
         );
     }
 }
+
+#[test]
+fn one_publish_job_takes_the_manifests_of_an_architecture_matrix() {
+    let template = "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Arch:\n    Type: String\n    Default: AMD64\n    AllowedValues: [AMD64, ARM64]\nMappings:\n  RegionMap:\n    us-east-1:\n      AMD64: ami-0aaaaaaaaaaaaaaa1\n      ARM64: ami-0bbbbbbbbbbbbbbb1\n    us-west-2:\n      AMD64: ami-0aaaaaaaaaaaaaaa2\n      ARM64: ami-0bbbbbbbbbbbbbbb2\nResources:\n  Server:\n    Type: AWS::EC2::Instance\n    Properties:\n      ImageId: !FindInMap [RegionMap, !Ref 'AWS::Region', !Ref Arch]\n";
+    let text = config(DEFAULT_PR, "")
+        .replace(
+            "  architectures: [x86_64]\n",
+            "  architectures: [x86_64, arm64]\n",
+        )
+        .replace(
+            "    mapping: Neo4j\n    version-parameter: GraphDatabaseVersion\n",
+            "    keys: {x86_64: AMD64, arm64: ARM64}\n    set-version: false\n",
+        );
+    assert!(text.contains("keys: {x86_64"), "{text}");
+    let setup = Setup::new(&text);
+    setup.github.state().commit_files(
+        "main",
+        &[(TEMPLATE, template.as_bytes())],
+        "Two architectures",
+    );
+    let x86 = setup.manifest("x86_64.json", "5.26.0", "x86_64", 3);
+    let arm = setup.manifest("arm64.json", "5.26.0", "arm64", 4);
+    let run = setup.publish(&x86, &["--manifest", &arm], &[]);
+    run.assert_ok();
+    let regenerated = file_on(&setup, BRANCH, TEMPLATE);
+    for (i, region) in REGIONS.iter().enumerate() {
+        assert!(
+            regenerated.contains(&format!(
+                "    {region}:\n      AMD64: {}\n      ARM64: {}\n",
+                ami(3, i),
+                ami(4, i)
+            )),
+            "{region}:\n{regenerated}"
+        );
+    }
+    let state = setup.github.state();
+    assert_eq!(state.pulls.len(), 1);
+    assert!(
+        state.pulls[0].body.contains("| x86_64 | arm64 |"),
+        "{}",
+        state.pulls[0].body
+    );
+}
