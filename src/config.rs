@@ -24,6 +24,8 @@ pub struct ConfigError {
     pub path: PathBuf,
     /// Where in the file, when known.
     pub location: Option<Location>,
+    /// The key at fault, dotted (`build.script`, `regions.2`); empty when none.
+    pub key: String,
     /// What is wrong.
     pub message: String,
     /// What to do.
@@ -179,6 +181,17 @@ pub struct TemplateTarget {
 
 fn yes() -> bool {
     true
+}
+
+/// One action input laid over the config file.
+#[derive(Debug, Clone)]
+pub struct Override {
+    /// The config key it replaces, as kebab-case steps (`["build", "instance-type"]`).
+    pub key: &'static [&'static str],
+    /// The input's name, for errors.
+    pub input: &'static str,
+    /// The value.
+    pub value: serde_yaml::Value,
 }
 
 /// A CPU architecture, as EC2 names it.
@@ -511,6 +524,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_owned(),
             location: None,
+            key: String::new(),
             message: format!("cannot read the config file: {e}"),
             help: "pass the path of your marketplace-release config with --config (for example .github/marketplace-release.yml)".into(),
         })?;
@@ -519,9 +533,10 @@ impl Config {
 
     /// Parses and validates config `text`; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let error = |location, message: String, help: String| ConfigError {
+        let error = |location, key: String, message: String, help: String| ConfigError {
             path: path.to_owned(),
             location,
+            key,
             message,
             help,
         };
@@ -552,7 +567,8 @@ impl Config {
             } else {
                 format!("`{at_path}`: ")
             };
-            error(location, format!("{place}{message}"), help)
+            let key = at_path.replace('[', ".").replace(']', "");
+            error(location, key, format!("{place}{message}"), help)
         })?;
         let located = crate::template::located_yaml(text);
         let lines = LineIndex::new(text);
@@ -573,11 +589,84 @@ impl Config {
             let refs: Vec<&str> = steps.iter().map(String::as_str).collect();
             error(
                 locate(&refs),
+                steps.join("."),
                 format!("`{}`: {message}", steps.join(".")),
                 help,
             )
         })?;
         Ok(config)
+    }
+
+    /// Reads the config at `path` with `overrides` (the action's inputs) laid over it: inputs
+    /// win. An error in an overridden key names the input; any other error is located in the
+    /// file.
+    pub fn load_with_overrides(path: &Path, overrides: &[Override]) -> Result<Self, ConfigError> {
+        if overrides.is_empty() {
+            return Self::load(path);
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            location: None,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}"),
+            help: "pass the path of your marketplace-release config with the `config` input (for example .github/marketplace-release.yml)".into(),
+        })?;
+        let mut merged: serde_yaml::Value =
+            serde_yaml::from_str(&text).map_err(|e| ConfigError {
+                path: path.to_owned(),
+                location: e.location().map(|l| Location {
+                    line: l.line(),
+                    column: l.column(),
+                }),
+                key: String::new(),
+                message: e.to_string(),
+                help: "fix the YAML syntax".into(),
+            })?;
+        for o in overrides {
+            let mut node = &mut merged;
+            for step in &o.key[..o.key.len() - 1] {
+                if !node.is_mapping() {
+                    *node = serde_yaml::Value::Mapping(Default::default());
+                }
+                node = node
+                    .as_mapping_mut()
+                    .expect("a mapping")
+                    .entry(serde_yaml::Value::from(*step))
+                    .or_insert(serde_yaml::Value::Null);
+            }
+            if !node.is_mapping() {
+                *node = serde_yaml::Value::Mapping(Default::default());
+            }
+            node.as_mapping_mut().expect("a mapping").insert(
+                serde_yaml::Value::from(*o.key.last().expect("a key")),
+                o.value.clone(),
+            );
+        }
+        let merged_text = serde_yaml::to_string(&merged).expect("YAML values serialise");
+        Self::parse(&merged_text, path).map_err(|mut e| {
+            let dotted = |o: &Override| o.key.join(".");
+            if let Some(o) = overrides.iter().find(|o| {
+                let key = dotted(o);
+                e.key == key || e.key.starts_with(&format!("{key}."))
+            }) {
+                e.message = format!("input `{}`: {}", o.input, e.message);
+                e.help = format!(
+                    "{} (the input overrides `{}` of the config)",
+                    e.help,
+                    dotted(o)
+                );
+                e.location = None;
+                return e;
+            }
+            // Not an input's fault: locate it in the file when the file alone shows it.
+            match Self::parse(&text, path) {
+                Err(located) if located.key == e.key => located,
+                _ => ConfigError {
+                    location: None,
+                    ..e
+                },
+            }
+        })
     }
 
     /// Checks what serde cannot: formats AWS would reject, and combinations that make no sense.

@@ -14,6 +14,7 @@
 //! [`cli`] wires them to the command line. The pure core (template, plan, render) knows
 //! nothing of AWS, GitHub or the file system.
 
+pub mod action;
 pub mod ami;
 pub mod build;
 pub mod cli;

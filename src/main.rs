@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use marketplace_release::cli::{self, Cli};
+use marketplace_release::cli::{self, Cli, Command};
+use marketplace_release::report;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -16,10 +17,18 @@ fn main() -> ExitCode {
         .without_time()
         .with_target(false)
         .init();
-    let cli = Cli::parse();
+    // The container action starts the binary without arguments.
+    let cli = if std::env::args_os().len() == 1 && report::in_github_actions() {
+        Cli {
+            command: Command::Action,
+        }
+    } else {
+        Cli::parse()
+    };
     match cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
+            report::annotate_final_error(&format!("{error:#}"));
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {
                 eprintln!("  caused by: {cause}");

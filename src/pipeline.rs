@@ -119,7 +119,8 @@ impl Context {
         })
     }
 
-    fn new_manifest(&self, run_id: &str) -> Result<Manifest> {
+    /// A new manifest for this run, before anything exists.
+    pub fn new_manifest(&self, run_id: &str) -> Result<Manifest> {
         Ok(Manifest {
             schema: SCHEMA,
             product: self.config.product.name.clone(),
@@ -137,6 +138,90 @@ impl Context {
             incomplete: true,
         })
     }
+}
+
+/// What one architecture's build and copy need, made (and so validated) before any AWS call.
+pub struct Prepared {
+    /// This run's ID.
+    pub run_id: String,
+    /// The builder's user data; `None` when not building.
+    user_data: Option<userdata::UserData>,
+    /// The AMI description.
+    description: String,
+    /// The copy plan.
+    copy_plan: CopyPlan,
+}
+
+impl Context {
+    /// Prepares a build (when `building`) and a copy: reads the build script, renders names.
+    pub fn prepare(&self, building: bool, cleanup_on_failure: bool) -> Result<Prepared> {
+        let run_id = new_run_id();
+        let user_data = if building {
+            Some(user_data(self, &run_id)?)
+        } else {
+            None
+        };
+        Ok(Prepared {
+            user_data,
+            description: self.description()?,
+            copy_plan: self.copy_plan(cleanup_on_failure)?,
+            run_id,
+        })
+    }
+
+    /// Checks that every configured template in the workspace parses, before anything is
+    /// built.
+    pub fn check_templates(&self) -> Result<()> {
+        for target in &self.config.templates {
+            let path = self.workspace.join(&target.path);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                file_error(
+                    format!("cannot read template {}", target.path.display()),
+                    e,
+                    "check templates[].path",
+                )
+            })?;
+            Template::parse_bytes(&bytes)
+                .map_err(|e| anyhow!("{}", e.render(&target.path.display().to_string())))?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds (when `prepared` holds user data), then copies (when `copying`), saving the manifest
+/// after every step. Returns the manifest, whatever happened, and the outcome.
+pub async fn build_and_copy(
+    ec2: Arc<Ec2>,
+    context: &Context,
+    prepared: Prepared,
+    mut manifest: Manifest,
+    copying: bool,
+    cancel: &CancellationToken,
+) -> (Manifest, Result<(), StageError>) {
+    if let Some(user_data) = prepared.user_data {
+        let plan = context.build_plan(user_data, prepared.description.clone(), &prepared.run_id);
+        let built = build::build(&ec2, &plan, &mut manifest, &context.manifest_path, cancel).await;
+        manifest.incomplete = built.is_err() || copying;
+        let saved = build::save(&manifest, &context.manifest_path);
+        if let Err(e) = built.and(saved) {
+            manifest.incomplete = true;
+            return (manifest, Err(e));
+        }
+    }
+    if !copying {
+        return (manifest, Ok(()));
+    }
+    let mut plan = prepared.copy_plan;
+    plan.tags = context.tags(&manifest.run_id);
+    if let Err(e) = resolve_regions(&ec2, &mut plan, &manifest.source_region).await {
+        return (manifest, Err(e));
+    }
+    let (manifest, copied) =
+        crate::copy::copy(ec2, plan, manifest, &context.manifest_path, cancel).await;
+    if copied.is_ok() {
+        announce(&manifest);
+    }
+    (manifest, copied)
 }
 
 /// Where the release pull request goes, resolved before anything is built.
@@ -167,15 +252,20 @@ impl GitHubTarget {
     /// from `--repository` or `GITHUB_REPOSITORY`, the token from `GITHUB_TOKEN`, the API from
     /// `GITHUB_API_URL`, and the base branch from `--base`, `pull-request.base` or the event
     /// payload's default branch (never the checkout, which is a detached HEAD on tag runs).
-    pub fn resolve(repository: Option<&str>, base: Option<&str>, config: &Config) -> Result<Self> {
+    pub fn resolve(
+        repository: Option<&str>,
+        base: Option<&str>,
+        config: &Config,
+        token: Option<String>,
+    ) -> Result<Self> {
         let repository = repository
             .map(str::to_owned)
             .or_else(|| std::env::var("GITHUB_REPOSITORY").ok().filter(|r| !r.is_empty()))
             .ok_or_else(|| anyhow!("no repository to open the pull request in\n  help: pass --repository owner/name (GitHub Actions sets GITHUB_REPOSITORY)"))?;
         let repo = RepoName::parse(&repository)
             .map_err(|e| anyhow!("{e}\n  help: pass --repository owner/name"))?;
-        let token = std::env::var("GITHUB_TOKEN")
-            .ok()
+        let token = token
+            .or_else(|| std::env::var("GITHUB_TOKEN").ok())
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| anyhow!("no GitHub token: GITHUB_TOKEN is not set\n  help: in a workflow, add `env: GITHUB_TOKEN: ${{{{ github.token }}}}` to the step and `permissions: contents: write, pull-requests: write` to the job"))?;
@@ -209,6 +299,55 @@ impl GitHubTarget {
     }
 }
 
+/// The plan of a release from the workspace's templates (placeholder AMIs when `amis` is
+/// `None`); template errors become annotations in GitHub Actions.
+pub fn make_plan(
+    config: &Config,
+    workspace: &Path,
+    version: &Version,
+    amis: Option<&IndexMap<Architecture, crate::ami::AmiSet>>,
+) -> Result<plan::ReleasePlan> {
+    let mut texts = Vec::new();
+    for target in &config.templates {
+        let path = workspace.join(&target.path);
+        texts.push(std::fs::read(&path).map_err(|e| {
+            file_error(
+                format!("cannot read template {}", target.path.display()),
+                e,
+                &format!("check `templates[].path`, which is relative to the workspace {} (set it with --workspace)", workspace.display()),
+            )
+        })?);
+    }
+    let body_template = read_body_template(config, workspace)?;
+    let run_url = report::run_url();
+    let date = today();
+    let inputs = plan::PlanInputs {
+        version,
+        amis,
+        template_texts: &texts,
+        body_template: &body_template,
+        run_url: run_url.as_deref(),
+        date: &date,
+    };
+    plan::plan(config, &inputs).map_err(|e| {
+        if let plan::PlanError::Template { path, error } = &e {
+            report::annotate_error(path, error.location, &error.message);
+        }
+        anyhow!("{e}")
+    })
+}
+
+/// The version a tag push gives, if this is one.
+pub fn tag_version(tag_prefix: &str) -> Result<Option<Version>> {
+    let is_tag = std::env::var("GITHUB_REF_TYPE").is_ok_and(|t| t == "tag");
+    match std::env::var("GITHUB_REF_NAME") {
+        Ok(tag) if is_tag => Version::from_tag(&tag, tag_prefix)
+            .map(Some)
+            .map_err(|e| anyhow!("the tag `{tag}` does not give a version: {e}\n  help: set version.tag-prefix in the config, or pass --version")),
+        _ => Ok(None),
+    }
+}
+
 /// The PR body template: the config's replacement, else the bundled one.
 pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
     match &config.pull_request.body_template {
@@ -224,7 +363,7 @@ pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
 }
 
 /// Publishes and reports the outcome.
-async fn publish_and_report(
+pub(crate) async fn publish_and_report(
     target: &GitHubTarget,
     config: &Config,
     version: &Version,
@@ -350,7 +489,7 @@ fn user_data(context: &Context, run_id: &str) -> Result<userdata::UserData> {
 
 /// Runs `work` on a runtime that turns the first SIGINT/SIGTERM into a cancellation (and a
 /// second one into an immediate exit).
-fn run_async<F, Fut>(work: F) -> Result<ExitCode>
+pub(crate) fn run_async<F, Fut>(work: F) -> Result<ExitCode>
 where
     F: FnOnce(CancellationToken) -> Fut,
     Fut: std::future::Future<Output = Result<ExitCode>>,
@@ -375,7 +514,7 @@ where
     })
 }
 
-fn finish(error: StageError, manifest_path: &Path) -> Result<ExitCode> {
+pub(crate) fn finish(error: StageError, manifest_path: &Path) -> Result<ExitCode> {
     match error {
         StageError::Cancelled => {
             eprintln!(
@@ -397,17 +536,12 @@ fn finish(error: StageError, manifest_path: &Path) -> Result<ExitCode> {
 
 /// `build`: builds the AMI and writes the manifest.
 pub fn build_command(context: Context) -> Result<ExitCode> {
-    let run_id = new_run_id();
-    let user_data = user_data(&context, &run_id)?;
-    let mut manifest = context.new_manifest(&run_id)?;
-    let description = context.description()?;
+    let prepared = context.prepare(true, false)?;
+    let manifest = context.new_manifest(&prepared.run_id)?;
     run_async(|cancel| async move {
-        let ec2 = Ec2::from_env().await;
-        let plan = context.build_plan(user_data, description, &run_id);
-        let result =
-            build::build(&ec2, &plan, &mut manifest, &context.manifest_path, &cancel).await;
-        manifest.incomplete = result.is_err();
-        build::save(&manifest, &context.manifest_path)?;
+        let ec2 = Arc::new(Ec2::from_env().await);
+        let (manifest, result) =
+            build_and_copy(ec2, &context, prepared, manifest, false, &cancel).await;
         match result {
             Ok(()) => {
                 stage::say(&format!(
@@ -450,17 +584,13 @@ pub fn copy_command(
             manifest
         }
     };
-    let mut plan = context.copy_plan(cleanup_on_failure)?;
+    let prepared = context.prepare(false, cleanup_on_failure)?;
     run_async(|cancel| async move {
         let ec2 = Arc::new(Ec2::from_env().await);
-        if let Err(e) = resolve_regions(&ec2, &mut plan, &manifest.source_region).await {
-            return finish(e, &context.manifest_path);
-        }
         let (manifest, result) =
-            crate::copy::copy(ec2, plan, manifest, &context.manifest_path, &cancel).await;
+            build_and_copy(ec2, &context, prepared, manifest, true, &cancel).await;
         match result {
             Ok(()) => {
-                announce(&manifest);
                 stage::say(&format!(
                     "copy: {} regions available → {}",
                     manifest.available_amis().len(),
@@ -480,45 +610,17 @@ pub fn release_command(
     cleanup_on_failure: bool,
     publish_to: Option<GitHubTarget>,
 ) -> Result<ExitCode> {
-    let run_id = new_run_id();
-    let user_data = user_data(&context, &run_id)?;
-    let mut manifest = context.new_manifest(&run_id)?;
-    let description = context.description()?;
-    let copy_plan = context.copy_plan(cleanup_on_failure)?;
-    // The templates must parse before anything is built.
-    for target in &context.config.templates {
-        let path = context.workspace.join(&target.path);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            file_error(
-                format!("cannot read template {}", target.path.display()),
-                e,
-                "check templates[].path",
-            )
-        })?;
-        Template::parse_bytes(&bytes)
-            .map_err(|e| anyhow!("{}", e.render(&target.path.display().to_string())))?;
-    }
+    let prepared = context.prepare(true, cleanup_on_failure)?;
+    let manifest = context.new_manifest(&prepared.run_id)?;
+    context.check_templates()?;
     let body_template = read_body_template(&context.config, &context.workspace)?;
     run_async(|cancel| async move {
         let ec2 = Arc::new(Ec2::from_env().await);
-        let plan = context.build_plan(user_data, description, &run_id);
-        let built = build::build(&ec2, &plan, &mut manifest, &context.manifest_path, &cancel).await;
-        if let Err(e) = built {
-            manifest.incomplete = true;
-            build::save(&manifest, &context.manifest_path)?;
+        let (manifest, result) =
+            build_and_copy(ec2, &context, prepared, manifest, true, &cancel).await;
+        if let Err(e) = result {
             return finish(e, &context.manifest_path);
         }
-        let mut copy_plan = copy_plan;
-        copy_plan.tags = context.tags(&run_id);
-        if let Err(e) = resolve_regions(&ec2, &mut copy_plan, &manifest.source_region).await {
-            return finish(e, &context.manifest_path);
-        }
-        let (manifest, copied) =
-            crate::copy::copy(ec2, copy_plan, manifest, &context.manifest_path, &cancel).await;
-        if let Err(e) = copied {
-            return finish(e, &context.manifest_path);
-        }
-        announce(&manifest);
         regenerate_templates(&context, &manifest)?;
         if let Some(target) = &publish_to {
             let amis = IndexMap::from([(context.architecture, manifest.available_amis())]);

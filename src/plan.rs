@@ -81,6 +81,74 @@ pub struct ReleasePlan {
     pub load_form: Vec<Field>,
 }
 
+impl ReleasePlan {
+    /// The plan as `plan` prints it: the AMIs, regions, branch, each template's diff and the PR.
+    pub fn report(&self, config: &Config) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Release plan: {} {}\n\n",
+            config.product.name, self.version
+        ));
+        for (arch, name) in &self.ami_names {
+            out.push_str(&format!(
+                "AMI ({arch}): {name}, built in {} from {}\n",
+                config.build.region,
+                describe_base(config)
+            ));
+        }
+        let region_names: Vec<&str> = self.regions.iter().map(|r| r.as_str()).collect();
+        if config.regions == crate::config::Regions::AllEnabled {
+            out.push_str("Regions: all enabled in the account, resolved when copying (this plan shows us-east-1)\n");
+        } else {
+            out.push_str(&format!(
+                "Regions ({}): {}\n",
+                region_names.len(),
+                region_names.join(", ")
+            ));
+        }
+        if self.placeholder_amis {
+            out.push_str("AMI IDs: placeholders (ami-000000000000001xx); pass --amis AMIS.json to plan with real ones\n");
+        }
+        out.push_str(&format!(
+            "Branch: {} → {}\n",
+            self.branch,
+            config
+                .pull_request
+                .base
+                .as_deref()
+                .unwrap_or("the repository's default branch")
+        ));
+        for t in &self.templates {
+            out.push_str(&format!(
+                "\nTemplate {}{}: {}\n",
+                t.path,
+                t.mapping
+                    .as_ref()
+                    .map(|m| format!(" (mapping {m})"))
+                    .unwrap_or_default(),
+                t.summary
+            ));
+            out.push_str(&t.diff);
+        }
+        out.push_str(&format!(
+            "\nPull request: {}\n\n{}",
+            self.pr_title, self.pr_body
+        ));
+        out
+    }
+}
+
+/// The base image, as the config names it.
+fn describe_base(config: &Config) -> String {
+    let base = &config.build.base_ami;
+    match (&base.id, &base.ssm, &base.owner, &base.name) {
+        (Some(id), ..) => id.clone(),
+        (_, Some(ssm), ..) => format!("SSM parameter {ssm}"),
+        (_, _, Some(owner), Some(name)) => format!("the newest `{name}` owned by {owner}"),
+        _ => "(no base image)".into(),
+    }
+}
+
 /// GitHub rejects pull request bodies longer than this many characters.
 pub const MAX_PR_BODY: usize = 65_536;
 

@@ -86,9 +86,43 @@ pub fn run_url() -> Option<String> {
     }
 }
 
+/// Whether an error annotation was printed, so the final error need not be annotated again.
+static ANNOTATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether an error annotation has been printed.
+pub fn annotated() -> bool {
+    ANNOTATED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Annotates an error in an action input (GitHub Actions only).
+pub fn annotate_input(input: &str, message: &str) {
+    if in_github_actions() {
+        ANNOTATED.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = writeln!(
+            std::io::stdout(),
+            "::error title={}::{}",
+            escape_property(&format!("input {input}")),
+            escape_data(message)
+        );
+    }
+}
+
+/// Annotates the error that ends the run, unless one was annotated already (GitHub Actions
+/// only).
+pub fn annotate_final_error(message: &str) {
+    if in_github_actions() && !annotated() {
+        let _ = writeln!(
+            std::io::stdout(),
+            "::error title=marketplace-release::{}",
+            escape_data(message)
+        );
+    }
+}
+
 /// Prints an error annotation to stdout when running in GitHub Actions.
 pub fn annotate_error(file: &str, location: Option<Location>, message: &str) {
     if in_github_actions() {
+        ANNOTATED.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = writeln!(
             std::io::stdout(),
             "{}",

@@ -1,0 +1,439 @@
+//! The action's inputs: read from `INPUT_*` variables with envy, the way GitHub passes them to a
+//! container action (the name upper-cased, hyphens kept, and `""` for an input not given), then
+//! checked and turned into config overrides. Inputs win over the config file.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use crate::config::{Architecture, Override};
+
+/// An input that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("input `{input}`: {message}\n  help: {help}")]
+pub struct InputError {
+    /// The input's name.
+    pub input: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+fn invalid(input: &'static str, message: impl Into<String>, help: impl Into<String>) -> InputError {
+    InputError {
+        input,
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// The name of every input, as action.yml declares them.
+pub const INPUT_NAMES: [&str; 20] = [
+    "config",
+    "version",
+    "tag-prefix",
+    "stages",
+    "regions",
+    "architecture",
+    "base-ami",
+    "instance-type",
+    "build-script",
+    "public",
+    "accounts",
+    "dry-run",
+    "token",
+    "base",
+    "branch",
+    "labels",
+    "reviewers",
+    "draft",
+    "manifest",
+    "manifests",
+];
+
+/// The inputs as GitHub passes them; every one optional, `""` meaning absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawInputs {
+    config: Option<String>,
+    version: Option<String>,
+    tag_prefix: Option<String>,
+    stages: Option<String>,
+    regions: Option<String>,
+    architecture: Option<String>,
+    base_ami: Option<String>,
+    instance_type: Option<String>,
+    build_script: Option<String>,
+    public: Option<String>,
+    accounts: Option<String>,
+    dry_run: Option<String>,
+    token: Option<String>,
+    base: Option<String>,
+    branch: Option<String>,
+    labels: Option<String>,
+    reviewers: Option<String>,
+    draft: Option<String>,
+    manifest: Option<String>,
+    manifests: Option<String>,
+}
+
+impl RawInputs {
+    /// Reads `INPUT_*` from the environment.
+    pub fn from_env() -> Result<Self, InputError> {
+        envy::prefixed("INPUT_")
+            .from_env::<RawInputs>()
+            .map_err(|e| invalid("*", e.to_string(), "check the step's `with:` block"))
+    }
+}
+
+/// Which stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stages {
+    /// Build the AMI.
+    pub build: bool,
+    /// Copy and share it.
+    pub copy: bool,
+    /// Commit the templates and open or update the pull request.
+    pub publish: bool,
+}
+
+impl Stages {
+    /// Every stage.
+    pub const ALL: Stages = Stages {
+        build: true,
+        copy: true,
+        publish: true,
+    };
+
+    fn parse(text: &str) -> Result<Self, InputError> {
+        let mut stages = Stages {
+            build: false,
+            copy: false,
+            publish: false,
+        };
+        for name in list(text) {
+            match name.as_str() {
+                "all" => stages = Stages::ALL,
+                "build" => stages.build = true,
+                "copy" => stages.copy = true,
+                "publish" => stages.publish = true,
+                other => {
+                    return Err(invalid(
+                        "stages",
+                        format!("`{other}` is not a stage"),
+                        "use `all`, or some of `build`, `copy`, `publish` separated by commas",
+                    ))
+                }
+            }
+        }
+        if stages
+            == (Stages {
+                build: false,
+                copy: false,
+                publish: false,
+            })
+        {
+            return Err(invalid(
+                "stages",
+                "no stage given",
+                "use `all`, or some of `build`, `copy`, `publish`",
+            ));
+        }
+        if stages.build && !stages.copy && stages.publish {
+            return Err(invalid(
+                "stages",
+                "`build` and `publish` without `copy` would publish an AMI that exists in one region only",
+                "add `copy`, or use `all`",
+            ));
+        }
+        Ok(stages)
+    }
+
+    /// `build, copy, publish` or a part of it.
+    pub fn describe(self) -> String {
+        let mut names = Vec::new();
+        if self.build {
+            names.push("build");
+        }
+        if self.copy {
+            names.push("copy");
+        }
+        if self.publish {
+            names.push("publish");
+        }
+        names.join(", ")
+    }
+}
+
+/// The checked inputs.
+#[derive(Debug)]
+pub struct ActionInputs {
+    /// The config file, relative to the workspace.
+    pub config: PathBuf,
+    /// The version, when given.
+    pub version: Option<String>,
+    /// The stages to run.
+    pub stages: Stages,
+    /// The one architecture of this job, when given (matrix jobs).
+    pub architecture: Option<Architecture>,
+    /// Plan only: no AWS call, no GitHub write.
+    pub dry_run: bool,
+    /// The GitHub token.
+    pub token: Option<String>,
+    /// Where this job writes (or, for `copy` alone, reads) its manifest.
+    pub manifest: Option<PathBuf>,
+    /// The manifests a publish job reads: files, or directories of `*.json` files.
+    pub manifests: Vec<PathBuf>,
+    /// Inputs that replace config values.
+    pub overrides: Vec<Override>,
+}
+
+/// Splits a list input: commas or line breaks, blanks dropped.
+fn list(text: &str) -> Vec<String> {
+    text.split([',', '\n'])
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// GitHub's boolean inputs (the YAML 1.2 core schema, as `core.getBooleanInput` reads them).
+fn boolean(input: &'static str, text: &str) -> Result<bool, InputError> {
+    match text.trim() {
+        "true" | "True" | "TRUE" => Ok(true),
+        "false" | "False" | "FALSE" => Ok(false),
+        other => Err(invalid(
+            input,
+            format!("`{other}` is not a boolean"),
+            "use true or false",
+        )),
+    }
+}
+
+fn given(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn strings(items: Vec<String>) -> Value {
+    Value::Sequence(items.into_iter().map(Value::String).collect())
+}
+
+fn base_ami(text: &str) -> Result<Value, InputError> {
+    let mut map = serde_yaml::Mapping::new();
+    if text.starts_with("ami-") {
+        map.insert("id".into(), text.into());
+    } else if text.starts_with('/') || text.starts_with("resolve:ssm:") {
+        map.insert("ssm".into(), text.into());
+    } else if let Some((owner, name)) = text.split_once('/') {
+        map.insert("owner".into(), owner.into());
+        map.insert("name".into(), name.into());
+    } else {
+        return Err(invalid(
+            "base-ami",
+            format!("`{text}` is neither an AMI ID, an SSM parameter nor OWNER/NAME-PATTERN"),
+            "use ami-0123456789abcdef0, /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64, or amazon/al2023-ami-2023.*-x86_64",
+        ));
+    }
+    Ok(Value::Mapping(map))
+}
+
+impl ActionInputs {
+    /// Checks the raw inputs.
+    pub fn parse(raw: RawInputs) -> Result<Self, InputError> {
+        let mut overrides = Vec::new();
+        let mut set = |key: &'static [&'static str], input: &'static str, value: Value| {
+            overrides.push(Override { key, input, value });
+        };
+        if let Some(regions) = given(raw.regions) {
+            let value = if regions == "all" {
+                Value::String(regions)
+            } else {
+                strings(list(&regions))
+            };
+            set(&["regions"], "regions", value);
+        }
+        if let Some(text) = given(raw.base_ami) {
+            set(&["build", "base-ami"], "base-ami", base_ami(&text)?);
+        }
+        if let Some(text) = given(raw.instance_type) {
+            set(&["build", "instance-type"], "instance-type", text.into());
+        }
+        if let Some(text) = given(raw.build_script) {
+            set(&["build", "script"], "build-script", text.into());
+        }
+        if let Some(text) = given(raw.public) {
+            set(
+                &["sharing", "public"],
+                "public",
+                boolean("public", &text)?.into(),
+            );
+        }
+        if let Some(text) = given(raw.accounts) {
+            set(&["sharing", "accounts"], "accounts", strings(list(&text)));
+        }
+        if let Some(text) = given(raw.tag_prefix) {
+            set(&["version", "tag-prefix"], "tag-prefix", text.into());
+        }
+        if let Some(text) = given(raw.base) {
+            set(&["pull-request", "base"], "base", text.into());
+        }
+        if let Some(text) = given(raw.branch) {
+            set(&["pull-request", "branch"], "branch", text.into());
+        }
+        if let Some(text) = given(raw.labels) {
+            set(&["pull-request", "labels"], "labels", strings(list(&text)));
+        }
+        if let Some(text) = given(raw.reviewers) {
+            set(
+                &["pull-request", "reviewers"],
+                "reviewers",
+                strings(list(&text)),
+            );
+        }
+        if let Some(text) = given(raw.draft) {
+            set(
+                &["pull-request", "draft"],
+                "draft",
+                boolean("draft", &text)?.into(),
+            );
+        }
+        let architecture = match given(raw.architecture).as_deref() {
+            None => None,
+            Some("x86_64") => Some(Architecture::X86_64),
+            Some("arm64") => Some(Architecture::Arm64),
+            Some(other) => {
+                return Err(invalid(
+                    "architecture",
+                    format!("`{other}` is not an architecture"),
+                    "use x86_64 or arm64 (EC2's names)",
+                ))
+            }
+        };
+        let stages = match given(raw.stages) {
+            Some(text) => Stages::parse(&text)?,
+            None => Stages::ALL,
+        };
+        let manifests: Vec<PathBuf> = given(raw.manifests)
+            .map(|text| list(&text).into_iter().map(PathBuf::from).collect())
+            .unwrap_or_default();
+        if !manifests.is_empty() && (stages.build || stages.copy) {
+            return Err(invalid(
+                "manifests",
+                "`manifests` is for publish jobs, but this job also builds or copies",
+                "set `stages: publish` in the job that publishes the manifests of other jobs",
+            ));
+        }
+        Ok(Self {
+            config: given(raw.config)
+                .map_or_else(|| ".github/marketplace-release.yml".into(), PathBuf::from),
+            version: given(raw.version),
+            stages,
+            architecture,
+            dry_run: given(raw.dry_run)
+                .map(|t| boolean("dry-run", &t))
+                .transpose()?
+                .unwrap_or(false),
+            token: given(raw.token),
+            manifest: given(raw.manifest).map(PathBuf::from),
+            manifests,
+            overrides,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawInputs {
+        envy::prefixed("INPUT_")
+            .from_iter::<_, RawInputs>(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.to_string())),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn every_input_name_fills_a_field() {
+        let pairs: Vec<(&str, &str)> = INPUT_NAMES.iter().map(|n| (*n, "x")).collect();
+        let debug = format!("{:?}", raw(&pairs));
+        assert!(!debug.contains("None"), "{debug}");
+        assert_eq!(debug.matches("Some(").count(), INPUT_NAMES.len());
+    }
+
+    #[test]
+    fn empty_inputs_are_absent_and_defaults_apply() {
+        let inputs = ActionInputs::parse(raw(&[
+            ("config", ""),
+            ("dry-run", ""),
+            ("regions", "  "),
+            ("stages", ""),
+        ]))
+        .unwrap();
+        assert_eq!(
+            inputs.config,
+            PathBuf::from(".github/marketplace-release.yml")
+        );
+        assert!(!inputs.dry_run);
+        assert_eq!(inputs.stages, Stages::ALL);
+        assert!(inputs.overrides.is_empty());
+    }
+
+    #[test]
+    fn hyphenated_inputs_become_overrides() {
+        let inputs = ActionInputs::parse(raw(&[
+            ("base-ami", "amazon/al2023-ami-2023.*-x86_64"),
+            ("instance-type", "c7i.large"),
+            ("regions", "us-east-1, eu-west-1\nap-south-1"),
+            ("dry-run", "true"),
+            ("labels", "release,marketplace"),
+            ("stages", "build, copy"),
+            ("architecture", "arm64"),
+        ]))
+        .unwrap();
+        assert!(inputs.dry_run);
+        assert_eq!(inputs.architecture, Some(Architecture::Arm64));
+        assert_eq!(inputs.stages.describe(), "build, copy");
+        let by_input = |name: &str| {
+            inputs
+                .overrides
+                .iter()
+                .find(|o| o.input == name)
+                .map(|o| serde_yaml::to_string(&o.value).unwrap())
+                .unwrap()
+        };
+        assert_eq!(
+            by_input("regions"),
+            "- us-east-1\n- eu-west-1\n- ap-south-1\n"
+        );
+        assert_eq!(
+            by_input("base-ami"),
+            "owner: amazon\nname: al2023-ami-2023.*-x86_64\n"
+        );
+        assert_eq!(by_input("instance-type"), "c7i.large\n");
+    }
+
+    #[test]
+    fn bad_inputs_name_the_input_and_the_fix() {
+        for (pairs, expected) in [
+            (
+                vec![("dry-run", "yes")],
+                "input `dry-run`: `yes` is not a boolean",
+            ),
+            (
+                vec![("stages", "build, deploy")],
+                "input `stages`: `deploy` is not a stage",
+            ),
+            (vec![("stages", "build,publish")], "without `copy`"),
+            (vec![("architecture", "amd64")], "use x86_64 or arm64"),
+            (vec![("base-ami", "al2023")], "OWNER/NAME-PATTERN"),
+            (vec![("manifests", "a.json")], "set `stages: publish`"),
+        ] {
+            let error = ActionInputs::parse(raw(&pairs)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! What the action hands on: step outputs (`GITHUB_OUTPUT`) and the step summary
+//! (`GITHUB_STEP_SUMMARY`). Formatting is pure; the two writers append to the files GitHub
+//! names.
+
+use std::io::Write;
+
+use indexmap::IndexMap;
+use serde_json::{json, Value};
+
+use crate::manifest::Manifest;
+use crate::publish::Published;
+
+/// The name of every output, as action.yml declares them.
+pub const OUTPUT_NAMES: [&str; 7] = [
+    "ami-id",
+    "amis",
+    "manifest",
+    "pull-request-number",
+    "pull-request-url",
+    "pull-request-operation",
+    "branch",
+];
+
+/// The step outputs (documented in `action.yml`).
+#[derive(Debug, Default, Clone)]
+pub struct ActionOutputs {
+    /// The us-east-1 AMI (of the first architecture).
+    pub ami_id: String,
+    /// Region → AMI as JSON; region → architecture → AMI when several were built.
+    pub amis: String,
+    /// The manifest paths this run wrote or read, one per line.
+    pub manifest: String,
+    /// The pull request number.
+    pub pull_request_number: String,
+    /// The pull request page.
+    pub pull_request_url: String,
+    /// `created`, `updated` or `none`.
+    pub pull_request_operation: String,
+    /// The release branch.
+    pub branch: String,
+}
+
+impl ActionOutputs {
+    /// The outputs for what exists: the available AMIs of `manifests` and the publish outcome.
+    pub fn new(
+        manifests: &[(String, Manifest)],
+        published: Option<&Published>,
+        branch: &str,
+    ) -> Self {
+        let amis = available_amis(manifests);
+        let ami_id = amis
+            .get("us-east-1")
+            .and_then(|by_arch| by_arch.values().next())
+            .cloned()
+            .unwrap_or_default();
+        let single = manifests.len() == 1;
+        let json: serde_json::Map<String, Value> = amis
+            .iter()
+            .map(|(region, by_arch)| {
+                let value = if single {
+                    json!(by_arch.values().next().cloned().unwrap_or_default())
+                } else {
+                    json!(by_arch)
+                };
+                (region.clone(), value)
+            })
+            .collect();
+        Self {
+            ami_id,
+            amis: Value::Object(json).to_string(),
+            manifest: manifests
+                .iter()
+                .map(|(path, _)| path.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            pull_request_number: published
+                .and_then(|p| p.number)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            pull_request_url: published.and_then(|p| p.url.clone()).unwrap_or_default(),
+            pull_request_operation: published
+                .map_or("none", |p| p.operation.as_str())
+                .to_owned(),
+            branch: published.map_or(branch, |p| p.branch.as_str()).to_owned(),
+        }
+    }
+
+    fn pairs(&self) -> [(&'static str, &str); 7] {
+        let values = [
+            &self.ami_id,
+            &self.amis,
+            &self.manifest,
+            &self.pull_request_number,
+            &self.pull_request_url,
+            &self.pull_request_operation,
+            &self.branch,
+        ];
+        std::array::from_fn(|i| (OUTPUT_NAMES[i], values[i].as_str()))
+    }
+}
+
+/// Region → architecture → available AMI, regions in first-seen order.
+fn available_amis(manifests: &[(String, Manifest)]) -> IndexMap<String, IndexMap<String, String>> {
+    let mut amis: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
+    for (_, manifest) in manifests {
+        for (region, image) in &manifest.regions {
+            if image.state == "available" {
+                amis.entry(region.clone())
+                    .or_default()
+                    .insert(manifest.architecture.clone(), image.image_id.clone());
+            }
+        }
+    }
+    amis
+}
+
+/// The `GITHUB_OUTPUT` text: every output in the `name<<DELIMITER` form, which is safe for any
+/// value, multi-line ones included.
+pub fn output_file_text(outputs: &ActionOutputs, delimiter: &str) -> String {
+    let mut text = String::new();
+    for (name, value) in outputs.pairs() {
+        assert!(!value.contains(delimiter), "the delimiter is random");
+        text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
+    text
+}
+
+fn append(variable: &str, text: &str) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os(variable) else {
+        return Ok(());
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open {variable} ({}): {e}",
+                std::path::Path::new(&path).display()
+            )
+        })?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {variable}: {e}"))
+}
+
+/// Appends the outputs to `GITHUB_OUTPUT`, or prints them when it is not set.
+pub fn write_outputs(outputs: &ActionOutputs) -> anyhow::Result<()> {
+    if std::env::var_os("GITHUB_OUTPUT").is_none() {
+        for (name, value) in outputs.pairs() {
+            println!("output {name}: {value}");
+        }
+        return Ok(());
+    }
+    let delimiter = format!("ghadelimiter_{:016x}", fastrand::u64(..));
+    append("GITHUB_OUTPUT", &output_file_text(outputs, &delimiter))
+}
+
+/// Appends Markdown to `GITHUB_STEP_SUMMARY` (nothing when it is not set).
+pub fn write_summary(markdown: &str) -> anyhow::Result<()> {
+    append("GITHUB_STEP_SUMMARY", markdown)
+}
+
+fn duration(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    match whole {
+        0..=59 => format!("{whole}s"),
+        60..=3599 => format!("{}m {:02}s", whole / 60, whole % 60),
+        _ => format!("{}h {:02}m", whole / 3600, (whole % 3600) / 60),
+    }
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// What the summary reports.
+pub struct SummaryFacts<'a> {
+    /// `Neo4j Enterprise Edition 5.26.0`.
+    pub title: String,
+    /// The stages run.
+    pub stages: String,
+    /// The manifests of this run.
+    pub manifests: &'a [(String, Manifest)],
+    /// The publish outcome.
+    pub published: Option<&'a Published>,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+/// The step summary: outcome, a region table per architecture, and the pull request.
+pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
+    let mut md = format!("## marketplace-release: {}\n\n", facts.title);
+    match &facts.stopped {
+        Some(why) => md.push_str(&format!("**Stopped:** {}\n\n", cell(why))),
+        None => md.push_str(&format!("Stages: {} — done.\n\n", facts.stages)),
+    }
+    for (path, manifest) in facts.manifests {
+        md.push_str(&format!(
+            "### {} — `{}`\n\nManifest: `{path}`{}\n\n| Region | AMI | Status | Time |\n|---|---|---|---|\n",
+            manifest.architecture,
+            manifest.name,
+            if manifest.incomplete { " (incomplete)" } else { "" }
+        ));
+        if manifest.regions.is_empty() {
+            if let Some(source) = &manifest.source_image_id {
+                md.push_str(&format!(
+                    "| {} | `{source}` | built | |\n",
+                    manifest.source_region
+                ));
+            }
+        }
+        for (region, image) in &manifest.regions {
+            let status = match &image.error {
+                Some(error) => format!("{}: {}", image.state, cell(error)),
+                None => image.state.clone(),
+            };
+            md.push_str(&format!(
+                "| {region} | `{}` | {status} | {} |\n",
+                image.image_id,
+                image.seconds.map(duration).unwrap_or_default()
+            ));
+        }
+        md.push('\n');
+    }
+    if let Some(published) = facts.published {
+        md.push_str("### Pull request\n\n");
+        match (&published.url, published.number) {
+            (Some(url), Some(number)) => md.push_str(&format!(
+                "[#{number}]({url}) on `{}` → `{}`: {}.\n",
+                published.branch, published.base, published.message
+            )),
+            _ => md.push_str(&format!("{}.\n", cell(&published.message))),
+        }
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::RegionImage;
+
+    fn manifest(architecture: &str, regions: &[(&str, &str, &str)]) -> Manifest {
+        let mut m: Manifest = serde_json::from_value(json!({
+            "schema": 1, "product": "P", "version": "1.0.0", "architecture": architecture,
+            "run_id": "r", "name": "p-1.0.0", "source_region": "us-east-1",
+        }))
+        .unwrap();
+        for (region, id, state) in regions {
+            let mut image = RegionImage::pending(id, true);
+            image.state = state.to_string();
+            image.seconds = Some(192.4);
+            m.regions.insert(region.to_string(), image);
+        }
+        m
+    }
+
+    #[test]
+    fn outputs_use_the_multiline_form_and_list_available_amis() {
+        let manifests = vec![(
+            "m.json".to_owned(),
+            manifest(
+                "x86_64",
+                &[
+                    ("us-east-1", "ami-1", "available"),
+                    ("eu-west-1", "ami-2", "failed"),
+                ],
+            ),
+        )];
+        let outputs = ActionOutputs::new(&manifests, None, "release/1.0.0");
+        assert_eq!(outputs.ami_id, "ami-1");
+        assert_eq!(outputs.amis, r#"{"us-east-1":"ami-1"}"#);
+        assert_eq!(outputs.pull_request_operation, "none");
+        let text = output_file_text(&outputs, "EOF_x");
+        assert!(
+            text.starts_with("ami-id<<EOF_x\nami-1\nEOF_x\namis<<EOF_x\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("branch<<EOF_x\nrelease/1.0.0\nEOF_x\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn several_architectures_key_amis_by_architecture() {
+        let manifests = vec![
+            (
+                "a.json".to_owned(),
+                manifest("x86_64", &[("us-east-1", "ami-1", "available")]),
+            ),
+            (
+                "b.json".to_owned(),
+                manifest("arm64", &[("us-east-1", "ami-9", "available")]),
+            ),
+        ];
+        let outputs = ActionOutputs::new(&manifests, None, "");
+        assert_eq!(
+            outputs.amis,
+            r#"{"us-east-1":{"x86_64":"ami-1","arm64":"ami-9"}}"#
+        );
+        assert_eq!(outputs.manifest, "a.json\nb.json");
+    }
+
+    #[test]
+    fn summary_has_a_region_table() {
+        let manifests = vec![(
+            "m.json".to_owned(),
+            manifest("x86_64", &[("us-east-1", "ami-1", "available")]),
+        )];
+        let md = summary_markdown(&SummaryFacts {
+            title: "P 1.0.0".into(),
+            stages: "build, copy".into(),
+            manifests: &manifests,
+            published: None,
+            stopped: None,
+        });
+        assert!(
+            md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),
+            "{md}"
+        );
+    }
+}

@@ -1,0 +1,499 @@
+//! The action end to end: the binary started as GitHub's runner starts a container action
+//! (no arguments, `INPUT_*`, file commands, event payload), against moto and the GitHub fake.
+//! The last test runs the release binary, built as the Dockerfile builds it, in an empty root
+//! holding only what the Dockerfile's final stage copies.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::action::{copy_tree, inputs, parse_outputs, runner_files, RunnerFiles};
+use common::aws::{Ec2Stack, UserRepo};
+use common::github::{FakeGitHub, TOKEN};
+use serde_json::{json, Value};
+
+const FIVE: [&str; 5] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "ap-south-1",
+];
+const BRANCH: &str = "marketplace-release/2025.6.0";
+const AWS_SECRET: &str = "testing-secret-value";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn tag_push_event() -> Value {
+    json!({
+        "ref": "refs/tags/v2025.6.0", "base_ref": null, "created": true,
+        "repository": {"full_name": "example/product", "default_branch": "main"},
+    })
+}
+
+/// A user's repository on the runner and on the fake, the runner's files under `github_dir`
+/// (host path) that the process sees at `seen` (the same path, or `/github` in a chroot).
+struct Runner {
+    github_dir: tempfile::TempDir,
+    files: RunnerFiles,
+    github: FakeGitHub,
+}
+
+impl Runner {
+    fn new(
+        extra_config: &str,
+        event_name: &str,
+        event: &Value,
+        git_ref: &str,
+        chrooted: bool,
+    ) -> Self {
+        let repo = UserRepo::new(&FIVE, extra_config);
+        let template = std::fs::read(repo.path().join("cfn/product.template.yaml")).unwrap();
+        let github = FakeGitHub::start(
+            "example",
+            "product",
+            "main",
+            &[("cfn/product.template.yaml", &template)],
+        );
+        let github_dir = tempfile::tempdir().unwrap();
+        copy_tree(repo.path(), &github_dir.path().join("workspace"));
+        let seen = if chrooted {
+            "/github".to_owned()
+        } else {
+            github_dir.path().display().to_string()
+        };
+        let files = runner_files(github_dir.path(), &seen, event_name, event, git_ref);
+        Self {
+            github_dir,
+            files,
+            github,
+        }
+    }
+
+    fn workspace(&self) -> PathBuf {
+        self.github_dir.path().join("workspace")
+    }
+
+    /// The environment of the step: runner variables, GitHub at the fake (the token only as
+    /// the `token` input), AWS at `aws`, and the inputs.
+    fn env(&self, aws: Vec<(String, String)>, given: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env = self.files.env.clone();
+        env.extend(
+            self.github
+                .env()
+                .into_iter()
+                .filter(|(k, _)| k != "GITHUB_TOKEN"),
+        );
+        env.extend(aws);
+        env.extend(inputs(given));
+        env
+    }
+
+    fn outputs(&self) -> std::collections::BTreeMap<String, String> {
+        parse_outputs(&std::fs::read_to_string(&self.files.output).unwrap())
+    }
+
+    fn summary(&self) -> String {
+        std::fs::read_to_string(&self.files.summary).unwrap()
+    }
+}
+
+/// The binary with no arguments, in `dir`, with exactly `env` (as the runner's `docker run`).
+fn action_command(program: &Path, dir: &Path, env: &[(String, String)]) -> Command {
+    let mut command = Command::new(program);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().cloned());
+    command
+}
+
+fn run(mut command: Command) -> Output {
+    let out = command.output().expect("the binary runs");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    for secret in [TOKEN, AWS_SECRET] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "a secret reached the log:\n{stdout}\n{stderr}"
+        );
+    }
+    out
+}
+
+fn no_aws() -> Vec<(String, String)> {
+    // Nothing listens on port 9: any AWS call would fail the run.
+    [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// What a successful tag-push run leaves: outputs, summary, the pull request and AWS state.
+fn check_released(runner: &Runner, stack: &Ec2Stack, out: &Output) {
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("::group::Build example-db-2025.6.0-x86_64"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("::notice title=AMIs of Example DB 2025.6.0"),
+        "{stdout}"
+    );
+
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(runner.workspace().join("marketplace-release-manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let outputs = runner.outputs();
+    let source = manifest["regions"]["us-east-1"]["image_id"]
+        .as_str()
+        .unwrap();
+    assert_eq!(outputs["ami-id"], source);
+    let amis: Value = serde_json::from_str(&outputs["amis"]).unwrap();
+    for region in FIVE {
+        assert_eq!(
+            amis[region], manifest["regions"][region]["image_id"],
+            "{region}"
+        );
+    }
+    assert_eq!(outputs["pull-request-operation"], "created");
+    assert_eq!(outputs["pull-request-number"], "1");
+    assert_eq!(
+        outputs["pull-request-url"],
+        "https://github.com/example/product/pull/1"
+    );
+    assert_eq!(outputs["branch"], BRANCH);
+    assert_eq!(outputs["manifest"].lines().count(), 1);
+
+    let summary = runner.summary();
+    assert!(
+        summary.contains("## marketplace-release: Example DB 2025.6.0"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("| us-east-1 | `{source}` | available |")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("[#1](https://github.com/example/product/pull/1)"),
+        "{summary}"
+    );
+
+    let state = runner.github.state();
+    assert_eq!(state.pulls.len(), 1);
+    assert_eq!(state.pulls[0].base, "main");
+    assert_eq!(state.pulls[0].labels, ["release", "marketplace"]);
+    let on_branch = String::from_utf8(
+        state
+            .file(BRANCH, "cfn/product.template.yaml")
+            .expect("the template on the release branch"),
+    )
+    .unwrap();
+    assert!(on_branch.contains("Default: '2025.6.0'"));
+    for region in FIVE {
+        let image = manifest["regions"][region]["image_id"].as_str().unwrap();
+        assert!(
+            on_branch.contains(&format!("    {region}:\n      BYOL: {image}\n")),
+            "{region}"
+        );
+    }
+    drop(state);
+    let builder = manifest["builder"]["instance_id"].as_str().unwrap();
+    assert_eq!(stack.instance_state("us-east-1", builder), "terminated");
+    assert_eq!(
+        stack
+            .images_tagged("us-west-2", "marketplace-release:version", "2025.6.0")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn tag_push_runs_every_stage_and_hands_on_outputs_and_summary() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let env = runner.env(stack.env(), &[("labels", "release, marketplace")]);
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    check_released(&runner, &stack, &out);
+}
+
+#[test]
+fn workflow_dispatch_dry_run_plans_without_aws_or_github_writes() {
+    let event = json!({"inputs": {"version": "2025.7.0", "dry-run": "true"}, "ref": "refs/heads/main", "repository": {"default_branch": "main"}});
+    let runner = Runner::new("", "workflow_dispatch", &event, "refs/heads/main", false);
+    let env = runner.env(no_aws(), &[("version", "2025.7.0"), ("dry-run", "true")]);
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Release plan: Example DB 2025.7.0"));
+    let outputs = runner.outputs();
+    assert_eq!(outputs["branch"], "marketplace-release/2025.7.0");
+    assert_eq!(outputs["pull-request-operation"], "none");
+    assert_eq!(outputs["ami-id"], "");
+    let summary = runner.summary();
+    assert!(
+        summary.contains("(dry run)") && summary.contains("Pull request body"),
+        "{summary}"
+    );
+    assert!(
+        runner.github.state().requests.is_empty(),
+        "a dry run called GitHub"
+    );
+}
+
+#[test]
+fn workflow_dispatch_off_a_tag_needs_the_version_input() {
+    let runner = Runner::new(
+        "",
+        "workflow_dispatch",
+        &json!({"inputs": {}}),
+        "refs/heads/main",
+        false,
+    );
+    let env = runner.env(no_aws(), &[]);
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("::error title=input version::"), "{stdout}");
+    assert_eq!(
+        stdout.matches("::error").count(),
+        1,
+        "one annotation:\n{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("help: pass `version`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_inputs_are_refused_before_any_call() {
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    for (given, expected) in [
+        (
+            vec![("regions", "us-east-1, mars-north-1")],
+            "input `regions`",
+        ),
+        (vec![("instance-type", "large")], "input `instance-type`"),
+        (
+            vec![("public", "yes")],
+            "input `public`: `yes` is not a boolean",
+        ),
+        (
+            vec![("stages", "deploy")],
+            "input `stages`: `deploy` is not a stage",
+        ),
+        (
+            vec![("architecture", "arm64")],
+            "arm64 is not in build.architectures",
+        ),
+    ] {
+        let env = runner.env(no_aws(), &given);
+        let out = run(action_command(
+            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+            &runner.workspace(),
+            &env,
+        ));
+        assert_eq!(out.status.code(), Some(2), "{given:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(expected) && stderr.contains("help:"),
+            "{given:?}: {stderr}"
+        );
+        assert!(
+            text(&out.stdout).contains("::error"),
+            "{given:?}: annotated"
+        );
+    }
+    assert!(runner.github.state().requests.is_empty());
+}
+
+#[test]
+fn a_publish_job_reads_the_manifests_the_build_jobs_uploaded() {
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let regions: serde_json::Map<String, Value> = FIVE
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                r.to_string(),
+                json!({"image_id": common::fake_ami(40 + i as u64), "state": "available"}),
+            )
+        })
+        .collect();
+    let manifest = json!({
+        "schema": 1, "product": "Example DB", "version": "2025.6.0", "architecture": "x86_64",
+        "run_id": "0123456789ab", "name": "example-db-2025.6.0-x86_64", "source_region": "us-east-1",
+        "source_image_id": common::fake_ami(40), "regions": regions, "incomplete": false,
+    });
+    // As actions/download-artifact leaves them: one directory per artifact.
+    let dir = runner.workspace().join("manifests/manifest-x86_64");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("manifest-x86_64.json"), manifest.to_string()).unwrap();
+    let env = runner.env(
+        no_aws(),
+        &[("stages", "publish"), ("manifests", "manifests")],
+    );
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs = runner.outputs();
+    assert_eq!(outputs["pull-request-operation"], "created");
+    assert_eq!(outputs["ami-id"], common::fake_ami(40));
+    assert!(outputs["manifest"].ends_with("manifests/manifest-x86_64/manifest-x86_64.json"));
+    assert_eq!(runner.github.state().pulls.len(), 1);
+}
+
+#[test]
+fn cancelling_the_job_still_hands_on_outputs_and_summary() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 600}}));
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let env = runner.env(stack.env(), &[]);
+    let mut command = action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    );
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stack.calls("RunInstances", "us-east-1") == 0 {
+        assert!(Instant::now() < deadline, "the builder never launched");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let outputs = runner.outputs();
+    assert_eq!(outputs["pull-request-operation"], "none");
+    assert!(outputs["manifest"].ends_with("marketplace-release-manifest.json"));
+    assert_eq!(outputs["ami-id"], "");
+    let summary = runner.summary();
+    assert!(summary.contains("**Stopped:** cancelled"), "{summary}");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(runner.workspace().join("marketplace-release-manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let builder = manifest["builder"]["instance_id"].as_str().unwrap();
+    assert_eq!(stack.instance_state("us-east-1", builder), "terminated");
+    assert!(runner.github.state().requests.is_empty());
+}
+
+/// The files the Dockerfile's final stage copies, as (source on this machine, path in the
+/// image), and its entrypoint. The build stage's outputs map to what scripts/test.sh built
+/// with the same flags.
+fn final_stage(binary: &Path) -> (Vec<(PathBuf, String)>, String) {
+    let dockerfile = std::fs::read_to_string(common::repo().join("Dockerfile")).unwrap();
+    let stages: Vec<&str> = dockerfile.split("\nFROM ").collect();
+    let last = stages.last().unwrap();
+    assert!(
+        last.starts_with("scratch"),
+        "the final stage is FROM scratch"
+    );
+    let mut files = Vec::new();
+    let mut entrypoint = String::new();
+    for line in last.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["COPY", "--from=build", "/marketplace-release", to] => {
+                files.push((binary.to_owned(), to.to_string()))
+            }
+            ["COPY", "--from=build", from, to] => files.push((PathBuf::from(from), to.to_string())),
+            ["COPY", from, to] => files.push((common::repo().join(from), to.to_string())),
+            ["ENTRYPOINT", ..] => {
+                let list: Vec<String> =
+                    serde_json::from_str(line.trim_start_matches("ENTRYPOINT").trim()).unwrap();
+                entrypoint = list[0].clone();
+            }
+            ["COPY", ..] => panic!("a COPY this test does not understand: {line}"),
+            _ => {}
+        }
+    }
+    (files, entrypoint)
+}
+
+#[test]
+fn the_release_binary_runs_the_action_in_an_empty_root() {
+    let binary = std::env::var_os("MARKETPLACE_RELEASE_CONTAINER_BINARY").map(PathBuf::from).unwrap_or_else(|| {
+        panic!("MARKETPLACE_RELEASE_CONTAINER_BINARY is not set: run the README's test command (bash scripts/test.sh), which builds the release binary with the Dockerfile's flags (scripts/container-binary.sh)")
+    });
+    assert!(binary.is_file(), "{} does not exist", binary.display());
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", true);
+
+    // The image: the final stage's files, and GitHub's /github mount, nothing else.
+    let root = tempfile::tempdir().unwrap();
+    let (files, entrypoint) = final_stage(&binary);
+    let mut size = 0;
+    for (from, to) in &files {
+        let target = root.path().join(to.trim_start_matches('/'));
+        if from.is_dir() {
+            copy_tree(from, &target);
+        } else {
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(from, &target).unwrap();
+            size += std::fs::metadata(&target).unwrap().len();
+        }
+    }
+    assert!(size < 50_000_000, "the image holds {size} bytes");
+    copy_tree(runner.github_dir.path(), &root.path().join("github"));
+    let env = runner.env(stack.env(), &[("labels", "release, marketplace")]);
+    let mut command = Command::new(&entrypoint);
+    command.env_clear().envs(env.iter().cloned());
+    let new_root = root.path().to_owned();
+    // SAFETY: only async-signal-safe calls between fork and exec: chroot and chdir.
+    unsafe {
+        command.pre_exec(move || {
+            std::os::unix::fs::chroot(&new_root)?;
+            std::env::set_current_dir("/github/workspace")
+        });
+    }
+    let out = run(command);
+    // Read the results where the container wrote them.
+    copy_tree(&root.path().join("github"), runner.github_dir.path());
+    check_released(&runner, &stack, &out);
+}
