@@ -41,6 +41,11 @@ pub enum Command {
     Publish(PublishArgs),
     /// The whole pipeline: build, copy and share, regenerate the templates, then publish.
     Release(ReleaseArgs),
+    /// Add the version to the AMI product through the AWS Marketplace Catalog API (after the
+    /// release pull request is merged).
+    Submit(SubmitArgs),
+    /// Show a Catalog API change set (and wait for it with --wait); fails when it failed.
+    Status(StatusArgs),
     /// Run as the GitHub Action: read the INPUT_* variables and run the chosen stages (what the
     /// container does when started without arguments in GitHub Actions).
     Action,
@@ -115,6 +120,40 @@ pub struct GitHubArgs {
     /// repository's default branch.
     #[arg(long, value_name = "BRANCH")]
     pub base: Option<String>,
+}
+
+/// Arguments of `submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The project config file (with a `submit` section and product.id).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The release manifest whose us-east-1 AMI is submitted.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// The release version; default: the manifest's (which must match the tag on tag runs).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Override submit.intent.
+    #[arg(long, value_parser = ["validate-then-apply", "validate", "apply"])]
+    pub intent: Option<String>,
+    /// Wait for the APPLY change set to end (AWS scans the AMI first; it can take hours).
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The change set ID.
+    #[arg(long, value_name = "ID")]
+    pub change_set: String,
+    /// Wait until the change set ends.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 120.0)]
+    pub timeout_minutes: f64,
 }
 
 /// Arguments of `publish`.
@@ -212,6 +251,32 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             pipeline::copy_command(context, source, args.cleanup_on_failure)
         }
         Command::Action => crate::action::run(),
+        Command::Submit(args) => {
+            let config = load_config(&args.config)?;
+            let version = match &args.version {
+                Some(text) => Some(parse_version(text)?),
+                None => pipeline::tag_version(&config.version.tag_prefix)?,
+            };
+            let intent = args.intent.as_deref().map(|i| match i {
+                "validate" => crate::config::SubmitIntent::Validate,
+                "apply" => crate::config::SubmitIntent::Apply,
+                _ => crate::config::SubmitIntent::ValidateThenApply,
+            });
+            pipeline::submit_command(config, version, &args.manifest, intent, args.wait)
+        }
+        Command::Status(args) => {
+            if !(args.timeout_minutes.is_finite() && args.timeout_minutes > 0.0) {
+                bail!(
+                    "--timeout-minutes {} is not a positive number of minutes",
+                    args.timeout_minutes
+                );
+            }
+            pipeline::status_command(
+                &args.change_set,
+                args.wait,
+                std::time::Duration::from_secs_f64(args.timeout_minutes * 60.0),
+            )
+        }
         Command::Publish(args) => {
             let config = load_config(&args.config)?;
             let version = match &args.version {

@@ -68,6 +68,10 @@ pub struct Config {
     pub pull_request: PullRequest,
     /// The AWS Marketplace product load form values.
     pub load_form: LoadForm,
+    /// Submitting the version through the AWS Marketplace Catalog API; the `submit` stage is
+    /// off unless this section exists.
+    #[serde(default)]
+    pub submit: Option<Submit>,
 }
 
 /// Target regions: a list, or `all` for every region enabled in the account (resolved with
@@ -472,6 +476,58 @@ fn default_version_title() -> String {
     "{{ version }}".into()
 }
 
+/// How the `submit` stage adds the version through the Catalog API.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct Submit {
+    /// `validate-then-apply` (default), `validate` or `apply`.
+    #[serde(default)]
+    pub intent: SubmitIntent,
+    /// The port Marketplace's scanner uses to reach the AMI (AmiSource.ScanningPort).
+    #[serde(default)]
+    pub scanning_port: Option<u16>,
+    /// Where buyers reach the running product (AccessEndpointUrl), when it has a web endpoint.
+    #[serde(default)]
+    pub access_endpoint: Option<AccessEndpoint>,
+    /// How long `--wait` waits for the change set, in minutes.
+    #[serde(default = "default_submit_minutes")]
+    pub timeout_minutes: f64,
+}
+
+fn default_submit_minutes() -> f64 {
+    120.0
+}
+
+/// Which change sets the `submit` stage starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubmitIntent {
+    /// A VALIDATE change set, then, when it succeeds, an APPLY one.
+    #[default]
+    ValidateThenApply,
+    /// Only VALIDATE: check the request without changing the product.
+    Validate,
+    /// Only APPLY.
+    Apply,
+}
+
+/// The product's web endpoint, as the Catalog API's AccessEndpointUrl.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct AccessEndpoint {
+    /// `http` or `https`.
+    pub protocol: String,
+    /// The port.
+    pub port: u16,
+    /// The path, starting with `/`.
+    #[serde(default = "default_relative_path")]
+    pub relative_path: String,
+}
+
+fn default_relative_path() -> String {
+    "/".into()
+}
+
 /// One inbound rule for the product's security group.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
@@ -513,6 +569,12 @@ static LOGIN_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TEAM_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$").expect("compiles"));
+static PRODUCT_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(prod-[a-z0-9]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
+    )
+    .expect("compiles")
+});
 static SUBNET_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^subnet-[0-9a-f]{8,17}$").expect("compiles"));
 static SG_RE: LazyLock<Regex> =
@@ -955,6 +1017,44 @@ impl Config {
                     format!("`{}` is not a CIDR block", rule.cidr),
                     "write it like 0.0.0.0/0 or 10.0.0.0/16",
                 ));
+            }
+        }
+        if let Some(submit) = &self.submit {
+            let id_ok = self
+                .product
+                .id
+                .as_deref()
+                .is_some_and(|id| PRODUCT_ID_RE.is_match(id));
+            if !id_ok {
+                return Err(fail(
+                    &["product", "id"],
+                    "the submit stage needs the product ID",
+                    "set product.id to the product's ID as the Marketplace Management Portal shows it (prod-…)",
+                ));
+            }
+            if !valid_minutes(submit.timeout_minutes) {
+                return Err(fail(
+                    &["submit", "timeout-minutes"],
+                    format!(
+                        "{} is not a number of minutes between 0 and 1440",
+                        submit.timeout_minutes
+                    ),
+                    "give the minutes --wait may wait, like 120",
+                ));
+            }
+            if let Some(endpoint) = &submit.access_endpoint {
+                if !["http", "https"].contains(&endpoint.protocol.as_str())
+                    || !endpoint.relative_path.starts_with('/')
+                {
+                    return Err(fail(
+                        &["submit", "access-endpoint"],
+                        format!(
+                            "`{}://…:{}{}` is not an access endpoint",
+                            endpoint.protocol, endpoint.port, endpoint.relative_path
+                        ),
+                        "use protocol http or https and a relative-path starting with /",
+                    ));
+                }
             }
         }
         for (key, value) in [

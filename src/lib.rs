@@ -17,6 +17,7 @@
 pub mod action;
 pub mod ami;
 pub mod build;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod copy;
@@ -31,6 +32,7 @@ pub mod publish;
 pub mod render;
 pub mod report;
 pub mod stage;
+pub mod submit;
 pub mod template;
 pub mod userdata;
 pub mod version;

@@ -417,6 +417,107 @@ pub fn publish_command(
     })
 }
 
+/// Builds what the `submit` stage sends: the us-east-1 AMI of the (one) manifest, the rendered
+/// version texts and the checked details. No call is made.
+pub fn prepare_submission(
+    config: &Config,
+    manifests: &[(String, Manifest)],
+    version: Option<&Version>,
+) -> Result<crate::submit::Submission> {
+    if config.submit.is_none() {
+        bail!("the config has no `submit` section, so the submit stage is off\n  help: add `submit: {{}}` (and product.id) to the config to add versions through the Catalog API");
+    }
+    let (version, amis) = publish::amis_from_manifests(config, manifests, version)?;
+    if amis.len() != 1 {
+        bail!("submit takes the manifest of one architecture, but {} were given\n  help: a version has one AMI source; submit each architecture's product on its own", amis.len());
+    }
+    let (path, _) = &manifests[0];
+    let ami = match amis.values().next().and_then(|set| set.get("us-east-1")) {
+        Some(crate::ami::RegionAmis::Single(id)) => id.to_string(),
+        _ => bail!("{path}: no available AMI in us-east-1, where AWS Marketplace ingests it from\n  help: copy the image to us-east-1 (keep us-east-1 in regions) and pass that manifest"),
+    };
+    let (title, notes) =
+        plan::version_texts(config, &version, &today()).map_err(|e| anyhow!("{e}"))?;
+    let details = crate::submit::delivery_details(
+        config,
+        &crate::submit::Version {
+            title: &title,
+            release_notes: &notes,
+            ami: &ami,
+        },
+    )?;
+    Ok(crate::submit::Submission {
+        product_id: config.product.id.clone().unwrap_or_default(),
+        version: version.to_string(),
+        ami,
+        details,
+        product: config.product.name.clone(),
+    })
+}
+
+/// Submits and reports; in GitHub Actions the change set is also a notice.
+pub(crate) async fn submit_and_report(
+    config: &Config,
+    submission: &crate::submit::Submission,
+    intent: crate::config::SubmitIntent,
+    wait: bool,
+    cancel: &CancellationToken,
+) -> Result<crate::catalog::ChangeSetState> {
+    stage::group("submit");
+    let catalog = crate::catalog::Catalog::from_env().await;
+    let limit =
+        Duration::from_secs_f64(config.submit.as_ref().map_or(120.0, |s| s.timeout_minutes) * 60.0);
+    let result = crate::submit::submit(&catalog, submission, intent, wait, limit, cancel).await;
+    stage::end_group();
+    let state = result?;
+    print!("{}", crate::submit::describe(&state));
+    report::notice(
+        &format!("Marketplace change set ({})", state.status),
+        &crate::submit::portal_url(&state.id),
+    );
+    Ok(state)
+}
+
+/// `submit`: adds the version to the product through the Catalog API.
+pub fn submit_command(
+    config: Config,
+    version: Option<Version>,
+    manifest_path: &Path,
+    intent: Option<crate::config::SubmitIntent>,
+    wait: bool,
+) -> Result<ExitCode> {
+    let manifests = vec![(
+        manifest_path.display().to_string(),
+        Manifest::read(manifest_path)?,
+    )];
+    let submission = prepare_submission(&config, &manifests, version.as_ref())?;
+    let intent =
+        intent.unwrap_or_else(|| config.submit.as_ref().map(|s| s.intent).unwrap_or_default());
+    run_async(|cancel| async move {
+        submit_and_report(&config, &submission, intent, wait, &cancel).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `status`: shows a change set, waiting for it to end with `wait`; fails when it failed.
+pub fn status_command(change_set: &str, wait: bool, timeout: Duration) -> Result<ExitCode> {
+    let id = change_set.to_owned();
+    run_async(|cancel| async move {
+        let catalog = crate::catalog::Catalog::from_env().await;
+        let state = if wait {
+            crate::submit::wait_for(&catalog, &id, timeout, &PollSchedule::from_env(), &cancel)
+                .await?
+        } else {
+            catalog.describe_change_set(&id).await?
+        };
+        print!("{}", crate::submit::describe(&state));
+        if matches!(state.status.as_str(), "FAILED" | "CANCELLED") {
+            return Err(crate::submit::SubmitError::Failed(Box::new(state)).into());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 /// Announces the available AMIs (a notice in GitHub Actions).
 fn announce(manifest: &Manifest) {
     let amis: Vec<String> = manifest

@@ -177,6 +177,8 @@ struct BodyContext<'a> {
     run_url: Option<&'a str>,
     /// What was left out to stay within [`MAX_PR_BODY`]; the template says so.
     omitted: Vec<String>,
+    /// Whether the `submit` stage adds the AMI version through the Catalog API.
+    submit_automated: bool,
 }
 
 /// Longest text field kept whole when the body is too long.
@@ -459,22 +461,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         &config.pull_request.title,
         names.clone(),
     )?;
-    let version_title = render::render(
-        "load-form.version-title",
-        &config.load_form.version_title,
-        names.clone(),
-    )?;
-    if version_title.chars().count() > MAX_VERSION_TITLE {
-        return Err(PlanError::Invalid {
-            message: format!("load-form.version-title renders to {} characters, but Marketplace allows {MAX_VERSION_TITLE}: {version_title}", version_title.chars().count()),
-            help: "shorten load-form.version-title".into(),
-        });
-    }
-    let release_notes = render::render(
-        "load-form.release-notes",
-        &config.load_form.release_notes,
-        names.clone(),
-    )?;
+    let (version_title, release_notes) = version_texts(config, version, inputs.date)?;
 
     let architectures: Vec<&str> = config
         .build
@@ -540,6 +527,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         placeholder_amis: inputs.amis.is_none(),
         run_url: inputs.run_url,
         omitted: Vec::new(),
+        submit_automated: config.submit.is_some(),
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 
@@ -554,6 +542,40 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         pr_title,
         pr_body,
     })
+}
+
+/// The version title and release notes, rendered from the load form templates; the title is
+/// checked against Marketplace's 64-character limit.
+pub fn version_texts(
+    config: &Config,
+    version: &Version,
+    date: &str,
+) -> Result<(String, String), PlanError> {
+    let names = minijinja::context!(version => version.as_str(), product => config.product.name.as_str(), date => date);
+    let version_title = render::render(
+        "load-form.version-title",
+        &config.load_form.version_title,
+        names.clone(),
+    )?;
+    let length = version_title.chars().count();
+    if length == 0 || length > MAX_VERSION_TITLE {
+        return Err(PlanError::Invalid {
+            message: format!("load-form.version-title renders to {length} characters, but Marketplace allows 1 to {MAX_VERSION_TITLE}: `{version_title}`"),
+            help: "shorten load-form.version-title".into(),
+        });
+    }
+    let release_notes = render::render(
+        "load-form.release-notes",
+        &config.load_form.release_notes,
+        names,
+    )?;
+    if release_notes.trim().is_empty() {
+        return Err(PlanError::Invalid {
+            message: "load-form.release-notes renders to nothing".into(),
+            help: "write the release notes buyers see for this version".into(),
+        });
+    }
+    Ok((version_title, release_notes))
 }
 
 /// The AMI name for `architecture`, rendered from `build.ami-name` and checked against EC2's

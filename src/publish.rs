@@ -116,6 +116,16 @@ pub fn amis_from_manifests(
             .copied()
             .find(|a| a.as_str() == manifest.architecture)
             .ok_or_else(|| anyhow!("{path}: the manifest is for {}, which build.architectures does not list\n  help: add it to the config, or leave this manifest out", manifest.architecture))?;
+        for (region, image) in &manifest.regions {
+            let valid = crate::ami::Region::new(region).is_ok()
+                && crate::ami::AmiId::new(&image.image_id, region).is_ok();
+            if image.state == "available" && !valid {
+                anyhow::bail!(
+                    "{path}: {region}: `{}` is not an AMI ID in a valid region\n  help: {help}",
+                    image.image_id
+                );
+            }
+        }
         let amis = manifest.available_amis();
         if amis.is_empty() {
             anyhow::bail!(

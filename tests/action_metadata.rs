@@ -107,3 +107,20 @@ fn dockerfile_builds_a_locked_static_release_binary_into_a_minimal_image() {
         );
     }
 }
+
+#[test]
+fn the_readme_shows_the_example_workflows_as_they_are() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    for name in [
+        "manual-release.yml",
+        "matrix-release.yml",
+        "submit-after-merge.yml",
+    ] {
+        let text =
+            std::fs::read_to_string(common::repo().join("examples/workflows").join(name)).unwrap();
+        assert!(
+            readme.contains(&format!("```yaml\n{text}```")),
+            "README.md does not show examples/workflows/{name} as it is"
+        );
+    }
+}

@@ -497,3 +497,70 @@ fn the_release_binary_runs_the_action_in_an_empty_root() {
     copy_tree(&root.path().join("github"), runner.github_dir.path());
     check_released(&runner, &stack, &out);
 }
+
+#[test]
+fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
+    let catalog = common::catalog::FakeCatalog::start(0);
+    let runner = Runner::new(
+        "submit:\n  intent: validate-then-apply\n",
+        "workflow_dispatch",
+        &json!({"inputs": {"version": "2025.6.0"}}),
+        "refs/heads/main",
+        false,
+    );
+    let config_path = runner.workspace().join(".github/marketplace-release.yml");
+    let with_id = std::fs::read_to_string(&config_path).unwrap().replace(
+        "  name: Example DB\n",
+        "  name: Example DB\n  id: prod-abcdefgh1234\n",
+    );
+    std::fs::write(&config_path, with_id).unwrap();
+    let manifest = json!({
+        "schema": 1, "product": "Example DB", "version": "2025.6.0", "architecture": "x86_64",
+        "run_id": "0123456789ab", "name": "example-db-2025.6.0-x86_64", "source_region": "us-east-1",
+        "regions": {"us-east-1": {"image_id": common::fake_ami(77), "state": "available"}},
+        "incomplete": false,
+    });
+    std::fs::create_dir_all(runner.workspace().join("manifests")).unwrap();
+    std::fs::write(
+        runner.workspace().join("manifests/x86_64.json"),
+        manifest.to_string(),
+    )
+    .unwrap();
+    let env = runner.env(
+        catalog.env(),
+        &[
+            ("stages", "submit"),
+            ("manifests", "manifests"),
+            ("version", "2025.6.0"),
+        ],
+    );
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let outputs = runner.outputs();
+    assert_eq!(outputs["change-set-id"], "cs00000000000000000000002");
+    assert_eq!(outputs["change-set-status"], "SUCCEEDED");
+    assert!(outputs["change-set-arn"].ends_with("/ChangeSet/cs00000000000000000000002"));
+    assert_eq!(outputs["pull-request-operation"], "none");
+    let summary = runner.summary();
+    assert!(summary.contains("### AWS Marketplace"), "{summary}");
+    let state = catalog.state();
+    let intents: Vec<&str> = state
+        .change_sets
+        .iter()
+        .map(|c| c.intent.as_str())
+        .collect();
+    assert_eq!(intents, ["VALIDATE", "APPLY"]);
+    let ami = &state.change_sets[1].request["ChangeSet"][0]["DetailsDocument"]["DeliveryOptions"]
+        [0]["Details"]["AmiDeliveryOptionDetails"]["AmiSource"]["AmiId"];
+    assert_eq!(ami, &json!(common::fake_ami(77)));
+    assert!(runner.github.state().requests.is_empty());
+}

@@ -1,12 +1,12 @@
-//! `iam/policy.json` lists exactly the EC2 actions the code calls: a new SDK call without its
-//! permission fails here, and so does a permission nothing uses.
+//! `iam/policy.json` lists exactly the EC2 and Marketplace Catalog actions the code calls: a new
+//! SDK call without its permission fails here, and so does a permission nothing uses.
 
 mod common;
 
 use std::collections::BTreeSet;
 
-/// `describe_images` → `ec2:DescribeImages`.
-fn action(operation: &str) -> String {
+/// `describe_images` → `DescribeImages`.
+fn pascal(operation: &str) -> String {
     let pascal: String = operation
         .split('_')
         .map(|word| {
@@ -17,12 +17,14 @@ fn action(operation: &str) -> String {
                 .unwrap_or_default()
         })
         .collect();
-    format!("ec2:{pascal}")
+    pascal
 }
 
-/// Every `.client(region).operation()` call in `src/`.
+/// Every SDK call in `src/`: `.client(region).operation()` (EC2, one client per region) and
+/// `self.client.operation()` (the Marketplace Catalog API, one client).
 fn called_actions() -> BTreeSet<String> {
-    let pattern = regex::Regex::new(r"\.client\([^)]*\)\s*\.([a-z_]+)\(\)").unwrap();
+    let ec2 = regex::Regex::new(r"\.client\([^)]*\)\s*\.([a-z_]+)\(\)").unwrap();
+    let catalog = regex::Regex::new(r"self\s*\.client\s*\.([a-z_]+)\(\)").unwrap();
     let mut actions = BTreeSet::new();
     let mut stack = vec![common::repo().join("src")];
     while let Some(dir) = stack.pop() {
@@ -32,7 +34,15 @@ fn called_actions() -> BTreeSet<String> {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                actions.extend(pattern.captures_iter(&text).map(|c| action(&c[1])));
+                actions.extend(
+                    ec2.captures_iter(&text)
+                        .map(|c| format!("ec2:{}", pascal(&c[1]))),
+                );
+                actions.extend(
+                    catalog
+                        .captures_iter(&text)
+                        .map(|c| format!("aws-marketplace:{}", pascal(&c[1]))),
+                );
             }
         }
     }
@@ -59,12 +69,12 @@ fn policy_actions() -> BTreeSet<String> {
     }
     actions
         .into_iter()
-        .filter(|a| a.starts_with("ec2:"))
+        .filter(|a| a.starts_with("ec2:") || a.starts_with("aws-marketplace:"))
         .collect()
 }
 
 #[test]
-fn the_policy_grants_exactly_the_ec2_actions_the_code_calls() {
+fn the_policy_grants_exactly_the_actions_the_code_calls() {
     let called = called_actions();
     assert!(
         called.len() >= 10,
@@ -85,11 +95,12 @@ fn the_policy_grants_exactly_the_ec2_actions_the_code_calls() {
 
 #[test]
 fn sdk_calls_live_in_the_ec2_adapter_only() {
-    for file in ["build.rs", "copy.rs", "pipeline.rs", "cli.rs"] {
+    for file in ["build.rs", "copy.rs", "pipeline.rs", "cli.rs", "submit.rs"] {
         let text = std::fs::read_to_string(common::repo().join("src").join(file)).unwrap();
         assert!(
-            !text.contains("aws_sdk_ec2::Client"),
-            "{file} builds its own EC2 client; go through src/ec2.rs"
+            !text.contains("aws_sdk_ec2::Client")
+                && !text.contains("aws_sdk_marketplacecatalog::Client"),
+            "{file} builds its own SDK client; go through src/ec2.rs or src/catalog.rs"
         );
     }
 }

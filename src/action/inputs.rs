@@ -97,6 +97,8 @@ pub struct Stages {
     pub copy: bool,
     /// Commit the templates and open or update the pull request.
     pub publish: bool,
+    /// Add the version through the Marketplace Catalog API (never part of `all`).
+    pub submit: bool,
 }
 
 impl Stages {
@@ -105,17 +107,25 @@ impl Stages {
         build: true,
         copy: true,
         publish: true,
+        submit: false,
     };
 
     fn parse(text: &str) -> Result<Self, InputError> {
-        let mut stages = Stages {
+        const NONE: Stages = Stages {
             build: false,
             copy: false,
             publish: false,
+            submit: false,
         };
+        let mut stages = NONE;
         for name in list(text) {
             match name.as_str() {
-                "all" => stages = Stages::ALL,
+                "all" => {
+                    stages.build = true;
+                    stages.copy = true;
+                    stages.publish = true;
+                }
+                "submit" => stages.submit = true,
                 "build" => stages.build = true,
                 "copy" => stages.copy = true,
                 "publish" => stages.publish = true,
@@ -123,22 +133,16 @@ impl Stages {
                     return Err(invalid(
                         "stages",
                         format!("`{other}` is not a stage"),
-                        "use `all`, or some of `build`, `copy`, `publish` separated by commas",
+                        "use `all`, or some of `build`, `copy`, `publish`, `submit` separated by commas",
                     ))
                 }
             }
         }
-        if stages
-            == (Stages {
-                build: false,
-                copy: false,
-                publish: false,
-            })
-        {
+        if stages == NONE {
             return Err(invalid(
                 "stages",
                 "no stage given",
-                "use `all`, or some of `build`, `copy`, `publish`",
+                "use `all`, or some of `build`, `copy`, `publish`, `submit`",
             ));
         }
         if stages.build && !stages.copy && stages.publish {
@@ -162,6 +166,9 @@ impl Stages {
         }
         if self.publish {
             names.push("publish");
+        }
+        if self.submit {
+            names.push("submit");
         }
         names.join(", ")
     }
@@ -320,8 +327,8 @@ impl ActionInputs {
         if !manifests.is_empty() && (stages.build || stages.copy) {
             return Err(invalid(
                 "manifests",
-                "`manifests` is for publish jobs, but this job also builds or copies",
-                "set `stages: publish` in the job that publishes the manifests of other jobs",
+                "`manifests` is for publish and submit jobs, but this job also builds or copies",
+                "set `stages: publish` (or `submit`) in the job that reads the manifests of other jobs",
             ));
         }
         Ok(Self {

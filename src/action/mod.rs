@@ -132,6 +132,14 @@ pub fn run() -> Result<ExitCode> {
     if inputs.dry_run {
         return dry_run(&config, &workspace, &version);
     }
+    if inputs.stages.submit && config.submit.is_none() {
+        return Err(input_error(inputs::InputError {
+            input: "stages",
+            message: format!("`submit` is asked for, but {shown} has no `submit` section"),
+            help: "add `submit: {}` and product.id to the config to turn the submit stage on"
+                .into(),
+        }));
+    }
     let target = if inputs.stages.publish {
         Some(GitHubTarget::resolve(
             None,
@@ -185,7 +193,7 @@ pub fn run() -> Result<ExitCode> {
             jobs.push((context, prepared, manifest));
         }
     }
-    let given_manifests = if inputs.stages.publish && jobs.is_empty() {
+    let given_manifests = if (inputs.stages.publish || inputs.stages.submit) && jobs.is_empty() {
         let paths = if inputs.manifests.is_empty() {
             architectures
                 .iter()
@@ -202,6 +210,17 @@ pub fn run() -> Result<ExitCode> {
     } else {
         Vec::new()
     };
+    // A submit-only job checks its request before any call.
+    let early_submission = if inputs.stages.submit && jobs.is_empty() {
+        Some(pipeline::prepare_submission(
+            &config,
+            &given_manifests,
+            Some(&version),
+        )?)
+    } else {
+        None
+    };
+    let intent = config.submit.as_ref().map(|s| s.intent).unwrap_or_default();
     let title = format!("{} {}", config.product.name, version);
     let stages = inputs.stages;
 
@@ -244,13 +263,30 @@ pub fn run() -> Result<ExitCode> {
                 }
             }
         }
+        let mut change_set = None;
+        let mut submit_error = None;
+        if stages.submit && stopped.is_none() && publish_error.is_none() {
+            let outcome = async {
+                let submission = match early_submission {
+                    Some(submission) => submission,
+                    None => pipeline::prepare_submission(&config, &manifests, Some(&version))?,
+                };
+                pipeline::submit_and_report(&config, &submission, intent, false, &cancel).await
+            }
+            .await;
+            match outcome {
+                Ok(state) => change_set = Some(state),
+                Err(e) => submit_error = Some(e),
+            }
+        }
         let branch = crate::render::render(
             "pull-request.branch",
             &config.pull_request.branch,
             minijinja::context!(version => version.as_str(), product => config.product.name.as_str()),
         )
         .unwrap_or_default();
-        let outputs = ActionOutputs::new(&manifests, published.as_ref(), &branch);
+        let outputs = ActionOutputs::new(&manifests, published.as_ref(), &branch)
+            .with_change_set(change_set.as_ref());
         outputs::write_outputs(&outputs)?;
         let why = match (&stopped, &publish_error) {
             (Some(StageError::Cancelled), _) => {
@@ -261,7 +297,12 @@ pub fn run() -> Result<ExitCode> {
                 "publish failed: {}",
                 e.to_string().lines().next().unwrap_or_default()
             )),
-            (None, None) => None,
+            (None, None) => submit_error.as_ref().map(|e| {
+                format!(
+                    "submit failed: {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                )
+            }),
         };
         outputs::write_summary(&outputs::summary_markdown(&SummaryFacts {
             title,
@@ -269,6 +310,7 @@ pub fn run() -> Result<ExitCode> {
             manifests: &manifests,
             published: published.as_ref(),
             stopped: why,
+            change_set: change_set.as_ref(),
         }))?;
         if let Some(e) = stopped {
             let path = manifests
@@ -277,7 +319,7 @@ pub fn run() -> Result<ExitCode> {
                 .unwrap_or_default();
             return pipeline::finish(e, &path);
         }
-        if let Some(e) = publish_error {
+        if let Some(e) = publish_error.or(submit_error) {
             return Err(e);
         }
         Ok(ExitCode::SUCCESS)

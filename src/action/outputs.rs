@@ -7,11 +7,12 @@ use std::io::Write;
 use indexmap::IndexMap;
 use serde_json::{json, Value};
 
+use crate::catalog::ChangeSetState;
 use crate::manifest::Manifest;
 use crate::publish::Published;
 
 /// The name of every output, as action.yml declares them.
-pub const OUTPUT_NAMES: [&str; 7] = [
+pub const OUTPUT_NAMES: [&str; 10] = [
     "ami-id",
     "amis",
     "manifest",
@@ -19,6 +20,9 @@ pub const OUTPUT_NAMES: [&str; 7] = [
     "pull-request-url",
     "pull-request-operation",
     "branch",
+    "change-set-id",
+    "change-set-arn",
+    "change-set-status",
 ];
 
 /// The step outputs (documented in `action.yml`).
@@ -38,6 +42,12 @@ pub struct ActionOutputs {
     pub pull_request_operation: String,
     /// The release branch.
     pub branch: String,
+    /// The Catalog API change set the submit stage started last.
+    pub change_set_id: String,
+    /// Its ARN.
+    pub change_set_arn: String,
+    /// Its status when the stage ended.
+    pub change_set_status: String,
 }
 
 impl ActionOutputs {
@@ -82,10 +92,21 @@ impl ActionOutputs {
                 .map_or("none", |p| p.operation.as_str())
                 .to_owned(),
             branch: published.map_or(branch, |p| p.branch.as_str()).to_owned(),
+            ..Self::default()
         }
     }
 
-    fn pairs(&self) -> [(&'static str, &str); 7] {
+    /// Adds the change set the submit stage left.
+    pub fn with_change_set(mut self, state: Option<&ChangeSetState>) -> Self {
+        if let Some(state) = state {
+            self.change_set_id = state.id.clone();
+            self.change_set_arn = state.arn.clone();
+            self.change_set_status = state.status.clone();
+        }
+        self
+    }
+
+    fn pairs(&self) -> [(&'static str, &str); 10] {
         let values = [
             &self.ami_id,
             &self.amis,
@@ -94,6 +115,9 @@ impl ActionOutputs {
             &self.pull_request_url,
             &self.pull_request_operation,
             &self.branch,
+            &self.change_set_id,
+            &self.change_set_arn,
+            &self.change_set_status,
         ];
         std::array::from_fn(|i| (OUTPUT_NAMES[i], values[i].as_str()))
     }
@@ -185,6 +209,8 @@ pub struct SummaryFacts<'a> {
     pub published: Option<&'a Published>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
+    /// The change set the submit stage left.
+    pub change_set: Option<&'a ChangeSetState>,
 }
 
 /// The step summary: outcome, a region table per architecture, and the pull request.
@@ -231,6 +257,15 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             )),
             _ => md.push_str(&format!("{}.\n", cell(&published.message))),
         }
+    }
+    if let Some(state) = facts.change_set {
+        md.push_str(&format!(
+            "\n### AWS Marketplace\n\nChange set [`{}`]({}) ({}): **{}**.\n",
+            state.id,
+            crate::submit::portal_url(&state.id),
+            state.intent,
+            state.status
+        ));
     }
     md
 }
@@ -314,6 +349,7 @@ mod tests {
             manifests: &manifests,
             published: None,
             stopped: None,
+            change_set: None,
         });
         assert!(
             md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),

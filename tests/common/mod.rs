@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 pub mod action;
 pub mod aws;
+pub mod catalog;
 pub mod github;
 
 use marketplace_release::ami::{AmiId, AmiSet, Region};

@@ -1,0 +1,222 @@
+//! The thin AWS Marketplace Catalog API adapter: one client in us-east-1 (the only region the
+//! Catalog API serves), and the two calls the `submit` and `status` commands make. Every SDK
+//! call is here, so `iam/policy.json` can be checked against this file.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_marketplacecatalog::error::ProvideErrorMetadata;
+use aws_sdk_marketplacecatalog::types::{Change, ChangeStatus, Entity, Intent};
+use aws_sdk_marketplacecatalog::Client;
+use aws_smithy_types::{Document, Number};
+use serde_json::Value;
+
+/// The catalog every seller product lives in.
+pub const CATALOG: &str = "AWSMarketplace";
+
+/// A Catalog API call failed after the SDK's retries.
+#[derive(Debug, thiserror::Error)]
+#[error("Marketplace Catalog API {action} failed: {code}{message}")]
+pub struct CatalogError {
+    /// The operation.
+    pub action: &'static str,
+    /// AWS's error code.
+    pub code: String,
+    /// AWS's message.
+    pub message: String,
+}
+
+fn catalog_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    action: &'static str,
+    error: aws_sdk_marketplacecatalog::error::SdkError<E>,
+) -> CatalogError {
+    match error.code() {
+        Some(code) => CatalogError {
+            action,
+            code: code.to_owned(),
+            message: error
+                .message()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default(),
+        },
+        None => CatalogError {
+            action,
+            code: "error".into(),
+            message: format!(
+                ": {}",
+                aws_sdk_marketplacecatalog::error::DisplayErrorContext(&error)
+            ),
+        },
+    }
+}
+
+/// A change set to start.
+#[derive(Debug, Clone)]
+pub struct NewChangeSet {
+    /// `AddDeliveryOptions`, …
+    pub change_type: String,
+    /// `AmiProduct@1.0`.
+    pub entity_type: String,
+    /// The product ID.
+    pub entity_id: String,
+    /// The change's details (sent as `DetailsDocument`).
+    pub details: Value,
+    /// A name for people.
+    pub name: String,
+    /// The idempotency token: the same token starts no second change set.
+    pub token: String,
+    /// Validate only, or apply.
+    pub apply: bool,
+}
+
+/// A change set as DescribeChangeSet reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSetState {
+    /// Its ID.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// `PREPARING`, `APPLYING`, `SUCCEEDED`, `CANCELLED` or `FAILED`.
+    pub status: String,
+    /// `VALIDATE` or `APPLY`.
+    pub intent: String,
+    /// `CLIENT_ERROR` or `SERVER_FAULT`, when it failed.
+    pub failure_code: Option<String>,
+    /// Why it failed.
+    pub failure_description: Option<String>,
+    /// Each change's errors, as (change type, code, message).
+    pub errors: Vec<(String, String, String)>,
+}
+
+impl ChangeSetState {
+    /// Whether it will not change any more.
+    pub fn is_final(&self) -> bool {
+        matches!(self.status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED")
+    }
+}
+
+/// JSON as the SDK's document type.
+pub fn document(value: &Value) -> Document {
+    match value {
+        Value::Null => Document::Null,
+        Value::Bool(b) => Document::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Document::Number(Number::PosInt(u)),
+            (None, Some(i)) => Document::Number(Number::NegInt(i)),
+            _ => Document::Number(Number::Float(n.as_f64().unwrap_or_default())),
+        },
+        Value::String(s) => Document::String(s.clone()),
+        Value::Array(items) => Document::Array(items.iter().map(document).collect()),
+        Value::Object(fields) => Document::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), document(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// The Catalog API client.
+pub struct Catalog {
+    client: Client,
+}
+
+impl Catalog {
+    /// A client from the standard AWS configuration chain, in us-east-1. Tests point it at a
+    /// fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
+    pub async fn from_env() -> Self {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(5)
+                    .with_initial_backoff(Duration::from_millis(500)),
+            )
+            .load()
+            .await;
+        Self {
+            client: Client::new(&config),
+        }
+    }
+
+    /// Starts a change set; returns its ID and ARN.
+    pub async fn start_change_set(
+        &self,
+        new: &NewChangeSet,
+    ) -> Result<(String, String), CatalogError> {
+        let entity = Entity::builder()
+            .r#type(&new.entity_type)
+            .identifier(&new.entity_id)
+            .build()
+            .expect("entity type is set");
+        let change = Change::builder()
+            .change_type(&new.change_type)
+            .entity(entity)
+            .details_document(document(&new.details))
+            .change_name(new.change_type.clone())
+            .build()
+            .expect("change type is set");
+        let out = self
+            .client
+            .start_change_set()
+            .catalog(CATALOG)
+            .change_set(change)
+            .change_set_name(&new.name)
+            .client_request_token(&new.token)
+            .intent(if new.apply {
+                Intent::Apply
+            } else {
+                Intent::Validate
+            })
+            .send()
+            .await
+            .map_err(|e| catalog_error("StartChangeSet", e))?;
+        Ok((
+            out.change_set_id().unwrap_or_default().to_owned(),
+            out.change_set_arn().unwrap_or_default().to_owned(),
+        ))
+    }
+
+    /// A change set's state.
+    pub async fn describe_change_set(&self, id: &str) -> Result<ChangeSetState, CatalogError> {
+        let out = self
+            .client
+            .describe_change_set()
+            .catalog(CATALOG)
+            .change_set_id(id)
+            .send()
+            .await
+            .map_err(|e| catalog_error("DescribeChangeSet", e))?;
+        let errors = out
+            .change_set()
+            .iter()
+            .flat_map(|change| {
+                let kind = change.change_type().unwrap_or_default().to_owned();
+                change.error_detail_list().iter().map(move |e| {
+                    (
+                        kind.clone(),
+                        e.error_code().unwrap_or_default().to_owned(),
+                        e.error_message().unwrap_or_default().to_owned(),
+                    )
+                })
+            })
+            .collect();
+        Ok(ChangeSetState {
+            id: out.change_set_id().unwrap_or(id).to_owned(),
+            arn: out.change_set_arn().unwrap_or_default().to_owned(),
+            status: out
+                .status()
+                .map(ChangeStatus::as_str)
+                .unwrap_or("UNKNOWN")
+                .to_owned(),
+            intent: out
+                .intent()
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
+            failure_code: out.failure_code().map(|c| c.as_str().to_owned()),
+            failure_description: out.failure_description().map(str::to_owned),
+            errors,
+        })
+    }
+}

@@ -1,0 +1,425 @@
+//! The `submit` stage: adds the new version to the AMI product through the AWS Marketplace
+//! Catalog API (`StartChangeSet`, `AmiProduct@1.0`, `AddDeliveryOptions`), and the `status`
+//! command that follows a change set.
+//!
+//! The request is built and checked against the documented limits before any call. Each change
+//! set gets an idempotency token derived from the product, version, intent and AMI, so a re-run
+//! finds the change set it started before instead of submitting twice.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::ami::AmiId;
+use crate::catalog::{Catalog, CatalogError, ChangeSetState, NewChangeSet};
+use crate::config::{Config, SubmitIntent};
+use crate::stage::{self, CancellationToken};
+use crate::wait::{self, PollSchedule};
+
+/// The entity type of AMI products.
+pub const ENTITY_TYPE: &str = "AmiProduct@1.0";
+/// The change that adds a version.
+pub const CHANGE_TYPE: &str = "AddDeliveryOptions";
+
+/// Why a submission cannot be made or did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// A value breaks a documented Catalog API limit; nothing was sent.
+    #[error("submit: {field}: {message}\n  help: {help}")]
+    Invalid {
+        /// The field, as the config or the request names it.
+        field: String,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+    /// The Catalog API refused a call.
+    #[error("{0}\n  help: check the role's aws-marketplace permissions (iam/policy.json) and the product ID; re-running is safe, the same change sets are found again")]
+    Api(#[from] CatalogError),
+    /// The change set failed or was cancelled.
+    #[error("{}", describe_failure(.0))]
+    Failed(Box<ChangeSetState>),
+    /// `--wait` ran out of time; the change set goes on.
+    #[error("change set {} is still {} after {}\n  help: follow it with `marketplace-release status --change-set {} --wait`, or in the portal: {}", .0.id, .0.status, .1, .0.id, portal_url(&.0.id))]
+    TimedOut(Box<ChangeSetState>, String),
+    /// SIGINT or SIGTERM while waiting; the change set goes on.
+    #[error("stopped waiting for change set {0}; it goes on in AWS Marketplace\n  help: follow it with `marketplace-release status --change-set {0}`")]
+    Cancelled(String),
+}
+
+fn describe_failure(state: &ChangeSetState) -> String {
+    let mut text = format!(
+        "change set {} ({}) {}",
+        state.id, state.intent, state.status
+    );
+    if let Some(code) = &state.failure_code {
+        text.push_str(&format!(": {code}"));
+    }
+    if let Some(description) = &state.failure_description {
+        text.push_str(&format!(" — {description}"));
+    }
+    for (change, code, message) in &state.errors {
+        text.push_str(&format!("\n  {change}: {code}: {message}"));
+    }
+    text.push_str(&format!(
+        "\n  help: fix what the errors name (the load-form and submit sections of the config), then run submit again; the portal shows the request at {}",
+        portal_url(&state.id)
+    ));
+    text
+}
+
+/// The request's page in the AWS Marketplace Management Portal.
+pub fn portal_url(change_set_id: &str) -> String {
+    format!("https://aws.amazon.com/marketplace/management/requests/{change_set_id}")
+}
+
+fn invalid(field: &str, message: impl Into<String>, help: impl Into<String>) -> SubmitError {
+    SubmitError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// What the details are made of, besides the config.
+pub struct Version<'a> {
+    /// The rendered version title.
+    pub title: &'a str,
+    /// The rendered release notes.
+    pub release_notes: &'a str,
+    /// The us-east-1 AMI.
+    pub ami: &'a str,
+}
+
+/// The `AddDeliveryOptions` details for `version`, checked against the documented limits.
+pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value, SubmitError> {
+    let form = &config.load_form;
+    let title_length = version.title.chars().count();
+    if title_length == 0 || title_length > crate::plan::MAX_VERSION_TITLE {
+        return Err(invalid(
+            "load-form.version-title",
+            format!(
+                "`{}` has {title_length} characters; the Catalog API takes 1 to 64",
+                version.title
+            ),
+            "shorten load-form.version-title",
+        ));
+    }
+    if version.release_notes.trim().is_empty() {
+        return Err(invalid(
+            "load-form.release-notes",
+            "the release notes are empty",
+            "write release notes",
+        ));
+    }
+    if AmiId::new(version.ami, "us-east-1").is_err() {
+        return Err(invalid(
+            "AmiSource.AmiId",
+            format!("`{}` is not an AMI ID", version.ami),
+            "pass the manifest of a release whose us-east-1 copy is available",
+        ));
+    }
+    if form.security_groups.is_empty() || form.security_groups.len() > 25 {
+        return Err(invalid(
+            "load-form.security-groups",
+            format!(
+                "{} security group rules; the Catalog API takes 1 to 25",
+                form.security_groups.len()
+            ),
+            "list the inbound rules buyers need",
+        ));
+    }
+    for (field, value) in [
+        ("load-form.os-user-name", &form.os_user_name),
+        ("load-form.os-name", &form.os_name),
+        ("load-form.os-version", &form.os_version),
+        ("load-form.usage-instructions", &form.usage_instructions),
+    ] {
+        if value.trim().is_empty() {
+            return Err(invalid(
+                field,
+                "empty",
+                "fill it in; the Catalog API requires it",
+            ));
+        }
+    }
+    let submit = config
+        .submit
+        .clone()
+        .unwrap_or_else(|| crate::config::Submit {
+            intent: SubmitIntent::default(),
+            scanning_port: None,
+            access_endpoint: None,
+            timeout_minutes: 120.0,
+        });
+    let mut source = json!({
+        "AmiId": version.ami,
+        "AccessRoleArn": form.access_role_arn,
+        "UserName": form.os_user_name.trim(),
+        "OperatingSystemName": form.os_name.trim(),
+        "OperatingSystemVersion": form.os_version.trim(),
+    });
+    if let Some(port) = submit.scanning_port {
+        source["ScanningPort"] = json!(port);
+    }
+    let groups: Vec<Value> = form
+        .security_groups
+        .iter()
+        .map(|rule| {
+            json!({
+                "IpProtocol": rule.protocol,
+                "FromPort": rule.from_port,
+                "ToPort": rule.to_port,
+                "IpRanges": [rule.cidr],
+            })
+        })
+        .collect();
+    let mut details = json!({
+        "AmiSource": source,
+        "UsageInstructions": form.usage_instructions.trim(),
+        "RecommendedInstanceType": form.recommended_instance_type,
+        "SecurityGroups": groups,
+    });
+    if let Some(endpoint) = &submit.access_endpoint {
+        details["AccessEndpointUrl"] = json!({
+            "Port": endpoint.port,
+            "Protocol": endpoint.protocol,
+            "RelativePath": endpoint.relative_path,
+        });
+    }
+    Ok(json!({
+        "Version": {
+            "VersionTitle": version.title,
+            "ReleaseNotes": version.release_notes.trim(),
+        },
+        "DeliveryOptions": [
+            {"Details": {"AmiDeliveryOptionDetails": details}}
+        ],
+    }))
+}
+
+/// The idempotency token of one change set: the same product, version, AMI and intent always
+/// give the same token (the API takes at most 36 characters).
+pub fn request_token(product_id: &str, version: &str, ami: &str, apply: bool) -> String {
+    let mut hasher = sha1_smol::Sha1::new();
+    hasher.update(
+        format!(
+            "{product_id}\n{version}\n{ami}\n{}",
+            if apply { "APPLY" } else { "VALIDATE" }
+        )
+        .as_bytes(),
+    );
+    let hex = hasher.digest().to_string();
+    format!("mr-{}", &hex[..32])
+}
+
+/// A change set name: letters, digits, spaces and `_+=.:@-`, at most 100 characters.
+pub fn change_set_name(product: &str, version: &str, apply: bool) -> String {
+    let raw = format!(
+        "marketplace-release {} {product} {version}",
+        if apply { "apply" } else { "validate" }
+    );
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " _+=.:@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect()
+}
+
+/// Everything one submission sends.
+pub struct Submission {
+    /// The product ID.
+    pub product_id: String,
+    /// The version.
+    pub version: String,
+    /// The us-east-1 AMI.
+    pub ami: String,
+    /// The details document.
+    pub details: Value,
+    /// Product name, for change set names.
+    pub product: String,
+}
+
+impl Submission {
+    fn change_set(&self, apply: bool) -> NewChangeSet {
+        NewChangeSet {
+            change_type: CHANGE_TYPE.into(),
+            entity_type: ENTITY_TYPE.into(),
+            entity_id: self.product_id.clone(),
+            details: self.details.clone(),
+            name: change_set_name(&self.product, &self.version, apply),
+            token: request_token(&self.product_id, &self.version, &self.ami, apply),
+            apply,
+        }
+    }
+}
+
+/// Polls a change set until it is final (or `limit` passes, or a signal arrives).
+pub async fn wait_for(
+    catalog: &Catalog,
+    id: &str,
+    limit: Duration,
+    schedule: &PollSchedule,
+    cancel: &CancellationToken,
+) -> Result<ChangeSetState, SubmitError> {
+    let started = Instant::now();
+    let mut last_status = String::new();
+    loop {
+        let state = catalog.describe_change_set(id).await?;
+        if state.status != last_status {
+            stage::say(&format!(
+                "submit: change set {id} ({}): {}",
+                state.intent, state.status
+            ));
+            last_status = state.status.clone();
+        }
+        if state.is_final() {
+            return Ok(state);
+        }
+        let waited = started.elapsed();
+        if waited >= limit {
+            return Err(SubmitError::TimedOut(Box::new(state), wait::short(waited)));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(schedule.next(waited)) => {}
+            _ = cancel.cancelled() => return Err(SubmitError::Cancelled(id.to_owned())),
+        }
+    }
+}
+
+/// Starts the change sets `intent` asks for: VALIDATE (waited for: it takes minutes) then
+/// APPLY, which is waited for only when `wait_apply`. Returns the last change set's state.
+pub async fn submit(
+    catalog: &Catalog,
+    submission: &Submission,
+    intent: SubmitIntent,
+    wait_apply: bool,
+    limit: Duration,
+    cancel: &CancellationToken,
+) -> Result<ChangeSetState, SubmitError> {
+    let schedule = PollSchedule::from_env();
+    let mut last = None;
+    if intent != SubmitIntent::Apply {
+        let (id, _) = catalog
+            .start_change_set(&submission.change_set(false))
+            .await?;
+        stage::say(&format!("submit: VALIDATE change set {id} started"));
+        let state = wait_for(catalog, &id, limit, &schedule, cancel).await?;
+        if state.status != "SUCCEEDED" {
+            return Err(SubmitError::Failed(Box::new(state)));
+        }
+        last = Some(state);
+    }
+    if intent != SubmitIntent::Validate {
+        let (id, _) = catalog
+            .start_change_set(&submission.change_set(true))
+            .await?;
+        stage::say(&format!(
+            "submit: APPLY change set {id} started; the portal shows it at {}",
+            portal_url(&id)
+        ));
+        let state = if wait_apply {
+            wait_for(catalog, &id, limit, &schedule, cancel).await?
+        } else {
+            catalog.describe_change_set(&id).await?
+        };
+        if matches!(state.status.as_str(), "FAILED" | "CANCELLED") {
+            return Err(SubmitError::Failed(Box::new(state)));
+        }
+        last = Some(state);
+    }
+    Ok(last.expect("an intent starts at least one change set"))
+}
+
+/// One line per fact of a change set, for `status`.
+pub fn describe(state: &ChangeSetState) -> String {
+    let mut text = format!(
+        "change set {} ({}): {}\n  arn: {}\n  portal: {}\n",
+        state.id,
+        state.intent,
+        state.status,
+        state.arn,
+        portal_url(&state.id)
+    );
+    if let Some(code) = &state.failure_code {
+        text.push_str(&format!(
+            "  failure: {code}{}\n",
+            state
+                .failure_description
+                .as_deref()
+                .map(|d| format!(" — {d}"))
+                .unwrap_or_default()
+        ));
+    }
+    for (change, code, message) in &state.errors {
+        text.push_str(&format!("  {change}: {code}: {message}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "{}\nsubmit:\n  scanning-port: 22\n{extra}",
+            crate::config::tests_support::MINIMAL.replace(
+                "  name: Example Product\n",
+                "  name: Example Product\n  id: prod-abcdefgh1234\n"
+            )
+        );
+        Config::parse(&text, std::path::Path::new("c.yml")).unwrap()
+    }
+
+    fn version<'a>(title: &'a str, ami: &'a str) -> Version<'a> {
+        Version {
+            title,
+            release_notes: "Fixes.",
+            ami,
+        }
+    }
+
+    #[test]
+    fn details_follow_the_catalog_api_shape() {
+        let config = config("");
+        let details =
+            delivery_details(&config, &version("1.0.0", "ami-0123456789abcdef0")).unwrap();
+        let option = &details["DeliveryOptions"][0]["Details"]["AmiDeliveryOptionDetails"];
+        assert_eq!(details["Version"]["VersionTitle"], "1.0.0");
+        assert_eq!(option["AmiSource"]["AmiId"], "ami-0123456789abcdef0");
+        assert_eq!(option["AmiSource"]["ScanningPort"], 22);
+        assert_eq!(option["SecurityGroups"][0]["IpRanges"][0], "0.0.0.0/0");
+        assert!(option.get("AccessEndpointUrl").is_none());
+    }
+
+    #[test]
+    fn limits_are_checked_locally() {
+        let config = config("");
+        let long = "x".repeat(65);
+        let error =
+            delivery_details(&config, &version(&long, "ami-0123456789abcdef0")).unwrap_err();
+        assert!(error.to_string().contains("1 to 64"), "{error}");
+        let error = delivery_details(&config, &version("1.0.0", "ami-12")).unwrap_err();
+        assert!(error.to_string().contains("is not an AMI ID"), "{error}");
+    }
+
+    #[test]
+    fn tokens_are_stable_short_and_distinct_per_intent() {
+        let a = request_token("prod-1", "1.0.0", "ami-1", false);
+        assert_eq!(a, request_token("prod-1", "1.0.0", "ami-1", false));
+        assert_ne!(a, request_token("prod-1", "1.0.0", "ami-1", true));
+        assert_ne!(a, request_token("prod-1", "1.0.1", "ami-1", false));
+        assert!(a.len() <= 36);
+        assert_eq!(
+            change_set_name("Neo4j (EE)", "5.26.0", true),
+            "marketplace-release apply Neo4j -EE- 5.26.0"
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! The submit stage and `status` end to end: the real binary against the in-process fake of the
+//! AWS Marketplace Catalog API.
+
+mod common;
+
+use common::catalog::FakeCatalog;
+use serde_json::{json, Value};
+
+const CONFIG: &str = ".github/marketplace-release.yml";
+const AMI: &str = "ami-0feedfacecafe0001";
+
+/// The example config with the submit stage on.
+fn config(submit: &str) -> String {
+    let example =
+        std::fs::read_to_string(common::repo().join("examples/neo4j/marketplace-release.yml"))
+            .unwrap();
+    format!("{example}\nsubmit:\n{submit}")
+}
+
+struct Setup {
+    workspace: tempfile::TempDir,
+    catalog: FakeCatalog,
+}
+
+impl Setup {
+    fn new(config_text: &str, describes_until_done: u32) -> Self {
+        let workspace = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(workspace.path().join(".github")).unwrap();
+        std::fs::write(workspace.path().join(CONFIG), config_text).unwrap();
+        let setup = Self {
+            workspace,
+            catalog: FakeCatalog::start(describes_until_done),
+        };
+        setup.manifest("manifest.json", AMI);
+        setup
+    }
+
+    fn manifest(&self, name: &str, us_east_1: &str) {
+        let manifest = json!({
+            "schema": 1, "product": "Neo4j Enterprise Edition", "version": "5.26.0",
+            "architecture": "x86_64", "run_id": "0123456789ab", "name": "neo4j",
+            "source_region": "us-east-1", "source_image_id": us_east_1,
+            "regions": {
+                "us-east-1": {"image_id": us_east_1, "state": "available"},
+                "eu-west-1": {"image_id": "ami-0feedfacecafe0002", "state": "available"},
+            },
+            "incomplete": false,
+        });
+        std::fs::write(self.workspace.path().join(name), manifest.to_string()).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let env = self.catalog.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let out = common::run_binary(self.workspace.path(), args, &env);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(
+            !stdout.contains("testing-secret-value") && !stderr.contains("testing-secret-value")
+        );
+        (out.status.code(), stdout, stderr)
+    }
+
+    fn submit(&self, extra: &[&str]) -> (Option<i32>, String, String) {
+        let mut args = vec!["submit", "--config", CONFIG, "--manifest", "manifest.json"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    fn starts(&self) -> Vec<Value> {
+        self.catalog
+            .state()
+            .requests
+            .iter()
+            .filter(|r| r.operation == "POST /StartChangeSet")
+            .map(|r| r.body.clone())
+            .collect()
+    }
+}
+
+#[test]
+fn submit_validates_then_applies_with_the_documented_request() {
+    let setup = Setup::new(&config("  scanning-port: 22\n"), 2);
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let starts = setup.starts();
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[0]["Intent"], "VALIDATE");
+    assert_eq!(starts[1]["Intent"], "APPLY");
+    // The VALIDATE change set was followed to its end before APPLY started.
+    let operations: Vec<String> = setup
+        .catalog
+        .state()
+        .requests
+        .iter()
+        .map(|r| r.operation.clone())
+        .collect();
+    let apply_at = operations
+        .iter()
+        .rposition(|o| o == "POST /StartChangeSet")
+        .unwrap();
+    assert!(
+        operations[..apply_at]
+            .iter()
+            .filter(|o| *o == "GET /DescribeChangeSet")
+            .count()
+            >= 3
+    );
+    // The exact request for the example config.
+    let mut expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/golden/neo4j-start-change-set.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    expected["Intent"] = json!("APPLY");
+    expected["ChangeSetName"] = json!("marketplace-release apply Neo4j Enterprise Edition 5.26.0");
+    let token = starts[1]["ClientRequestToken"].clone();
+    assert!(token
+        .as_str()
+        .is_some_and(|t| t.starts_with("mr-") && t.len() <= 36));
+    expected["ClientRequestToken"] = token;
+    assert_eq!(starts[1], expected, "sent:\n{:#}", starts[1]);
+    assert!(
+        stdout.contains("change set cs00000000000000000000002 (APPLY): "),
+        "{stdout}"
+    );
+    assert!(stdout.contains(
+        "https://aws.amazon.com/marketplace/management/requests/cs00000000000000000000002"
+    ));
+}
+
+#[test]
+fn a_rerun_finds_its_change_sets_instead_of_submitting_twice() {
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    assert_eq!(setup.submit(&[]).0, Some(0));
+    let (code, stdout, stderr) = setup.submit(&["--wait"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let starts = setup.starts();
+    assert_eq!(starts.len(), 4, "each run asks twice");
+    assert_eq!(
+        starts[0]["ClientRequestToken"],
+        starts[2]["ClientRequestToken"]
+    );
+    assert_eq!(
+        starts[1]["ClientRequestToken"],
+        starts[3]["ClientRequestToken"]
+    );
+    assert_eq!(
+        setup.catalog.state().change_sets.len(),
+        2,
+        "one VALIDATE and one APPLY in all"
+    );
+    assert!(stdout.contains("(APPLY): SUCCEEDED"), "{stdout}");
+}
+
+#[test]
+fn a_failed_validation_shows_awss_errors_and_applies_nothing() {
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 1);
+    setup.catalog.state().validation_errors = vec![
+        (
+            "INVALID_INPUT".into(),
+            "Version title 5.26.0 already exists for this product".into(),
+        ),
+        (
+            "INVALID_INPUT".into(),
+            "RecommendedInstanceType r6i.large is not an allowed instance type".into(),
+        ),
+    ];
+    let (code, _, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("(VALIDATE) FAILED: CLIENT_ERROR"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("AddDeliveryOptions: INVALID_INPUT: Version title 5.26.0 already exists"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("is not an allowed instance type"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: fix what the errors name"),
+        "{stderr}"
+    );
+    assert_eq!(setup.starts().len(), 1, "no APPLY after a failed VALIDATE");
+}
+
+#[test]
+fn local_validation_errors_come_before_any_call() {
+    let long_title = format!(
+        "  version-title: \"{{{{ version }}}} {}\"\n",
+        "x".repeat(70)
+    );
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            config("  {}\n").replace("  version-title: \"{{ version }}\"\n", &long_title),
+            "manifest.json",
+            "but Marketplace allows 1 to 64",
+        ),
+        (
+            config("  {}\n").replace(
+                "  security-groups:\n    - {protocol: tcp, from-port: 22, to-port: 22, cidr: 0.0.0.0/0, description: SSH}\n    - {protocol: tcp, from-port: 7474, to-port: 7474, cidr: 0.0.0.0/0, description: HTTP browser}\n    - {protocol: tcp, from-port: 7687, to-port: 7687, cidr: 0.0.0.0/0, description: Bolt}\n",
+                "  security-groups: []\n",
+            ),
+            "manifest.json",
+            "1 to 25 security group rules",
+        ),
+        (config("  {}\n"), "bad.json", "`ami-12` is not an AMI ID"),
+        (
+            config("  {}\n").replace("  id: prod-example12345\n", ""),
+            "manifest.json",
+            "the submit stage needs the product ID",
+        ),
+    ];
+    for (text, manifest, expected) in cases {
+        assert!(text.contains("submit:"));
+        let setup = Setup::new(&text, 0);
+        setup.manifest("bad.json", "ami-12");
+        let (code, _, stderr) = setup.run(&["submit", "--config", CONFIG, "--manifest", manifest]);
+        assert_eq!(code, Some(2), "{expected}: {stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.contains("help:"),
+            "{expected}: {stderr}"
+        );
+        assert!(
+            setup.catalog.state().requests.is_empty(),
+            "{expected}: the API was called"
+        );
+    }
+    // Without a submit section the stage is off.
+    let example =
+        std::fs::read_to_string(common::repo().join("examples/neo4j/marketplace-release.yml"))
+            .unwrap();
+    let setup = Setup::new(&example, 0);
+    let (code, _, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no `submit` section"), "{stderr}");
+}
+
+#[test]
+fn status_follows_a_change_set_and_fails_when_it_failed() {
+    let setup = Setup::new(&config("  intent: apply\n"), 4);
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("(APPLY): PREPARING"), "{stdout}");
+    let id = setup.catalog.state().change_sets[0].id.clone();
+    let (code, stdout, _) = setup.run(&["status", "--change-set", &id, "--wait"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains(&format!("change set {id} (APPLY): SUCCEEDED")),
+        "{stdout}"
+    );
+
+    setup.catalog.state().apply_errors = vec![(
+        "AMI_SCAN_FAILED".into(),
+        "The AMI has a known vulnerability: CVE-2026-0001".into(),
+    )];
+    setup.catalog.state().change_sets[0].describes = 0;
+    let (code, stdout, stderr) = setup.run(&["status", "--change-set", &id, "--wait"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stdout.contains("AMI_SCAN_FAILED: The AMI has a known vulnerability"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("FAILED"), "{stderr}");
+
+    let (code, _, stderr) = setup.run(&["status", "--change-set", "cs-unknown"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("ResourceNotFoundException"), "{stderr}");
+}
+
+#[test]
+fn with_the_submit_stage_on_the_checklist_says_the_ami_submission_is_automated() {
+    let setup = Setup::new(&config("  {}\n"), 0);
+    std::fs::create_dir_all(setup.workspace.path().join("examples/neo4j")).unwrap();
+    std::fs::copy(
+        common::repo().join("examples/neo4j/neo4j.template.yaml"),
+        setup
+            .workspace
+            .path()
+            .join("examples/neo4j/neo4j.template.yaml"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = setup.run(&["plan", "--config", CONFIG, "--version", "5.26.0"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("run the `submit` stage: it adds the AMI version through the AWS Marketplace Catalog API"), "{stdout}");
+    assert!(!stdout.contains("Add the new AMI version in the AWS Marketplace Management Portal"));
+}
