@@ -11,17 +11,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::action::{copy_tree, inputs, parse_outputs, runner_files, RunnerFiles};
-use common::aws::{Ec2Stack, UserRepo};
+use common::aws::{Ec2Stack, UserRepo, FIVE};
 use common::github::{FakeGitHub, TOKEN};
 use serde_json::{json, Value};
 
-const FIVE: [&str; 5] = [
-    "us-east-1",
-    "us-east-2",
-    "us-west-2",
-    "eu-west-1",
-    "ap-south-1",
-];
 const BRANCH: &str = "marketplace-release/2025.6.0";
 const AWS_SECRET: &str = "testing-secret-value";
 

@@ -6,17 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::aws::{Ec2Stack, UserRepo};
+use common::aws::{Ec2Stack, UserRepo, FIVE};
 use common::github::FakeGitHub;
 use serde_json::json;
-
-const FIVE: [&str; 5] = [
-    "us-east-1",
-    "us-east-2",
-    "us-west-2",
-    "eu-west-1",
-    "ap-south-1",
-];
 
 /// `COMMAND --config … --version 1.0.0 EXTRA…`, as the tests run the binary.
 fn args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

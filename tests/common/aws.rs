@@ -228,6 +228,15 @@ impl Drop for Ec2Stack {
     }
 }
 
+/// Five regions, the source first: what most scenarios release to.
+pub const FIVE: [&str; 5] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "ap-south-1",
+];
+
 /// A user's repository: config, template and build script, in a temporary directory.
 pub struct UserRepo {
     /// The directory.

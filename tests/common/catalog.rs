@@ -172,8 +172,7 @@ pub struct FakeCatalog {
     /// The endpoint for `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
     pub url: String,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::FakeServer,
 }
 
 impl FakeCatalog {
@@ -183,47 +182,27 @@ impl FakeCatalog {
             describes_until_done,
             ..State::default()
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let for_server = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app =
-                    axum::Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
-                        let shared = for_server.clone();
-                        async move {
-                            let json_body: Value =
-                                serde_json::from_slice(&body).unwrap_or(Value::Null);
-                            let query = uri.query().unwrap_or_default().to_owned();
-                            let mut state = shared.lock().unwrap();
-                            state.requests.push(Request {
-                                operation: format!("{method} {}", uri.path()),
-                                body: json_body.clone(),
-                                query: query.clone(),
-                            });
-                            answer(&mut state, &method, uri.path(), &query, &json_body)
-                        }
+        let server = super::FakeServer::serve(axum::Router::new().fallback(
+            move |method: Method, uri: Uri, body: Bytes| {
+                let shared = for_server.clone();
+                async move {
+                    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let query = uri.query().unwrap_or_default().to_owned();
+                    let mut state = shared.lock().unwrap();
+                    state.requests.push(Request {
+                        operation: format!("{method} {}", uri.path()),
+                        body: json_body.clone(),
+                        query: query.clone(),
                     });
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("fake Catalog API serves");
-            });
-        });
+                    answer(&mut state, &method, uri.path(), &query, &json_body)
+                }
+            },
+        ));
         Self {
-            url,
+            url: server.url.clone(),
             state: shared,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -247,16 +226,5 @@ impl FakeCatalog {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-    }
-}
-
-impl Drop for FakeCatalog {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

@@ -803,8 +803,7 @@ pub struct FakeGitHub {
     /// The API root to put in `GITHUB_API_URL`.
     pub url: String,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::FakeServer,
 }
 
 impl FakeGitHub {
@@ -819,36 +818,16 @@ impl FakeGitHub {
         };
         state.commit_files(default_branch, files, "Initial commit");
         let shared = Arc::new(Mutex::new(state));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let for_server = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app = axum::Router::new().fallback(
-                    move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                        handle(for_server.clone(), method, uri, headers, body)
-                    },
-                );
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("fake GitHub serves");
-            });
-        });
+        let server = super::FakeServer::serve(axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                handle(for_server.clone(), method, uri, headers, body)
+            },
+        ));
         Self {
-            url,
+            url: server.url.clone(),
             state: shared,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -890,16 +869,5 @@ impl FakeGitHub {
             ("GITHUB_RUN_ID".into(), "4242".into()),
             ("MARKETPLACE_RELEASE_GITHUB_BACKOFF_MS".into(), "20".into()),
         ]
-    }
-}
-
-impl Drop for FakeGitHub {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
