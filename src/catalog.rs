@@ -2,10 +2,6 @@
 //! Catalog API serves), and the two calls the `submit` and `status` commands make. Every SDK
 //! call is here, so `iam/policy.json` can be checked against this file.
 
-use std::time::Duration;
-
-use aws_config::retry::RetryConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_marketplacecatalog::error::ProvideErrorMetadata;
 use aws_sdk_marketplacecatalog::types::{Change, ChangeStatus, Entity, Intent};
 use aws_sdk_marketplacecatalog::Client;
@@ -126,17 +122,8 @@ impl Catalog {
     /// A client from the standard AWS configuration chain, in us-east-1. Tests point it at a
     /// fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
     pub async fn from_env() -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(5)
-                    .with_initial_backoff(Duration::from_millis(500)),
-            )
-            .load()
-            .await;
         Self {
-            client: Client::new(&config),
+            client: Client::new(&crate::ec2::shared_config(5).await),
         }
     }
 

@@ -60,6 +60,21 @@ fn ec2_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// The AWS configuration every client is built from: the standard chain (environment,
+/// profile, web identity; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` redirect), home
+/// region us-east-1, and standard retries with backoff for throttling.
+pub async fn shared_config(max_attempts: u32) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(max_attempts)
+                .with_initial_backoff(Duration::from_millis(500)),
+        )
+        .load()
+        .await
+}
+
 /// Tags as the SDK wants them.
 pub fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
     pairs
@@ -165,17 +180,8 @@ impl Ec2 {
     /// Loads the shared configuration the standard way (environment, profile, web identity, …;
     /// `AWS_ENDPOINT_URL` redirects every client), with retries for throttling.
     pub async fn from_env() -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(8)
-                    .with_initial_backoff(Duration::from_millis(500)),
-            )
-            .load()
-            .await;
         Self {
-            config,
+            config: shared_config(8).await,
             clients: Mutex::new(HashMap::new()),
         }
     }

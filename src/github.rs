@@ -811,11 +811,15 @@ impl GitHub {
         .await
     }
 
-    /// Adds labels (creating missing ones, as GitHub does).
-    pub async fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
-        let action = format!("label pull request #{number} of {}", self.repo);
-        let url = self.route(&format!("/issues/{number}/labels"));
-        let body = json!({ "labels": labels });
+    /// A POST about a pull request that GitHub may refuse with 422 for a moment after
+    /// creating it, so 422 is retried too.
+    async fn post_about_new_pull_request(
+        &self,
+        tail: &str,
+        body: Value,
+        action: String,
+    ) -> Result<(), GitHubError> {
+        let url = self.route(tail);
         self.call(
             Method::POST,
             &url,
@@ -828,25 +832,28 @@ impl GitHub {
         .map(drop)
     }
 
+    /// Adds labels (creating missing ones, as GitHub does).
+    pub async fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
+        self.post_about_new_pull_request(
+            &format!("/issues/{number}/labels"),
+            json!({ "labels": labels }),
+            format!("label pull request #{number} of {}", self.repo),
+        )
+        .await
+    }
+
     /// Adds assignees.
     pub async fn add_assignees(
         &self,
         number: u64,
         assignees: &[String],
     ) -> Result<(), GitHubError> {
-        let action = format!("assign pull request #{number} of {}", self.repo);
-        let url = self.route(&format!("/issues/{number}/assignees"));
-        let body = json!({ "assignees": assignees });
-        self.call(
-            Method::POST,
-            &url,
-            Some(&body),
-            &action,
-            Scope::PullRequests,
-            true,
+        self.post_about_new_pull_request(
+            &format!("/issues/{number}/assignees"),
+            json!({ "assignees": assignees }),
+            format!("assign pull request #{number} of {}", self.repo),
         )
         .await
-        .map(drop)
     }
 
     /// Requests reviews from users and teams.
@@ -856,22 +863,15 @@ impl GitHub {
         reviewers: &[String],
         team_reviewers: &[String],
     ) -> Result<(), GitHubError> {
-        let action = format!(
-            "request reviewers for pull request #{number} of {}",
-            self.repo
-        );
-        let url = self.route(&format!("/pulls/{number}/requested_reviewers"));
-        let body = json!({ "reviewers": reviewers, "team_reviewers": team_reviewers });
-        self.call(
-            Method::POST,
-            &url,
-            Some(&body),
-            &action,
-            Scope::PullRequests,
-            true,
+        self.post_about_new_pull_request(
+            &format!("/pulls/{number}/requested_reviewers"),
+            json!({ "reviewers": reviewers, "team_reviewers": team_reviewers }),
+            format!(
+                "request reviewers for pull request #{number} of {}",
+                self.repo
+            ),
         )
         .await
-        .map(drop)
     }
 }
 
