@@ -4,14 +4,19 @@
 //!
 //! | stage | module | what it holds |
 //! |---|---|---|
-//! | config | [`config`] | the project's YAML config, validated with "did you mean" hints |
-//! | plan | [`plan`] | what a release would do, computed without AWS or GitHub |
-//! | build / copy | [`ami`] | regions, AMI IDs and region → AMI sets (the EC2 adapter comes with the build stage) |
+//! | config | [`config`] | the project's YAML config, validated with "did you mean" hints; action inputs laid over it |
+//! | plan | [`plan`], [`loadform`] | what a release would do, computed without AWS or GitHub; the load form values |
+//! | build | [`build`], [`userdata`] | the builder instance, its user data and the image, always cleaned up |
+//! | copy | [`copy`] | concurrent, resumable copies and sharing to every region |
 //! | template | [`template`] | format-preserving template regeneration with a semantic proof |
-//! | publish | [`render`], [`publish`], [`github`] | the PR body, title and branch, rendered from replaceable templates; the commit and the pull request |
-//! | report | [`report`] | unified diffs and GitHub Actions workflow commands |
+//! | publish | [`render`], [`publish`], [`github`] | the PR body; the commit and the pull request through the GitHub API |
+//! | submit | [`submit`], [`catalog`] | the new version through the AWS Marketplace Catalog API |
+//! | report | [`report`], [`manifest`], [`action`] | workflow commands, the manifest, step outputs and summary |
 //!
-//! [`cli`] wires them to the command line. The pure core (template, plan, render) knows
+//! [`ami`] and [`version`] hold the shared value types; [`ec2`] and [`catalog`] are the thin AWS
+//! adapters (one shared SDK config, one EC2 client per region); [`stage`] and [`wait`] hold what
+//! the long-running stages share. [`cli`] and [`pipeline`] wire the stages to the command line,
+//! and [`action`] to GitHub Actions. The pure core (template, plan, render, loadform) knows
 //! nothing of AWS, GitHub or the file system.
 
 pub mod action;
