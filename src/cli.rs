@@ -110,7 +110,7 @@ pub struct ReleaseArgs {
 }
 
 /// Where the release pull request goes. The token is read from GITHUB_TOKEN and the API from
-/// GITHUB_API_URL (default https://api.github.com).
+/// GITHUB_API_URL (default `https://api.github.com`).
 #[derive(Debug, Args)]
 pub struct GitHubArgs {
     /// The repository; default: GITHUB_REPOSITORY.
