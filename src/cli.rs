@@ -265,9 +265,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             pipeline::submit_command(config, version, &args.manifest, intent, args.wait)
         }
         Command::Status(args) => {
-            if !(args.timeout_minutes.is_finite() && args.timeout_minutes > 0.0) {
+            if !(args.timeout_minutes.is_finite()
+                && args.timeout_minutes > 0.0
+                && args.timeout_minutes <= 1440.0)
+            {
                 bail!(
-                    "--timeout-minutes {} is not a positive number of minutes",
+                    "--timeout-minutes {} is not a number of minutes between 0 and 1440",
                     args.timeout_minutes
                 );
             }

@@ -660,75 +660,71 @@ impl Config {
     }
 
     /// Reads the config at `path` with `overrides` (the action's inputs) laid over it: inputs
-    /// win. An error in an overridden key names the input; any other error is located in the
-    /// file.
+    /// win. The file is read as it is (its own errors are located in it); each input then
+    /// replaces one typed value, and the whole is checked again. An error in an overridden key
+    /// names the input.
     pub fn load_with_overrides(path: &Path, overrides: &[Override]) -> Result<Self, ConfigError> {
-        if overrides.is_empty() {
-            return Self::load(path);
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let mut config = Self::load(path)?;
+        let input_error = |o: &Override, message: String, help: String| ConfigError {
             path: path.to_owned(),
             location: None,
-            key: String::new(),
-            message: format!("cannot read the config file: {e}"),
-            help: "pass the path of your marketplace-release config with the `config` input (for example .github/marketplace-release.yml)".into(),
-        })?;
-        let mut merged: serde_yaml::Value =
-            serde_yaml::from_str(&text).map_err(|e| ConfigError {
-                path: path.to_owned(),
-                location: e.location().map(|l| Location {
-                    line: l.line(),
-                    column: l.column(),
-                }),
-                key: String::new(),
-                message: e.to_string(),
-                help: "fix the YAML syntax".into(),
-            })?;
+            key: o.key.join("."),
+            message: format!("input `{}`: {message}", o.input),
+            help: format!(
+                "{help} (the input overrides `{}` of the config)",
+                o.key.join(".")
+            ),
+        };
         for o in overrides {
-            let mut node = &mut merged;
-            for step in &o.key[..o.key.len() - 1] {
-                if !node.is_mapping() {
-                    *node = serde_yaml::Value::Mapping(Default::default());
-                }
-                node = node
-                    .as_mapping_mut()
-                    .expect("a mapping")
-                    .entry(serde_yaml::Value::from(*step))
-                    .or_insert(serde_yaml::Value::Null);
-            }
-            if !node.is_mapping() {
-                *node = serde_yaml::Value::Mapping(Default::default());
-            }
-            node.as_mapping_mut().expect("a mapping").insert(
-                serde_yaml::Value::from(*o.key.last().expect("a key")),
-                o.value.clone(),
-            );
+            config.apply(o).map_err(|e| {
+                input_error(
+                    o,
+                    e,
+                    "give a value the config key accepts (see the README's config reference)"
+                        .into(),
+                )
+            })?;
         }
-        let merged_text = serde_yaml::to_string(&merged).expect("YAML values serialise");
-        Self::parse(&merged_text, path).map_err(|mut e| {
-            let dotted = |o: &Override| o.key.join(".");
-            if let Some(o) = overrides.iter().find(|o| {
-                let key = dotted(o);
-                e.key == key || e.key.starts_with(&format!("{key}."))
+        config.validate().map_err(|(steps, message, help)| {
+            let key = steps.join(".");
+            match overrides.iter().find(|o| {
+                let overridden = o.key.join(".");
+                key == overridden || key.starts_with(&format!("{overridden}."))
             }) {
-                e.message = format!("input `{}`: {}", o.input, e.message);
-                e.help = format!(
-                    "{} (the input overrides `{}` of the config)",
-                    e.help,
-                    dotted(o)
-                );
-                e.location = None;
-                return e;
-            }
-            // Not an input's fault: locate it in the file when the file alone shows it.
-            match Self::parse(&text, path) {
-                Err(located) if located.key == e.key => located,
-                _ => ConfigError {
+                Some(o) => input_error(o, format!("`{key}`: {message}"), help),
+                None => ConfigError {
+                    path: path.to_owned(),
                     location: None,
-                    ..e
+                    message: format!("`{key}`: {message}"),
+                    key,
+                    help,
                 },
             }
-        })
+        })?;
+        Ok(config)
+    }
+
+    /// Replaces the value `o` names with its value, typed as the config reads it.
+    fn apply(&mut self, o: &Override) -> Result<(), String> {
+        fn typed<T: serde::de::DeserializeOwned>(o: &Override) -> Result<T, String> {
+            serde_yaml::from_value(o.value.clone()).map_err(|e| e.to_string())
+        }
+        match o.key {
+            ["regions"] => self.regions = typed(o)?,
+            ["build", "base-ami"] => self.build.base_ami = typed(o)?,
+            ["build", "instance-type"] => self.build.instance_type = typed(o)?,
+            ["build", "script"] => self.build.script = typed(o)?,
+            ["sharing", "public"] => self.sharing.public = typed(o)?,
+            ["sharing", "accounts"] => self.sharing.accounts = typed(o)?,
+            ["version", "tag-prefix"] => self.version.tag_prefix = typed(o)?,
+            ["pull-request", "base"] => self.pull_request.base = typed(o)?,
+            ["pull-request", "branch"] => self.pull_request.branch = typed(o)?,
+            ["pull-request", "labels"] => self.pull_request.labels = typed(o)?,
+            ["pull-request", "reviewers"] => self.pull_request.reviewers = typed(o)?,
+            ["pull-request", "draft"] => self.pull_request.draft = typed(o)?,
+            other => return Err(format!("`{}` cannot be set by an input", other.join("."))),
+        }
+        Ok(())
     }
 
     /// Checks what serde cannot: formats AWS would reject, and combinations that make no sense.
@@ -969,6 +965,33 @@ impl Config {
                 )
             })?;
         }
+        // One commit writes each path once: a path listed twice would lose one of its changes.
+        let normal = |p: &Path| {
+            p.components()
+                .filter(|c| *c != Component::CurDir)
+                .collect::<PathBuf>()
+        };
+        let mut seen: Vec<PathBuf> = Vec::new();
+        for (i, target) in self.templates.iter().enumerate() {
+            let path = normal(&target.path);
+            if seen.contains(&path) {
+                return Err(fail(
+                    &["templates", &i.to_string(), "path"],
+                    format!("`{}` is listed twice", target.path.display()),
+                    "list each template once; use keys for several architectures in one template",
+                ));
+            }
+            seen.push(path);
+        }
+        if let Some(csv) = &self.pull_request.load_form_csv {
+            if seen.contains(&normal(csv)) {
+                return Err(fail(
+                    &["pull-request", "load-form-csv"],
+                    format!("`{}` is also a template", csv.display()),
+                    "give the CSV its own path",
+                ));
+            }
+        }
         check_pull_request_names(&self.pull_request)?;
         let form = &self.load_form;
         if !ROLE_RE.is_match(&form.access_role_arn) {
@@ -1193,6 +1216,49 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("cfg.yml"))
+    }
+
+    #[test]
+    fn inputs_replace_typed_values_and_leave_the_rest_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yml");
+        std::fs::write(
+            &path,
+            MINIMAL.replace("os-version: \"2023\"", "os-version: 22.10"),
+        )
+        .unwrap();
+        let labels = Override {
+            key: &["pull-request", "labels"],
+            input: "labels",
+            value: serde_yaml::from_str("[release]").unwrap(),
+        };
+        let config = Config::load_with_overrides(&path, std::slice::from_ref(&labels)).unwrap();
+        assert_eq!(config.load_form.os_version, "22.10");
+        assert_eq!(config.pull_request.labels, ["release"]);
+        let bad = Override {
+            key: &["build", "instance-type"],
+            input: "instance-type",
+            value: "large".into(),
+        };
+        let error = Config::load_with_overrides(&path, &[bad])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("input `instance-type`: `build.instance-type`"),
+            "{error}"
+        );
+        let region = Override {
+            key: &["regions"],
+            input: "regions",
+            value: serde_yaml::from_str("[us-east-1, mars-north-1]").unwrap(),
+        };
+        let error = Config::load_with_overrides(&path, &[region])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("input `regions`: ") && error.contains("mars-north-1"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -532,11 +532,13 @@ impl GitHub {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
+            // GitHub's refusal right after creating a PR passes within seconds; a lasting 422
+            // (a reviewer who cannot review) is not worth more than two retries.
             let delay = retry_delay(
                 status,
                 &parts.headers,
                 &message,
-                retry_unprocessable,
+                retry_unprocessable && attempt < 3,
                 backoff,
                 now,
             );
@@ -750,9 +752,14 @@ impl GitHub {
     pub async fn delete_branch(&self, branch: &str) -> Result<(), GitHubError> {
         let action = format!("delete the branch {branch} in {}", self.repo);
         let url = self.route(&format!("/git/refs/heads/{}", encode_ref(branch)));
-        self.call(Method::DELETE, &url, None, &action, Scope::Contents, false)
+        match self
+            .call(Method::DELETE, &url, None, &action, Scope::Contents, false)
             .await
-            .map(drop)
+        {
+            // A retried delete that had already been carried out.
+            Err(e) if e.is_unprocessable_with("does not exist") => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// The open pull request from `branch` of this repository, if any.

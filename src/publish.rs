@@ -260,7 +260,8 @@ fn compare_level(
             .collect()
     };
     let (base, branch) = (by_name(base), by_name(branch));
-    let names: BTreeSet<&String> = base.keys().chain(branch.keys()).collect();
+    // Our names too: a wanted file (or its directory) missing from both trees must differ.
+    let names: BTreeSet<&String> = base.keys().chain(branch.keys()).chain(leading).collect();
     let mut below = Vec::new();
     for name in names {
         let path = if dir.is_empty() {
@@ -461,10 +462,17 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
     }
 
     let branch = plan.branch.clone();
+    if branch == base {
+        anyhow::bail!("the release branch `{branch}` is the base branch\n  help: the release goes through a pull request: set pull-request.branch (or the branch input) to its own name, like marketplace-release/{{{{ version }}}}");
+    }
     let branch_head = github.branch_head(&branch).await?;
     let up_to_date = match &branch_head {
         Some(head) => {
             let commit = github.commit(head).await?;
+            if !commit.message.contains(TRAILER) {
+                let subject = commit.message.lines().next().unwrap_or_default();
+                anyhow::bail!("the branch `{branch}` of {repo} has a commit marketplace-release did not make ({}: \"{subject}\"), which a re-run would overwrite\n  help: merge or close its pull request and delete the branch, or set pull-request.branch to another name", &head[..head.len().min(12)]);
+            }
             let on_base = commit.parents.len() == 1 && commit.parents[0].sha == base_sha;
             on_base
                 && trees
@@ -542,11 +550,16 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
     }
 }
 
+/// The trailer that marks a commit as ours, so a branch is only ever moved when its head is
+/// one of our commits.
+const TRAILER: &str = "Made-by: marketplace-release";
+
 fn commit_message(plan: &ReleasePlan) -> String {
     let mut message = format!("{}\n\n", plan.pr_title);
     for t in &plan.templates {
         message.push_str(&format!("- {}: {}\n", t.path, t.summary));
     }
+    message.push_str(&format!("\n{TRAILER}\n"));
     message
 }
 
@@ -565,9 +578,12 @@ async fn write_branch(
         }
         None => match github.create_branch(branch, sha).await {
             Ok(()) => Ok(BranchWrite::Created),
-            // Another run created it since we looked: it is ours all the same.
+            // Our own retried request, or another run, created it since we looked.
             Err(e) if e.is_unprocessable_with("already exists") => {
                 let previous = github.branch_head(branch).await?.unwrap_or_default();
+                if previous == sha {
+                    return Ok(BranchWrite::Created);
+                }
                 github.force_branch(branch, sha).await?;
                 Ok(BranchWrite::Moved { previous })
             }
@@ -806,6 +822,24 @@ mod tests {
         ];
         assert_eq!(
             compare_level("", &base, &extra, &wanted, &leading),
+            LevelVerdict::Differs
+        );
+    }
+
+    #[test]
+    fn a_wanted_file_missing_from_both_trees_differs() {
+        // A new CSV at the root, and one in a directory neither tree has.
+        let wanted = BTreeMap::from([("load-form.csv", ("100644", "csv"))]);
+        let leading = BTreeSet::from(["load-form.csv".to_owned()]);
+        let same = [entry("t.yaml", "blob", "t")];
+        assert_eq!(
+            compare_level("", &same, &same, &wanted, &leading),
+            LevelVerdict::Differs
+        );
+        let wanted = BTreeMap::from([("forms/load-form.csv", ("100644", "csv"))]);
+        let leading = BTreeSet::from(["forms".to_owned()]);
+        assert_eq!(
+            compare_level("", &same, &same, &wanted, &leading),
             LevelVerdict::Differs
         );
     }

@@ -3,8 +3,9 @@
 //! command that follows a change set.
 //!
 //! The request is built and checked against the documented limits before any call. Each change
-//! set gets an idempotency token derived from the product, version, intent and AMI, so a re-run
-//! finds the change set it started before instead of submitting twice.
+//! set gets an idempotency token derived from the product, version, intent, AMI and details, so
+//! a re-run finds the change set it started before instead of submitting twice, and a re-run
+//! after fixing the config starts a new one.
 
 use std::time::{Duration, Instant};
 
@@ -199,13 +200,20 @@ pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value,
     }))
 }
 
-/// The idempotency token of one change set: the same product, version, AMI and intent always
-/// give the same token (the API takes at most 36 characters).
-pub fn request_token(product_id: &str, version: &str, ami: &str, apply: bool) -> String {
+/// The idempotency token of one change set: the same product, version, AMI, intent and details
+/// always give the same token, so a re-run finds its change set. Changed details (a fix after a
+/// failed validation) give a new one. The API takes at most 36 printable characters.
+pub fn request_token(
+    product_id: &str,
+    version: &str,
+    ami: &str,
+    apply: bool,
+    details: &Value,
+) -> String {
     let mut hasher = sha1_smol::Sha1::new();
     hasher.update(
         format!(
-            "{product_id}\n{version}\n{ami}\n{}",
+            "{product_id}\n{version}\n{ami}\n{}\n{details}",
             if apply { "APPLY" } else { "VALIDATE" }
         )
         .as_bytes(),
@@ -254,7 +262,13 @@ impl Submission {
             entity_id: self.product_id.clone(),
             details: self.details.clone(),
             name: change_set_name(&self.product, &self.version, apply),
-            token: request_token(&self.product_id, &self.version, &self.ami, apply),
+            token: request_token(
+                &self.product_id,
+                &self.version,
+                &self.ami,
+                apply,
+                &self.details,
+            ),
             apply,
         }
     }
@@ -412,10 +426,19 @@ mod tests {
 
     #[test]
     fn tokens_are_stable_short_and_distinct_per_intent() {
-        let a = request_token("prod-1", "1.0.0", "ami-1", false);
-        assert_eq!(a, request_token("prod-1", "1.0.0", "ami-1", false));
-        assert_ne!(a, request_token("prod-1", "1.0.0", "ami-1", true));
-        assert_ne!(a, request_token("prod-1", "1.0.1", "ami-1", false));
+        let details = json!({"Version": {"VersionTitle": "1.0.0"}});
+        let fixed = json!({"Version": {"VersionTitle": "1.0.0 (fixed)"}});
+        let a = request_token("prod-1", "1.0.0", "ami-1", false, &details);
+        assert_eq!(
+            a,
+            request_token("prod-1", "1.0.0", "ami-1", false, &details)
+        );
+        assert_ne!(a, request_token("prod-1", "1.0.0", "ami-1", true, &details));
+        assert_ne!(
+            a,
+            request_token("prod-1", "1.0.1", "ami-1", false, &details)
+        );
+        assert_ne!(a, request_token("prod-1", "1.0.0", "ami-1", false, &fixed));
         assert!(a.len() <= 36);
         assert_eq!(
             change_set_name("Neo4j (EE)", "5.26.0", true),

@@ -698,3 +698,62 @@ fn one_publish_job_takes_the_manifests_of_an_architecture_matrix() {
         state.pulls[0].body
     );
 }
+
+#[test]
+fn a_branch_with_someone_elses_commit_is_not_overwritten() {
+    let setup = Setup::new(&config(DEFAULT_PR, ""));
+    setup
+        .publish(&setup.manifest("m1.json", "5.26.0", "x86_64", 1), &[], &[])
+        .assert_ok();
+    // A reviewer pushes a fix to the release branch.
+    let fixed = setup.github.state().commit_files(
+        BRANCH,
+        &[("README.md", b"# Fixed by a reviewer\n")],
+        "Fix the README",
+    );
+    let run = setup.publish(&setup.manifest("m2.json", "5.26.0", "x86_64", 2), &[], &[]);
+    assert_eq!(run.code, Some(2), "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("has a commit marketplace-release did not make")
+            && run.stderr.contains("Fix the README"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        setup.github.state().head(BRANCH).as_deref(),
+        Some(fixed.as_str())
+    );
+}
+
+#[test]
+fn the_release_branch_cannot_be_the_base() {
+    let setup = Setup::new(&config("  branch: main\n", ""));
+    let writes = setup.github.state().writes().len();
+    let run = setup.publish(&setup.manifest("m1.json", "5.26.0", "x86_64", 1), &[], &[]);
+    assert_eq!(run.code, Some(2), "{}", run.all());
+    assert!(run.stderr.contains("is the base branch"), "{}", run.stderr);
+    assert_eq!(setup.github.state().writes().len(), writes);
+}
+
+#[test]
+fn adding_the_csv_later_updates_a_branch_that_was_otherwise_current() {
+    let setup = Setup::new(&config(
+        DEFAULT_PR
+            .replace("  load-form-csv: marketplace/load-form.csv\n", "")
+            .as_str(),
+        "",
+    ));
+    setup
+        .publish(&setup.manifest("m1.json", "5.26.0", "x86_64", 1), &[], &[])
+        .assert_ok();
+    std::fs::write(setup.workspace.path().join(CONFIG), config(DEFAULT_PR, "")).unwrap();
+    let run = setup.publish("m1.json", &[], &[]);
+    run.assert_ok();
+    assert!(
+        run.all().contains("updated pull request #1"),
+        "{}",
+        run.all()
+    );
+    assert!(file_on(&setup, BRANCH, "marketplace/load-form.csv").starts_with("Field,Value\n"));
+}
