@@ -665,6 +665,9 @@ impl Config {
     /// names the input.
     pub fn load_with_overrides(path: &Path, overrides: &[Override]) -> Result<Self, ConfigError> {
         let mut config = Self::load(path)?;
+        if overrides.is_empty() {
+            return Ok(config);
+        }
         let input_error = |o: &Override, message: String, help: String| ConfigError {
             path: path.to_owned(),
             location: None,

@@ -13,6 +13,7 @@ use base64::Engine;
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -99,6 +100,18 @@ impl GitHubError {
         }
         text.push_str(&format!("\n  help: {}", self.help));
         text
+    }
+
+    /// An error GitHub's answer did not describe (transport, or an answer we cannot read).
+    fn local(action: &str, status: Option<u16>, message: String, help: &str) -> Self {
+        Self {
+            action: action.into(),
+            status,
+            message,
+            errors: Vec::new(),
+            documentation_url: None,
+            help: help.into(),
+        }
     }
 
     /// Whether GitHub answered 404.
@@ -385,21 +398,24 @@ pub struct GitHub {
     retry: RetryPolicy,
 }
 
-/// Percent-encodes one path segment (branch names may hold `/`, which the ref routes keep).
+/// What stays unescaped in a path segment or query value: RFC 3986's unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes a branch name for the ref routes, keeping its `/` separators.
 fn encode_ref(name: &str) -> String {
     name.split('/')
-        .map(|part| {
-            part.bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect::<String>()
-        })
+        .map(|part| utf8_percent_encode(part, UNRESERVED).to_string())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// `key=value` for a query string.
+fn query_pair(key: &str, value: &str) -> String {
+    format!("{key}={}", utf8_percent_encode(value, UNRESERVED))
 }
 
 impl GitHub {
@@ -469,14 +485,12 @@ impl GitHub {
                         tokio::time::sleep(backoff).await;
                         continue;
                     }
-                    return Err(GitHubError {
-                        action: action.into(),
-                        status: None,
-                        message: transport_message(&error),
-                        errors: Vec::new(),
-                        documentation_url: None,
-                        help: "check the network and GITHUB_API_URL, then re-run".into(),
-                    });
+                    return Err(GitHubError::local(
+                        action,
+                        None,
+                        transport_message(&error),
+                        "check the network and GITHUB_API_URL, then re-run",
+                    ));
                 }
             };
             let (parts, body_stream) = response.into_parts();
@@ -488,27 +502,25 @@ impl GitHub {
                     continue;
                 }
                 Err(error) => {
-                    return Err(GitHubError {
-                        action: action.into(),
-                        status: Some(parts.status.as_u16()),
-                        message: transport_message(&error),
-                        errors: Vec::new(),
-                        documentation_url: None,
-                        help: "check the network, then re-run".into(),
-                    })
+                    return Err(GitHubError::local(
+                        action,
+                        Some(parts.status.as_u16()),
+                        transport_message(&error),
+                        "check the network, then re-run",
+                    ))
                 }
             };
             if parts.status.is_success() {
                 if bytes.is_empty() || parts.status == StatusCode::NO_CONTENT {
                     return Ok(Value::Null);
                 }
-                return serde_json::from_slice(&bytes).map_err(|e| GitHubError {
-                    action: action.into(),
-                    status: Some(parts.status.as_u16()),
-                    message: format!("the answer is not JSON: {e}"),
-                    errors: Vec::new(),
-                    documentation_url: None,
-                    help: "check GITHUB_API_URL points at GitHub's REST API".into(),
+                return serde_json::from_slice(&bytes).map_err(|e| {
+                    GitHubError::local(
+                        action,
+                        Some(parts.status.as_u16()),
+                        format!("the answer is not JSON: {e}"),
+                        "check GITHUB_API_URL points at GitHub's REST API",
+                    )
                 });
             }
             let error_body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -581,13 +593,13 @@ impl GitHub {
         scope: Scope,
     ) -> Result<T, GitHubError> {
         let value = self.call(method, url, body, action, scope, false).await?;
-        serde_json::from_value(value).map_err(|e| GitHubError {
-            action: action.into(),
-            status: None,
-            message: format!("unexpected answer: {e}"),
-            errors: Vec::new(),
-            documentation_url: None,
-            help: "check GITHUB_API_URL points at GitHub's REST API".into(),
+        serde_json::from_value(value).map_err(|e| {
+            GitHubError::local(
+                action,
+                None,
+                format!("unexpected answer: {e}"),
+                "check GITHUB_API_URL points at GitHub's REST API",
+            )
         })
     }
 
@@ -635,13 +647,13 @@ impl GitHub {
         let blob: Blob = self
             .typed(Method::GET, &url, None, &action, Scope::Read)
             .await?;
-        let undecodable = |message: String| GitHubError {
-            action: action.clone(),
-            status: None,
-            message,
-            errors: Vec::new(),
-            documentation_url: None,
-            help: "re-run; if it keeps failing, report the message above".into(),
+        let undecodable = |message: String| {
+            GitHubError::local(
+                &action,
+                None,
+                message,
+                "re-run; if it keeps failing, report the message above",
+            )
         };
         if blob.encoding != "base64" {
             return Err(undecodable(format!(
@@ -769,7 +781,7 @@ impl GitHub {
     ) -> Result<Option<PullRequest>, GitHubError> {
         let action = format!("list the pull requests of {}", self.repo);
         let head: String = format!("{}:{branch}", self.repo.owner);
-        let query = serde_urlencoded_pair("head", &head);
+        let query = query_pair("head", &head);
         let url = self.route(&format!("/pulls?state=open&{query}&per_page=100"));
         let mut found: Vec<PullRequest> = self
             .typed(Method::GET, &url, None, &action, Scope::PullRequests)
@@ -882,19 +894,6 @@ impl GitHub {
     }
 }
 
-fn serde_urlencoded_pair(key: &str, value: &str) -> String {
-    let encoded: String = value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("{key}={encoded}")
-}
-
 /// A transport error with its causes, which never include request headers.
 fn transport_message(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -930,7 +929,7 @@ mod tests {
             encode_ref("marketplace-release/5.26.0+build"),
             "marketplace-release/5.26.0%2Bbuild"
         );
-        assert_eq!(serde_urlencoded_pair("head", "o:a/b"), "head=o%3Aa%2Fb");
+        assert_eq!(query_pair("head", "o:a/b"), "head=o%3Aa%2Fb");
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

@@ -42,7 +42,7 @@ pub fn render<C: Serialize>(what: &str, source: &str, context: C) -> Result<Stri
 
 /// Escapes a value for one Markdown table cell: `<`, `>` and `&` as entities (GitHub would
 /// take `<public DNS>` for an HTML tag and drop it), pipes escaped, line breaks as `<br>`.
-fn markdown_cell(value: String) -> String {
+pub fn markdown_cell(value: String) -> String {
     value
         .trim()
         .replace('&', "&amp;")

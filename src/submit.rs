@@ -60,11 +60,10 @@ fn describe_failure(state: &ChangeSetState) -> String {
     if let Some(description) = &state.failure_description {
         text.push_str(&format!(" — {description}"));
     }
-    for (change, code, message) in &state.errors {
-        text.push_str(&format!("\n  {change}: {code}: {message}"));
-    }
+    text.push('\n');
+    text.push_str(&change_errors(state));
     text.push_str(&format!(
-        "\n  help: fix what the errors name (the load-form and submit sections of the config), then run submit again; the portal shows the request at {}",
+        "  help: fix what the errors name (the load-form and submit sections of the config), then run submit again; the portal shows the request at {}",
         portal_url(&state.id)
     ));
     text
@@ -371,10 +370,17 @@ pub fn describe(state: &ChangeSetState) -> String {
                 .unwrap_or_default()
         ));
     }
-    for (change, code, message) in &state.errors {
-        text.push_str(&format!("  {change}: {code}: {message}\n"));
-    }
+    text.push_str(&change_errors(state));
     text
+}
+
+/// One indented line per error AWS reported for a change.
+fn change_errors(state: &ChangeSetState) -> String {
+    state
+        .errors
+        .iter()
+        .map(|(change, code, message)| format!("  {change}: {code}: {message}\n"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -41,10 +41,7 @@ fn expand_manifests(workspace: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>>
     for entry in given {
         let path = workspace.join(entry);
         if path.is_dir() {
-            let mut in_dir = Vec::new();
-            for item in walk_json(&path, 2)? {
-                in_dir.push(item);
-            }
+            let mut in_dir = walk_json(&path, 2)?;
             if in_dir.is_empty() {
                 bail!("input `manifests`: {} holds no .json file\n  help: download the build jobs' manifest artifacts there first", entry.display());
             }

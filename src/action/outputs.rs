@@ -193,8 +193,9 @@ fn duration(seconds: f64) -> String {
     }
 }
 
+/// One Markdown table cell, escaped as the PR body escapes it.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    crate::render::markdown_cell(text.to_owned())
 }
 
 /// What the summary reports.

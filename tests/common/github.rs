@@ -366,19 +366,10 @@ fn validation(message: &str, docs: &str) -> (u16, Value) {
 }
 
 fn decode_path(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            out.push(u8::from_str_radix(&path[i + 1..i + 3], 16).expect("percent escape"));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("utf-8 path")
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .expect("utf-8 path")
+        .into_owned()
 }
 
 fn query_param(query: &str, key: &str) -> Option<String> {
