@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use marketplace_release::ami::AmiSet;
+use marketplace_release::domain::ami::AmiSet;
 use marketplace_release::template::{EditRequest, Template};
 
 /// A request that replaces every AMI of the template's first AMI mapping and adds a region.

@@ -6,6 +6,7 @@
 //! message and `errors` list, and says what to do about it. The token never appears in a log or
 //! an error: it lives only inside octocrab's authorization header.
 
+use crate::output::progress;
 use std::fmt;
 use std::time::Duration;
 
@@ -559,7 +560,7 @@ impl GitHub {
                     "GitHub: {action}: {status} {message}; retrying in {:.1}s",
                     delay.as_secs_f64()
                 );
-                crate::stage::say(&format!(
+                progress::line(&format!(
                     "github: {action}: {status} {message}; retrying in {:.1}s",
                     delay.as_secs_f64()
                 ));

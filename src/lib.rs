@@ -5,40 +5,24 @@
 //! | stage | module | what it holds |
 //! |---|---|---|
 //! | config | [`config`] | the project's YAML config, validated with "did you mean" hints; action inputs laid over it |
-//! | plan | [`plan`], [`loadform`] | what a release would do, computed without AWS or GitHub; the load form values |
-//! | build | [`build`], [`userdata`] | the builder instance, its user data and the image, always cleaned up |
-//! | copy | [`copy`] | concurrent, resumable copies and sharing to every region |
+//! | plan | [`plan`] | what a release would do, computed without AWS or GitHub; the load form, rendering, the builder's user data |
+//! | build, copy, publish, submit | [`stages`] | the stages that act on AWS and GitHub, always cleaning up |
 //! | template | [`template`] | format-preserving template regeneration with a semantic proof |
-//! | publish | [`render`], [`publish`], [`github`] | the PR body; the commit and the pull request through the GitHub API |
-//! | submit | [`submit`], [`catalog`] | the new version through the AWS Marketplace Catalog API |
-//! | report | [`report`], [`manifest`], [`action`] | workflow commands, the manifest, step outputs and summary |
+//! | report | [`output`] | workflow commands, diffs, step outputs and the step summary |
 //!
-//! [`ami`] and [`version`] hold the shared value types; [`ec2`] and [`catalog`] are the thin AWS
-//! adapters (one shared SDK config, one EC2 client per region); [`stage`] and [`wait`] hold what
-//! the long-running stages share. [`cli`] and [`pipeline`] wire the stages to the command line,
-//! and [`action`] to GitHub Actions. The pure core (template, plan, render, loadform) knows
-//! nothing of AWS, GitHub or the file system.
+//! [`domain`] holds the values that flow between the stages (regions, AMI IDs, versions, the
+//! manifest). [`aws`] and [`github`] are the thin adapters: only they name the AWS SDK crates
+//! and octocrab. [`app`] wires the stages to the command line and [`action`] to GitHub Actions.
+//! The pure core (template, plan) knows nothing of AWS, GitHub or the file system.
 
 pub mod action;
-pub mod ami;
-pub mod build;
-pub mod catalog;
-pub mod cli;
+pub mod app;
+pub mod aws;
 pub mod config;
-pub mod copy;
-pub mod ec2;
+pub mod domain;
 pub mod files;
 pub mod github;
-pub mod loadform;
-pub mod manifest;
-pub mod pipeline;
+pub mod output;
 pub mod plan;
-pub mod publish;
-pub mod render;
-pub mod report;
-pub mod stage;
-pub mod submit;
+pub mod stages;
 pub mod template;
-pub mod userdata;
-pub mod version;
-pub mod wait;

@@ -5,10 +5,10 @@
 
 mod common;
 
-use marketplace_release::ami::AmiSet;
+use marketplace_release::domain::ami::AmiSet;
 use marketplace_release::template::proof::{semantic_value, Value};
 use marketplace_release::template::{EditRequest, Template};
-use marketplace_release::version::Version;
+use marketplace_release::domain::version::Version;
 
 /// A hand edit listed in the INDEX, and how it is normalised away.
 #[derive(Clone, Copy, Debug)]
@@ -361,7 +361,7 @@ fn real_before_after_pairs_are_reproduced() {
                 text == after,
                 "pair {}: result differs from the after file:\n{}",
                 pair.id,
-                marketplace_release::report::unified_diff("after", &after, &text)
+                marketplace_release::output::unified_diff("after", &after, &text)
             );
         } else {
             let (ours, theirs) = (
@@ -373,7 +373,7 @@ fn real_before_after_pairs_are_reproduced() {
                 "pair {} (normalised for {:?}): result differs from the after file:\n{}",
                 pair.id,
                 pair.hand_edits,
-                marketplace_release::report::unified_diff("after", &theirs, &ours)
+                marketplace_release::output::unified_diff("after", &theirs, &ours)
             );
         }
         println!(

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::LazyLock;
 
-use marketplace_release::ami::{AmiSet, Region};
+use marketplace_release::domain::ami::{AmiSet, Region};
 use marketplace_release::template::proof::{semantic_value, Value};
 use marketplace_release::template::{EditRequest, ErrorKind, Template};
 use proptest::prelude::*;

@@ -3,7 +3,6 @@
 //! on step outputs and a step summary, also when a stage failed or the job was cancelled.
 
 pub mod inputs;
-pub mod outputs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,15 +11,15 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Result};
 
 use crate::config::{Architecture, Config};
-use crate::ec2::Ec2;
-use crate::manifest::Manifest;
-use crate::pipeline::{self, Context, GitHubTarget};
-use crate::publish::Published;
-use crate::report;
-use crate::stage::StageError;
-use crate::version::Version;
+use crate::aws::ec2::Ec2;
+use crate::domain::manifest::Manifest;
+use crate::app::pipeline::{self, Context, GitHubTarget};
+use crate::stages::publish::Published;
+use crate::output::{self, diagnostic::Diagnostic};
+use crate::stages::StageError;
+use crate::domain::version::Version;
 use inputs::{ActionInputs, RawInputs};
-use outputs::{ActionOutputs, SummaryFacts};
+use crate::output::step::{self as outputs, ActionOutputs, SummaryFacts};
 
 /// The manifest a job writes for `architecture` when the `manifest` input is empty.
 fn default_manifest(architecture: Architecture, several: bool) -> PathBuf {
@@ -74,8 +73,7 @@ fn walk_json(dir: &Path, depth: u32) -> Result<Vec<PathBuf>> {
 }
 
 fn input_error(error: inputs::InputError) -> anyhow::Error {
-    report::annotate_input(error.input, &error.message);
-    anyhow!("{error}")
+    Diagnostic::from(error).into()
 }
 
 /// The version: the `version` input, else the tag this run is on.
@@ -111,8 +109,7 @@ pub fn run() -> Result<ExitCode> {
     let config = Config::load_with_overrides(&workspace.join(&inputs.config), &inputs.overrides)
         .map_err(|mut e| {
             e.path = inputs.config.clone();
-            report::annotate_error(&shown, e.location, &e.message);
-            anyhow!("{e}")
+            Diagnostic::from(e)
         })?;
     let version = version(&inputs, &config)?;
     let architectures: Vec<Architecture> = match inputs.architecture {
@@ -249,7 +246,7 @@ pub fn run() -> Result<ExitCode> {
             if let Some(target) = &target {
                 let outcome = async {
                     let (version, amis) =
-                        crate::publish::amis_from_manifests(&config, &manifests, Some(&version))?;
+                        crate::stages::publish::amis_from_manifests(&config, &manifests, Some(&version))?;
                     pipeline::publish_and_report(target, &config, &version, &amis, &body_template)
                         .await
                 }
@@ -276,7 +273,7 @@ pub fn run() -> Result<ExitCode> {
                 Err(e) => submit_error = Some(e),
             }
         }
-        let branch = crate::render::render(
+        let branch = crate::plan::render::render(
             "pull-request.branch",
             &config.pull_request.branch,
             minijinja::context!(version => version.as_str(), product => config.product.name.as_str()),

@@ -9,8 +9,8 @@ use super::proof::{self, Intent};
 use super::splice::{self, Layout, Splice};
 use super::tree::{Entry, Node, NodeKind, ScalarStyle};
 use super::{did_you_mean, EditRequest, ErrorKind, Template, TemplateError};
-use crate::ami::{AmiSet, Region, RegionAmis};
-use crate::version::looks_like_version;
+use crate::domain::ami::{AmiSet, Region, RegionAmis};
+use crate::domain::version::looks_like_version;
 
 /// One change made to a template, for reports and PR bodies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -647,7 +647,7 @@ impl<'a, 't> Editor<'a, 't> {
                     && p.value
                         .get("Default")
                         .and_then(Node::as_scalar)
-                        .is_some_and(crate::ami::AmiId::is_ami_id)
+                        .is_some_and(crate::domain::ami::AmiId::is_ami_id)
             })
             .collect();
         let param = match literal.as_slice() {

@@ -20,8 +20,8 @@ mod tests;
 
 use std::fmt;
 
-use crate::ami::{AmiId, AmiSet, Region};
-use crate::version::Version;
+use crate::domain::ami::{AmiId, AmiSet, Region};
+use crate::domain::version::Version;
 pub use edit::{Change, Edited};
 use tree::{LineIndex, Location, Node};
 

@@ -1,7 +1,7 @@
 //! Editor behaviour on small, hand-written templates: one shape per test.
 
 use super::*;
-use crate::ami::AmiSet;
+use crate::domain::ami::AmiSet;
 
 const A1: &str = "ami-0aaaaaaaaaaaaaaa1";
 const A2: &str = "ami-0aaaaaaaaaaaaaaa2";
@@ -39,7 +39,7 @@ fn request(json: &str) -> EditRequest {
 
 fn with_version(json: &str, version: &str) -> EditRequest {
     EditRequest {
-        version: Some(crate::version::Version::new(version).unwrap()),
+        version: Some(crate::domain::version::Version::new(version).unwrap()),
         ..request(json)
     }
 }

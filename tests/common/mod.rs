@@ -11,7 +11,7 @@ pub mod aws;
 pub mod catalog;
 pub mod github;
 
-use marketplace_release::ami::{AmiId, AmiSet, Region};
+use marketplace_release::domain::ami::{AmiId, AmiSet, Region};
 use marketplace_release::template::proof::Value;
 use marketplace_release::template::Template;
 

@@ -8,13 +8,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use indexmap::IndexMap;
 
-use crate::ami::{AmiId, AmiSet};
+use crate::domain::ami::{AmiId, AmiSet};
 use crate::config::Config;
 use crate::files::{file_error, write_atomically};
-use crate::pipeline::{self, Context as StageContext, CopySource, GitHubTarget};
-use crate::report;
+use crate::app::pipeline::{self, Context as StageContext, CopySource, GitHubTarget};
+use crate::output::{self, diagnostic::Diagnostic};
 use crate::template::EditRequest;
-use crate::version::Version;
+use crate::domain::version::Version;
 
 /// Turn an AWS Marketplace AMI release into one reviewed pull request.
 #[derive(Debug, Parser)]
@@ -325,10 +325,7 @@ fn workspace_dir(given: Option<PathBuf>) -> Result<PathBuf> {
 /// Loads and validates the config; errors become annotations in GitHub Actions.
 fn load_config(path: &Path) -> Result<Config> {
     let shown = path.display().to_string();
-    Config::load(path).map_err(|e| {
-        report::annotate_error(&shown, e.location, &e.message);
-        anyhow!("{e}")
-    })
+    Config::load(path).map_err(|e| Diagnostic::from(e).into())
 }
 
 /// Loads and validates everything an AWS stage needs, before any AWS call.
@@ -401,7 +398,7 @@ fn template(args: TemplateArgs) -> Result<ExitCode> {
     let old = std::str::from_utf8(&bytes).expect("parse_bytes checked UTF-8");
     if args.check {
         if edited.changed {
-            print!("{}", report::unified_diff(&shown, old, &edited.text));
+            print!("{}", output::unified_diff(&shown, old, &edited.text));
             eprintln!(
                 "{shown} would change ({} change(s)); run with --in-place or --output to write it",
                 edited.changes.len()
@@ -455,7 +452,7 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
     let plan = pipeline::make_plan(&config, &workspace, &version, amis.as_ref())?;
     print!("{}", plan.report(&config));
     if let Some(path) = &args.load_form_csv {
-        write_atomically(path, &crate::loadform::to_csv(&plan.load_form))?;
+        write_atomically(path, &crate::plan::loadform::to_csv(&plan.load_form))?;
         eprintln!("wrote the load form values to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -12,16 +12,18 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::ami::{AmiId, Region};
+use crate::domain::ami::{AmiId, Region};
 use crate::template::did_you_mean;
 use crate::template::tree::{LineIndex, Location, Node};
 
 /// A config file could not be used.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", self.render())]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", crate::output::diagnostic::Diagnostic::from(self.clone()))]
 pub struct ConfigError {
     /// The config file.
     pub path: PathBuf,
+    /// The action input that set the value at fault, when one did.
+    pub input: Option<String>,
     /// Where in the file, when known.
     pub location: Option<Location>,
     /// The key at fault, dotted (`build.script`, `regions.2`); empty when none.
@@ -32,15 +34,6 @@ pub struct ConfigError {
     pub help: String,
 }
 
-impl ConfigError {
-    fn render(&self) -> String {
-        let place = match self.location {
-            Some(at) => format!("{}:{}:{}", self.path.display(), at.line, at.column),
-            None => self.path.display().to_string(),
-        };
-        format!("{place}: {}\n  help: {}", self.message, self.help)
-    }
-}
 
 /// The whole config. See the README's config reference for every key.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -585,6 +578,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_owned(),
+            input: None,
             location: None,
             key: String::new(),
             message: format!("cannot read the config file: {e}"),
@@ -597,6 +591,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let error = |location, key: String, message: String, help: String| ConfigError {
             path: path.to_owned(),
+            input: None,
             location,
             key,
             message,
@@ -672,7 +667,8 @@ impl Config {
             path: path.to_owned(),
             location: None,
             key: o.key.join("."),
-            message: format!("input `{}`: {message}", o.input),
+            input: Some(o.input.to_owned()),
+            message,
             help: format!(
                 "{help} (the input overrides `{}` of the config)",
                 o.key.join(".")
@@ -697,6 +693,7 @@ impl Config {
                 Some(o) => input_error(o, format!("`{key}`: {message}"), help),
                 None => ConfigError {
                     path: path.to_owned(),
+                    input: None,
                     location: None,
                     message: format!("`{key}`: {message}"),
                     key,

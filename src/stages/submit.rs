@@ -7,15 +7,16 @@
 //! a re-run finds the change set it started before instead of submitting twice, and a re-run
 //! after fixing the config starts a new one.
 
+use crate::output::progress;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::ami::AmiId;
-use crate::catalog::{Catalog, CatalogError, ChangeSetState, NewChangeSet};
+use crate::domain::ami::AmiId;
+use crate::aws::catalog::{Catalog, CatalogError, ChangeSetState, NewChangeSet};
 use crate::config::{Config, SubmitIntent};
-use crate::stage::{self, CancellationToken};
-use crate::wait::{self, PollSchedule};
+use crate::stages::{CancellationToken};
+use crate::stages::wait::{self, PollSchedule};
 
 /// The entity type of AMI products.
 pub const ENTITY_TYPE: &str = "AmiProduct@1.0";
@@ -286,7 +287,7 @@ pub async fn wait_for(
     loop {
         let state = catalog.describe_change_set(id).await?;
         if state.status != last_status {
-            stage::say(&format!(
+            progress::line(&format!(
                 "submit: change set {id} ({}): {}",
                 state.intent, state.status
             ));
@@ -322,7 +323,7 @@ pub async fn submit(
         let (id, _) = catalog
             .start_change_set(&submission.change_set(false))
             .await?;
-        stage::say(&format!("submit: VALIDATE change set {id} started"));
+        progress::line(&format!("submit: VALIDATE change set {id} started"));
         let state = wait_for(catalog, &id, limit, &schedule, cancel).await?;
         if state.status != "SUCCEEDED" {
             return Err(SubmitError::Failed(Box::new(state)));
@@ -333,7 +334,7 @@ pub async fn submit(
         let (id, _) = catalog
             .start_change_set(&submission.change_set(true))
             .await?;
-        stage::say(&format!(
+        progress::line(&format!(
             "submit: APPLY change set {id} started; the portal shows it at {}",
             portal_url(&id)
         ));

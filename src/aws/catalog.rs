@@ -123,7 +123,7 @@ impl Catalog {
     /// fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
     pub async fn from_env() -> Self {
         Self {
-            client: Client::new(&crate::ec2::shared_config(5).await),
+            client: Client::new(&crate::aws::ec2::shared_config(5).await),
         }
     }
 

@@ -11,10 +11,10 @@ use std::io::Write;
 use base64::Engine;
 use flate2::{write::GzEncoder, Compression};
 
-use crate::render;
+use crate::plan::render;
 
 /// The bundled wrapper template.
-pub const WRAPPER: &str = include_str!("../templates/user-data.sh.j2");
+pub const WRAPPER: &str = include_str!("../../templates/user-data.sh.j2");
 
 /// The marker's fixed prefix.
 pub const MARKER: &str = "MARKETPLACE-RELEASE-RESULT";

@@ -9,7 +9,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::ami::{AmiId, AmiSet, Region, RegionAmis};
+use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 
 /// The manifest format version.
 pub const SCHEMA: u32 = 1;

@@ -7,9 +7,9 @@ use std::io::Write;
 use indexmap::IndexMap;
 use serde_json::{json, Value};
 
-use crate::catalog::ChangeSetState;
-use crate::manifest::Manifest;
-use crate::publish::Published;
+use crate::aws::catalog::ChangeSetState;
+use crate::domain::manifest::Manifest;
+use crate::stages::publish::Published;
 
 /// The name of every output, as action.yml declares them.
 pub const OUTPUT_NAMES: [&str; 10] = [
@@ -195,7 +195,7 @@ fn duration(seconds: f64) -> String {
 
 /// One Markdown table cell, escaped as the PR body escapes it.
 fn cell(text: &str) -> String {
-    crate::render::markdown_cell(text.to_owned())
+    crate::plan::render::markdown_cell(text.to_owned())
 }
 
 /// What the summary reports.
@@ -263,7 +263,7 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
         md.push_str(&format!(
             "\n### AWS Marketplace\n\nChange set [`{}`]({}) ({}): **{}**.\n",
             state.id,
-            crate::submit::portal_url(&state.id),
+            crate::stages::submit::portal_url(&state.id),
             state.intent,
             state.status
         ));
@@ -274,7 +274,7 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::RegionImage;
+    use crate::domain::manifest::RegionImage;
 
     fn manifest(architecture: &str, regions: &[(&str, &str, &str)]) -> Manifest {
         let mut m: Manifest = serde_json::from_value(json!({

@@ -2,15 +2,20 @@
 //! placeholders) and the template texts. Pure: the caller reads the files, nothing here touches
 //! AWS, GitHub or the file system.
 
+
+pub mod loadform;
+pub mod render;
+pub mod userdata;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::ami::{AmiId, AmiSet, Region, RegionAmis};
+use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::config::{Architecture, Config, TemplateTarget};
-use crate::loadform::{self, Field, SourceAmi};
-use crate::render::{self, RenderError};
+use loadform::{Field, SourceAmi};
+use render::RenderError;
 use crate::template::{Change, EditRequest, Template, TemplateError};
-use crate::version::Version;
+use crate::domain::version::Version;
 
 /// Marketplace limits the version title to 64 characters.
 pub const MAX_VERSION_TITLE: usize = 64;
@@ -438,7 +443,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         let edited = template.edit(&request).map_err(template_error)?;
         let old = std::str::from_utf8(bytes).expect("parse_bytes checked UTF-8");
         templates.push(TemplatePlan {
-            diff: crate::report::unified_diff(&path, old, &edited.text),
+            diff: crate::output::unified_diff(&path, old, &edited.text),
             summary: summarize(&edited.changes),
             path,
             mapping: edited.mapping,

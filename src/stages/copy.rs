@@ -9,6 +9,7 @@
 //!   when a required region failed. With cleanup on failure, what this run created
 //!   (images and snapshots, in every region) is removed.
 
+use crate::output::progress;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::build::save;
-use crate::ec2::{Ec2, LaunchPermissions};
-use crate::manifest::{Manifest, RegionImage};
-use crate::stage::{self, tag, CancellationToken, StageError};
-use crate::wait::{self, PollSchedule};
+use crate::stages::build::save;
+use crate::aws::ec2::{Ec2, LaunchPermissions};
+use crate::domain::manifest::{Manifest, RegionImage};
+use crate::stages::{tag, CancellationToken, StageError};
+use crate::stages::wait::{self, PollSchedule};
 
 /// What the copy stage needs.
 pub struct CopyPlan {
@@ -105,7 +106,7 @@ pub async fn copy(
     let Some(source_image_id) = manifest.source_image_id.clone() else {
         return (manifest, Err(StageError::Other("the manifest has no source image\n  help: run the build stage first, or pass --image".into())));
     };
-    stage::group(&format!(
+    progress::open_group(&format!(
         "Copy {source_image_id} to {} regions",
         plan.regions.len()
     ));
@@ -126,7 +127,7 @@ pub async fn copy(
     let result = run(&shared).await;
     reporter.abort();
     let _ = reporter.await;
-    stage::end_group();
+    progress::close_group();
     let mut manifest = shared.manifest.lock().expect("manifest lock").clone();
     // Regions finish in any order; the manifest lists them in the config's order.
     let position = |region: &str| {
@@ -209,7 +210,7 @@ async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
         .collect();
     if failed_required.is_empty() {
         if !failures.is_empty() {
-            stage::say(&format!(
+            progress::line(&format!(
                 "copy: {} optional region(s) failed; the required ones succeeded",
                 failures.len()
             ));
@@ -295,7 +296,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
         }
         match find_copy(shared, region, previous.as_ref()).await? {
             Some((image_id, created)) => {
-                stage::say(&format!("copy: {region}: reusing {image_id}"));
+                progress::line(&format!("copy: {region}: reusing {image_id}"));
                 (image_id, created)
             }
             None => {
@@ -321,7 +322,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
         }
     };
     shared.set_progress(region, "pending");
-    let image = crate::build::wait_available(
+    let image = crate::stages::build::wait_available(
         ec2,
         region,
         &image_id,
@@ -369,7 +370,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
             error: None,
         },
     )?;
-    stage::say(&format!("copy: {region}: {image_id} available and shared"));
+    progress::line(&format!("copy: {region}: {image_id} available and shared"));
     Ok(())
 }
 
@@ -403,7 +404,7 @@ async fn find_copy(
 }
 
 async fn report_progress(shared: Arc<Shared>) {
-    let interval = stage::progress_interval();
+    let interval = crate::stages::progress_interval();
     loop {
         tokio::time::sleep(interval).await;
         let progress = shared.progress.lock().expect("progress lock").clone();
@@ -425,7 +426,7 @@ async fn report_progress(shared: Arc<Shared>) {
                 wait::short(p.since.elapsed())
             ));
         }
-        stage::say(&line);
+        progress::line(&line);
     }
 }
 
@@ -462,12 +463,12 @@ fn print_table(shared: &Shared) {
             image.state
         ));
     }
-    stage::say(table.trim_end());
+    progress::line(table.trim_end());
 }
 
 /// Deregisters the images and deletes the snapshots this run created, in every region.
 async fn cleanup(shared: &Arc<Shared>) {
-    stage::say("copy: cleaning up the images and snapshots this run created");
+    progress::line("copy: cleaning up the images and snapshots this run created");
     let created: Vec<(String, RegionImage)> = shared
         .manifest
         .lock()
@@ -511,7 +512,7 @@ async fn cleanup(shared: &Arc<Shared>) {
             }
         }
         let _ = save(&manifest, &shared.path);
-        stage::say(&format!(
+        progress::line(&format!(
             "copy: {region}: removed {} and {} snapshot(s)",
             image.image_id,
             unique.len()

@@ -3,14 +3,15 @@
 //! image, require IMDSv2 and tag it. The builder is terminated on every path: success,
 //! failure, timeout and cancellation.
 
+use crate::output::progress;
 use std::time::{Duration, Instant};
 
 use crate::config::{Architecture, Config};
-use crate::ec2::{Ec2, ImageInfo, LaunchRequest};
-use crate::manifest::{Builder, Manifest, RegionImage};
-use crate::stage::{self, sleep_or_cancel, tag, CancellationToken, StageError};
-use crate::userdata::{self, BuildResult, UserData};
-use crate::wait::{self, PollSchedule};
+use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest};
+use crate::domain::manifest::{Builder, Manifest, RegionImage};
+use crate::stages::{sleep_or_cancel, tag, CancellationToken, StageError};
+use crate::plan::userdata::{self, BuildResult, UserData};
+use crate::stages::wait::{self, PollSchedule};
 
 /// Console lines shown when a build fails.
 const TAIL_LINES: usize = 25;
@@ -42,7 +43,7 @@ pub async fn build(
 ) -> Result<(), StageError> {
     let config = plan.config;
     let region = config.build.region.as_str().to_owned();
-    stage::group(&format!(
+    progress::open_group(&format!(
         "Build {} ({}) in {region}",
         manifest.name,
         plan.architecture.as_str()
@@ -50,7 +51,7 @@ pub async fn build(
     let started = Instant::now();
     let base = resolve_base(ec2, config, plan.architecture, &region).await?;
     manifest.base_image_id = Some(base.image_id.clone());
-    stage::say(&format!(
+    progress::line(&format!(
         "build: base image {} ({})",
         base.image_id, base.name
     ));
@@ -86,7 +87,7 @@ pub async fn build(
         terminated: false,
     });
     save(manifest, path)?;
-    stage::say(&format!("build: builder {instance} launched; waiting for the build script to finish and power it off"));
+    progress::line(&format!("build: builder {instance} launched; waiting for the build script to finish and power it off"));
 
     let outcome = on_builder(ec2, plan, manifest, path, &region, &instance, cancel).await;
 
@@ -96,8 +97,8 @@ pub async fn build(
         builder.terminated = terminated.is_ok();
     }
     match &terminated {
-        Ok(()) => stage::say(&format!("build: builder {instance} terminated")),
-        Err(e) => stage::say(&format!(
+        Ok(()) => progress::line(&format!("build: builder {instance} terminated")),
+        Err(e) => progress::line(&format!(
             "build: could not terminate builder {instance} in {region}: {e}; terminate it by hand"
         )),
     }
@@ -105,7 +106,7 @@ pub async fn build(
         .timings
         .insert("build".into(), started.elapsed().as_secs_f64());
     save(manifest, path)?;
-    stage::end_group();
+    progress::close_group();
     outcome?;
     terminated?;
     Ok(())
@@ -206,8 +207,8 @@ async fn on_builder(
                 help: "raise build.timeout-minutes if the build is slow, or check that the script ends and the instance can power off; the builder was terminated".into(),
             });
         }
-        if last_progress.elapsed() >= stage::progress_interval() {
-            stage::say(&format!(
+        if last_progress.elapsed() >= crate::stages::progress_interval() {
+            progress::line(&format!(
                 "build: builder {instance} {state} for {}",
                 wait::short(waited)
             ));
@@ -224,7 +225,7 @@ async fn on_builder(
     }
     let console = ec2.console_output(region, instance).await?;
     match userdata::parse_result(&console, &manifest.run_id) {
-        BuildResult::Success => stage::say("build: the build script and the hardening succeeded"),
+        BuildResult::Success => progress::line("build: the build script and the hardening succeeded"),
         BuildResult::Failed(code) => {
             return Err(StageError::ScriptFailed {
                 instance: instance.into(),
@@ -262,7 +263,7 @@ async fn on_builder(
         .regions
         .insert(region.into(), RegionImage::pending(&image_id, true));
     save(manifest, path)?;
-    stage::say(&format!(
+    progress::line(&format!(
         "build: image {image_id} requested; waiting for it to become available"
     ));
     let image = wait_available(
@@ -288,7 +289,7 @@ async fn on_builder(
         .timings
         .insert("image".into(), image_started.elapsed().as_secs_f64());
     save(manifest, path)?;
-    stage::say(&format!(
+    progress::line(&format!(
         "build: image {image_id} is available in {region} (IMDSv2 required, tagged)"
     ));
     Ok(())

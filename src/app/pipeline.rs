@@ -9,19 +9,21 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Result};
 use indexmap::IndexMap;
 
-use crate::ami::AmiId;
+use crate::domain::ami::AmiId;
 use crate::config::{Architecture, Config};
-use crate::copy::CopyPlan;
-use crate::ec2::{Ec2, LaunchPermissions};
+use crate::stages::copy::CopyPlan;
+use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::files::{file_error, write_atomically};
 use crate::github::{GitHub, RepoName};
-use crate::manifest::{Manifest, SCHEMA};
-use crate::publish::{self, PublishInputs, Published};
-use crate::stage::{self, tag, CancellationToken, StageError};
+use crate::domain::manifest::{Manifest, SCHEMA};
+use crate::stages::publish::{self, PublishInputs, Published};
+use crate::stages::{tag, CancellationToken, StageError};
 use crate::template::{EditRequest, Template};
-use crate::version::Version;
-use crate::wait::PollSchedule;
-use crate::{build, plan, render, report, userdata};
+use crate::domain::version::Version;
+use crate::stages::wait::PollSchedule;
+use crate::output::{self, diagnostic, diagnostic::Diagnostic};
+use crate::plan::{self, render, userdata};
+use crate::stages::build;
 
 /// Exit code after a cancellation (as shells report SIGINT).
 pub const EXIT_CANCELLED: u8 = 130;
@@ -217,7 +219,7 @@ pub async fn build_and_copy(
         return (manifest, Err(e));
     }
     let (manifest, copied) =
-        crate::copy::copy(ec2, plan, manifest, &context.manifest_path, cancel).await;
+        crate::stages::copy::copy(ec2, plan, manifest, &context.manifest_path, cancel).await;
     if copied.is_ok() {
         announce(&manifest);
     }
@@ -276,7 +278,7 @@ impl GitHubTarget {
         let from_event = || {
             let path = std::env::var_os("GITHUB_EVENT_PATH")?;
             let payload = std::fs::read_to_string(path).ok()?;
-            crate::publish::default_branch_from_event(&payload)
+            crate::stages::publish::default_branch_from_event(&payload)
         };
         let base = base
             .map(str::to_owned)
@@ -305,7 +307,7 @@ pub fn make_plan(
     config: &Config,
     workspace: &Path,
     version: &Version,
-    amis: Option<&IndexMap<Architecture, crate::ami::AmiSet>>,
+    amis: Option<&IndexMap<Architecture, crate::domain::ami::AmiSet>>,
 ) -> Result<plan::ReleasePlan> {
     let mut texts = Vec::new();
     for target in &config.templates {
@@ -319,7 +321,7 @@ pub fn make_plan(
         })?);
     }
     let body_template = read_body_template(config, workspace)?;
-    let run_url = report::run_url();
+    let run_url = output::run_url();
     let date = today();
     let inputs = plan::PlanInputs {
         version,
@@ -329,12 +331,7 @@ pub fn make_plan(
         run_url: run_url.as_deref(),
         date: &date,
     };
-    plan::plan(config, &inputs).map_err(|e| {
-        if let plan::PlanError::Template { path, error } = &e {
-            report::annotate_error(path, error.location, &error.message);
-        }
-        anyhow!("{e}")
-    })
+    Ok(plan::plan(config, &inputs).map_err(Diagnostic::from)?)
 }
 
 /// The version a tag push gives, if this is one.
@@ -367,12 +364,12 @@ pub(crate) async fn publish_and_report(
     target: &GitHubTarget,
     config: &Config,
     version: &Version,
-    amis: &IndexMap<Architecture, crate::ami::AmiSet>,
+    amis: &IndexMap<Architecture, crate::domain::ami::AmiSet>,
     body_template: &str,
 ) -> Result<Published> {
-    stage::group("publish");
+    output::log::group("publish");
     let github = target.client()?;
-    let run_url = report::run_url();
+    let run_url = output::run_url();
     let date = today();
     let inputs = PublishInputs {
         config,
@@ -384,11 +381,11 @@ pub(crate) async fn publish_and_report(
         date: &date,
     };
     let result = publish::publish(&github, &inputs).await;
-    stage::end_group();
+    output::log::end_group();
     let published = result?;
-    stage::say(&format!("publish: {}", published.message));
+    output::log::say(&format!("publish: {}", published.message));
     if let Some(url) = &published.url {
-        report::notice(
+        output::notice(
             &format!("Release pull request ({})", published.operation.as_str()),
             url,
         );
@@ -423,7 +420,7 @@ pub fn prepare_submission(
     config: &Config,
     manifests: &[(String, Manifest)],
     version: Option<&Version>,
-) -> Result<crate::submit::Submission> {
+) -> Result<crate::stages::submit::Submission> {
     if config.submit.is_none() {
         bail!("the config has no `submit` section, so the submit stage is off\n  help: add `submit: {{}}` (and product.id) to the config to add versions through the Catalog API");
     }
@@ -433,20 +430,20 @@ pub fn prepare_submission(
     }
     let (path, _) = &manifests[0];
     let ami = match amis.values().next().and_then(|set| set.get("us-east-1")) {
-        Some(crate::ami::RegionAmis::Single(id)) => id.to_string(),
+        Some(crate::domain::ami::RegionAmis::Single(id)) => id.to_string(),
         _ => bail!("{path}: no available AMI in us-east-1, where AWS Marketplace ingests it from\n  help: copy the image to us-east-1 (keep us-east-1 in regions) and pass that manifest"),
     };
     let (title, notes) =
         plan::version_texts(config, &version, &today()).map_err(|e| anyhow!("{e}"))?;
-    let details = crate::submit::delivery_details(
+    let details = crate::stages::submit::delivery_details(
         config,
-        &crate::submit::Version {
+        &crate::stages::submit::Version {
             title: &title,
             release_notes: &notes,
             ami: &ami,
         },
     )?;
-    Ok(crate::submit::Submission {
+    Ok(crate::stages::submit::Submission {
         product_id: config.product.id.clone().unwrap_or_default(),
         version: version.to_string(),
         ami,
@@ -458,22 +455,22 @@ pub fn prepare_submission(
 /// Submits and reports; in GitHub Actions the change set is also a notice.
 pub(crate) async fn submit_and_report(
     config: &Config,
-    submission: &crate::submit::Submission,
+    submission: &crate::stages::submit::Submission,
     intent: crate::config::SubmitIntent,
     wait: bool,
     cancel: &CancellationToken,
-) -> Result<crate::catalog::ChangeSetState> {
-    stage::group("submit");
-    let catalog = crate::catalog::Catalog::from_env().await;
+) -> Result<crate::aws::catalog::ChangeSetState> {
+    output::log::group("submit");
+    let catalog = crate::aws::catalog::Catalog::from_env().await;
     let limit =
         Duration::from_secs_f64(config.submit.as_ref().map_or(120.0, |s| s.timeout_minutes) * 60.0);
-    let result = crate::submit::submit(&catalog, submission, intent, wait, limit, cancel).await;
-    stage::end_group();
+    let result = crate::stages::submit::submit(&catalog, submission, intent, wait, limit, cancel).await;
+    output::log::end_group();
     let state = result?;
-    print!("{}", crate::submit::describe(&state));
-    report::notice(
+    print!("{}", crate::stages::submit::describe(&state));
+    output::notice(
         &format!("Marketplace change set ({})", state.status),
-        &crate::submit::portal_url(&state.id),
+        &crate::stages::submit::portal_url(&state.id),
     );
     Ok(state)
 }
@@ -503,16 +500,16 @@ pub fn submit_command(
 pub fn status_command(change_set: &str, wait: bool, timeout: Duration) -> Result<ExitCode> {
     let id = change_set.to_owned();
     run_async(|cancel| async move {
-        let catalog = crate::catalog::Catalog::from_env().await;
+        let catalog = crate::aws::catalog::Catalog::from_env().await;
         let state = if wait {
-            crate::submit::wait_for(&catalog, &id, timeout, &PollSchedule::from_env(), &cancel)
+            crate::stages::submit::wait_for(&catalog, &id, timeout, &PollSchedule::from_env(), &cancel)
                 .await?
         } else {
             catalog.describe_change_set(&id).await?
         };
-        print!("{}", crate::submit::describe(&state));
+        print!("{}", crate::stages::submit::describe(&state));
         if matches!(state.status.as_str(), "FAILED" | "CANCELLED") {
-            return Err(crate::submit::SubmitError::Failed(Box::new(state)).into());
+            return Err(crate::stages::submit::SubmitError::Failed(Box::new(state)).into());
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -526,7 +523,7 @@ fn announce(manifest: &Manifest) {
         .filter(|(_, image)| image.state == "available")
         .map(|(region, image)| format!("{region}: {}", image.image_id))
         .collect();
-    report::notice(
+    output::notice(
         &format!(
             "AMIs of {} {} ({})",
             manifest.product, manifest.version, manifest.architecture
@@ -548,7 +545,7 @@ async fn resolve_regions(
     let mut regions = ec2.enabled_regions(source_region).await?;
     regions.retain(|r| r != source_region);
     regions.insert(0, source_region.to_owned());
-    stage::say(&format!(
+    output::log::say(&format!(
         "copy: regions: all {} enabled in the account",
         regions.len()
     ));
@@ -606,7 +603,7 @@ where
             use tokio::signal::unix::{signal, SignalKind};
             let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
             let name = tokio::select! { _ = term.recv() => "SIGTERM", _ = int.recv() => "SIGINT" };
-            stage::say(&format!("received {name}: stopping, cleaning up the builder and writing the manifest (a second signal exits at once)"));
+            output::log::say(&format!("received {name}: stopping, cleaning up the builder and writing the manifest (a second signal exits at once)"));
             watcher.cancel();
             tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
             std::process::exit(i32::from(EXIT_CANCELLED));
@@ -624,14 +621,7 @@ pub(crate) fn finish(error: StageError, manifest_path: &Path) -> Result<ExitCode
             );
             Ok(ExitCode::from(EXIT_CANCELLED))
         }
-        other => {
-            report::annotate_error(
-                &manifest_path.display().to_string(),
-                None,
-                other.to_string().lines().next().unwrap_or_default(),
-            );
-            Err(anyhow!("{other}"))
-        }
+        other => Err(anyhow!("{other}")),
     }
 }
 
@@ -645,7 +635,7 @@ pub fn build_command(context: Context) -> Result<ExitCode> {
             build_and_copy(ec2, &context, prepared, manifest, false, &cancel).await;
         match result {
             Ok(()) => {
-                stage::say(&format!(
+                output::log::say(&format!(
                     "build: {} → {}",
                     manifest.source_image_id.as_deref().unwrap_or("?"),
                     context.manifest_path.display()
@@ -692,7 +682,7 @@ pub fn copy_command(
             build_and_copy(ec2, &context, prepared, manifest, true, &cancel).await;
         match result {
             Ok(()) => {
-                stage::say(&format!(
+                output::log::say(&format!(
                     "copy: {} regions available → {}",
                     manifest.available_amis().len(),
                     context.manifest_path.display()
@@ -747,10 +737,7 @@ pub fn edit_template(
 ) -> Result<crate::template::Edited> {
     Template::parse_bytes(bytes)
         .and_then(|t| t.edit(request))
-        .map_err(|e| {
-            report::annotate_error(shown, e.location, &e.message);
-            anyhow!("{}", e.render(shown))
-        })
+        .map_err(|e| diagnostic::template_error(shown, e).into())
 }
 
 /// Writes the available AMIs (and the version) into every configured template.
@@ -778,7 +765,7 @@ pub fn regenerate_templates(context: &Context, manifest: &Manifest) -> Result<()
         if edited.changed {
             write_atomically(&path, &edited.text)?;
         }
-        stage::say(&format!(
+        output::log::say(&format!(
             "template: {shown}: {} change(s)",
             edited.changes.len()
         ));

@@ -6,6 +6,7 @@
 //! nothing new makes no write call. When opening the pull request fails, the branch is put back
 //! as it was, so a failed run leaves no half-made release behind.
 
+use crate::output::progress;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 
@@ -13,14 +14,13 @@ use anyhow::{anyhow, Context as _, Result};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::ami::AmiSet;
+use crate::domain::ami::AmiSet;
 use crate::config::{Architecture, Config};
 use crate::github::{GitHub, GitHubError, NewPullRequest, NewTreeEntry, PullRequest, TreeEntry};
-use crate::manifest::Manifest;
+use crate::domain::manifest::Manifest;
 use crate::plan::{self, PlanInputs, ReleasePlan};
-use crate::report;
-use crate::stage;
-use crate::version::Version;
+use crate::output::diagnostic::Diagnostic;
+use crate::domain::version::Version;
 
 /// What [`publish`] needs besides the GitHub client.
 pub struct PublishInputs<'a> {
@@ -117,8 +117,8 @@ pub fn amis_from_manifests(
             .find(|a| a.as_str() == manifest.architecture)
             .ok_or_else(|| anyhow!("{path}: the manifest is for {}, which build.architectures does not list\n  help: add it to the config, or leave this manifest out", manifest.architecture))?;
         for (region, image) in &manifest.regions {
-            let valid = crate::ami::Region::new(region).is_ok()
-                && crate::ami::AmiId::new(&image.image_id, region).is_ok();
+            let valid = crate::domain::ami::Region::new(region).is_ok()
+                && crate::domain::ami::AmiId::new(&image.image_id, region).is_ok();
             if image.state == "available" && !valid {
                 anyhow::bail!(
                     "{path}: {region}: `{}` is not an AMI ID in a valid region\n  help: {help}",
@@ -154,7 +154,7 @@ pub fn amis_from_manifests(
     }
     for arch in &config.build.architectures {
         if !by_arch.contains_key(arch) {
-            report::warning(
+            progress::warning(
                 "architecture left as it is",
                 &format!(
                     "no manifest for {}: its AMIs in the templates stay as they are",
@@ -421,10 +421,10 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
         },
     )
     .map_err(|e| {
-        if let plan::PlanError::Template { path, error } = &e {
-            report::annotate_error(path, error.location, &error.message);
-        }
-        anyhow!("{e}\n  (the template was read from the base branch `{base}` of {repo})")
+        let mut d = Diagnostic::from(e);
+        d.message
+            .push_str(&format!(" (the template was read from the base branch `{base}` of {repo})"));
+        d
     })?;
 
     let mut updates: Vec<FileUpdate> = plan
@@ -438,7 +438,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
         })
         .collect();
     for t in &plan.templates {
-        stage::say(&format!("publish: {}: {}", t.path, t.summary));
+        progress::line(&format!("publish: {}: {}", t.path, t.summary));
     }
     if updates.is_empty() {
         return Ok(Published {
@@ -453,7 +453,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
     }
     if let Some(csv) = &config.pull_request.load_form_csv {
         let path = repo_path(csv);
-        let bytes = crate::loadform::to_csv(&plan.load_form).into_bytes();
+        let bytes = crate::plan::loadform::to_csv(&plan.load_form).into_bytes();
         let existing = trees.entry(&base_tree, &path).await?;
         if existing.as_ref().map(|e| e.sha.as_str()) != Some(git_blob_sha(&bytes).as_str()) {
             let mode = existing.map_or_else(|| "100644".to_owned(), |e| e.mode);
@@ -484,7 +484,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
 
     let mut written = None;
     let commit_sha = if up_to_date {
-        stage::say(&format!(
+        progress::line(&format!(
             "publish: branch {branch} already holds this release on top of {base}"
         ));
         branch_head
@@ -510,7 +510,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             )
             .await?;
         written = Some(write_branch(github, &branch, &commit.sha, branch_head.as_deref()).await?);
-        stage::say(&format!(
+        progress::line(&format!(
             "publish: committed {} file(s) to {branch} ({}) on top of {base}",
             updates.len(),
             &commit.sha[..commit.sha.len().min(12)]
@@ -598,14 +598,14 @@ async fn restore_branch(github: &GitHub, branch: &str, write: BranchWrite) {
         BranchWrite::Moved { previous } => github.force_branch(branch, previous).await,
     };
     match restored {
-        Ok(()) => stage::say(&format!(
+        Ok(()) => progress::line(&format!(
             "publish: the pull request failed, so the branch {branch} was {}",
             match write {
                 BranchWrite::Created => "deleted again",
                 BranchWrite::Moved { .. } => "put back where it was",
             }
         )),
-        Err(e) => report::warning(
+        Err(e) => progress::warning(
             "release branch left behind",
             &format!("the pull request failed and the branch {branch} could not be put back: {e}"),
         ),
@@ -647,7 +647,7 @@ async fn open_or_update(
         return Ok((Operation::Created, created));
     };
     if pr.base.name != base {
-        report::warning(
+        progress::warning(
             "pull request base",
             &format!(
                 "pull request #{} merges into `{}`, not `{base}`; change its base on GitHub if that is wrong",
@@ -725,7 +725,7 @@ async fn decorate(github: &GitHub, config: &Config, pr: &PullRequest, new: bool)
         }
     }
     for failure in failures {
-        report::warning("pull request settings", &failure.to_string());
+        progress::warning("pull request settings", &failure.to_string());
     }
 }
 

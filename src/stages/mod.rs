@@ -1,11 +1,18 @@
-//! What the AWS stages share: cancellation, their errors, and progress output.
+//! The stages that act on AWS and GitHub, in pipeline order: [`build`] the AMI, [`copy`] and
+//! share it, [`publish`] the pull request, [`submit`] the version to AWS Marketplace; and what
+//! they share: cancellation, [`StageError`], the [`wait`] schedule and progress lines.
+
+pub mod build;
+pub mod copy;
+pub mod publish;
+pub mod submit;
+pub mod wait;
 
 use std::time::Duration;
 
 pub use tokio_util::sync::CancellationToken;
 
-use crate::ec2::Ec2Error;
-use crate::report::in_github_actions;
+use crate::aws::ec2::Ec2Error;
 
 /// Tag keys this tool puts on everything it creates.
 pub mod tag {
@@ -69,7 +76,7 @@ pub enum StageError {
         tail: String,
     },
     /// A wait ran out of time.
-    #[error("{what} did not finish within {}{tail}\n  help: {help}", crate::wait::short(std::time::Duration::from_secs(*.seconds)))]
+    #[error("{what} did not finish within {}{tail}\n  help: {help}", crate::stages::wait::short(std::time::Duration::from_secs(*.seconds)))]
     Timeout {
         /// What was waited for.
         what: String,
@@ -141,29 +148,4 @@ pub fn progress_interval() -> Duration {
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
     Duration::from_secs(secs)
-}
-
-/// Opens a collapsible group in the Actions log, or prints a heading elsewhere.
-pub fn group(title: &str) {
-    if in_github_actions() {
-        println!("::group::{title}");
-    } else {
-        eprintln!("== {title}");
-    }
-}
-
-/// Closes the group opened by [`group`].
-pub fn end_group() {
-    if in_github_actions() {
-        println!("::endgroup::");
-    }
-}
-
-/// A progress or status line (stderr, or the Actions log).
-pub fn say(line: &str) {
-    if in_github_actions() {
-        println!("{line}");
-    } else {
-        eprintln!("{line}");
-    }
 }

@@ -6,7 +6,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The bundled PR body template (`templates/pr-body.md.j2`).
-pub const DEFAULT_PR_BODY: &str = include_str!("../templates/pr-body.md.j2");
+pub const DEFAULT_PR_BODY: &str = include_str!("../../templates/pr-body.md.j2");
 
 /// A template could not be rendered.
 #[derive(Debug, thiserror::Error)]

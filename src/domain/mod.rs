@@ -1,0 +1,7 @@
+//! The values that flow between the stages, validated once: [`ami`] (regions, AMI IDs and
+//! region → AMI sets), [`version`] (release versions), and [`manifest`] (the JSON contract
+//! between the build, copy, publish and submit jobs).
+
+pub mod ami;
+pub mod manifest;
+pub mod version;

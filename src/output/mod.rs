@@ -1,0 +1,86 @@
+//! What a person reads, and the only place besides [`crate::app`] that prints: the log of
+//! progress lines and groups ([`log`], fed by the [`progress`] events the stages emit),
+//! [`diagnostic`]s and their annotations, [`workflow`] commands, unified diffs, and the step
+//! outputs and summary ([`step`]).
+
+pub mod diagnostic;
+pub mod log;
+pub mod progress;
+pub mod step;
+pub mod workflow;
+
+use std::io::Write;
+
+use similar::TextDiff;
+
+
+/// A unified diff of `old` → `new` with git-style `a/` and `b/` headers; empty when equal.
+pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
+    if old == new {
+        return String::new();
+    }
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("a/{}", path.trim_start_matches('/')),
+            &format!("b/{}", path.trim_start_matches('/')),
+        )
+        .missing_newline_hint(true)
+        .to_string()
+}
+
+/// Whether we run inside GitHub Actions.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Prints a `::notice title=…::message` line when running in GitHub Actions.
+pub fn notice(title: &str, message: &str) {
+    if in_github_actions() {
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            workflow::command("notice", &[("title", title.to_owned())], message)
+        );
+    }
+}
+
+/// Warns: a `::warning title=…::message` line in GitHub Actions, else a line on stderr.
+pub fn warning(title: &str, message: &str) {
+    if in_github_actions() {
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            workflow::command("warning", &[("title", title.to_owned())], message)
+        );
+    } else {
+        eprintln!("warning: {title}: {message}");
+    }
+}
+
+/// The link to this workflow run, when running in GitHub Actions.
+pub fn run_url() -> Option<String> {
+    match (
+        std::env::var("GITHUB_SERVER_URL"),
+        std::env::var("GITHUB_REPOSITORY"),
+        std::env::var("GITHUB_RUN_ID"),
+    ) {
+        (Ok(server), Ok(repo), Ok(run)) => Some(format!("{server}/{repo}/actions/runs/{run}")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_has_headers_and_marks_missing_newline() {
+        let diff = unified_diff("t.yaml", "a\nb\n", "a\nc");
+        assert!(diff.starts_with("--- a/t.yaml\n+++ b/t.yaml\n"), "{diff}");
+        assert!(diff.contains("-b\n+c"), "{diff}");
+        assert!(diff.contains("No newline at end of file"), "{diff}");
+        assert_eq!(unified_diff("t", "x", "x"), "");
+    }
+}
