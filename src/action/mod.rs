@@ -15,7 +15,7 @@ use crate::aws::ec2::Ec2;
 use crate::domain::manifest::Manifest;
 use crate::app::pipeline::{self, Context, GitHubTarget};
 use crate::stages::publish::Published;
-use crate::output::{self, diagnostic::Diagnostic};
+use crate::output::diagnostic::Diagnostic;
 use crate::stages::StageError;
 use crate::domain::version::Version;
 use inputs::{ActionInputs, RawInputs};

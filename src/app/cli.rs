@@ -324,7 +324,6 @@ fn workspace_dir(given: Option<PathBuf>) -> Result<PathBuf> {
 
 /// Loads and validates the config; errors become annotations in GitHub Actions.
 fn load_config(path: &Path) -> Result<Config> {
-    let shown = path.display().to_string();
     Config::load(path).map_err(|e| Diagnostic::from(e).into())
 }
 

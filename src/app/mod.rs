@@ -7,9 +7,7 @@
 //! read once.
 
 pub mod cli;
-pub mod env;
-pub mod local;
-pub mod release;
+pub mod pipeline;
 
 use std::process::ExitCode;
 
