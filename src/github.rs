@@ -183,13 +183,8 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The policy, with the first backoff from `MARKETPLACE_RELEASE_GITHUB_BACKOFF_MS` (tests
-    /// shorten it).
-    pub fn from_env() -> Self {
-        let base = std::env::var("MARKETPLACE_RELEASE_GITHUB_BACKOFF_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Duration::from_secs(1), Duration::from_millis);
+    /// The policy, with the first backoff `base` (1 s; tests shorten it).
+    pub fn with_first_backoff(base: Duration) -> Self {
         Self {
             attempts: 5,
             base,
@@ -421,12 +416,17 @@ fn query_pair(key: &str, value: &str) -> String {
 
 impl GitHub {
     /// A client for `repo` at `api_url` with `token`. Must be called inside a tokio runtime.
-    pub fn new(api_url: &str, token: &str, repo: RepoName) -> anyhow::Result<Self> {
+    pub fn new(
+        api_url: &str,
+        token: &secrecy::SecretString,
+        repo: RepoName,
+        retry: RetryPolicy,
+    ) -> anyhow::Result<Self> {
         let api_url = api_url.trim_end_matches('/').to_owned();
         let octocrab = Octocrab::builder()
             .base_uri(api_url.as_str())
             .map_err(|e| anyhow::anyhow!("GITHUB_API_URL `{api_url}` is not a URL: {e}\n  help: unset it to use {DEFAULT_API_URL}"))?
-            .personal_token(token.to_owned())
+            .personal_token(token.clone())
             .add_header(
                 http::HeaderName::from_static("x-github-api-version"),
                 "2022-11-28".into(),
@@ -439,7 +439,7 @@ impl GitHub {
             octocrab,
             api_url,
             repo,
-            retry: RetryPolicy::from_env(),
+            retry,
         })
     }
 

@@ -580,3 +580,136 @@ fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
     assert_eq!(ami, &json!(common::fake_ami(77)));
     assert!(runner.github.state().requests.is_empty());
 }
+
+/// Issue 10, defect 3: a bad `branch`, `base` or `token` input is refused naming the input.
+#[test]
+fn bad_branch_base_and_token_inputs_name_the_input() {
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    for (given, expected) in [
+        (
+            vec![("branch", "release/{{ version }}..x")],
+            "input `branch`",
+        ),
+        (vec![("base", "main..x")], "input `base`"),
+        (vec![("token", "  ")], "input `token`"),
+    ] {
+        let env = runner.env(no_aws(), &given);
+        let out = run(action_command(
+            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+            &runner.workspace(),
+            &env,
+        ));
+        assert_eq!(out.status.code(), Some(2), "{given:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(expected) && stderr.contains("help:"),
+            "{given:?}: {stderr}"
+        );
+        let stdout = text(&out.stdout);
+        let name = given[0].0;
+        assert!(
+            stdout.contains(&format!("::error title=input {name}::")),
+            "{given:?}: the annotation names the input: {stdout}"
+        );
+    }
+    assert!(runner.github.state().requests.is_empty());
+}
+
+/// Issue 10, defect 1: the `branch` output of a job that does not publish is the branch the
+/// publish job will use, `{{ date }}` included.
+#[test]
+fn a_job_that_does_not_publish_still_names_the_release_branch() {
+    let runner = Runner::new(
+        "pull-request:\n  branch: \"release/{{ version }}-{{ date }}\"\n",
+        "push",
+        &tag_push_event(),
+        "refs/tags/v2025.6.0",
+        false,
+    );
+    // Nothing listens for AWS, so the build fails; the outputs are written all the same.
+    let env = runner.env(no_aws(), &[("stages", "build, copy")]);
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert_eq!(
+        runner.outputs()["branch"],
+        format!("release/2025.6.0-{today}")
+    );
+}
+
+/// Issue 10, defect 2: a matrix publish job reads `manifest-x86_64.json` and
+/// `manifest-arm64.json` (the names `examples/workflows/matrix-release.yml` gives them); the
+/// outputs and the PR lead with the first architecture of `build.architectures`, not with the
+/// first file name.
+#[test]
+fn a_matrix_publish_job_leads_with_the_first_configured_architecture() {
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let config_path = runner.workspace().join(".github/marketplace-release.yml");
+    let config = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace(
+            "  timeout-minutes: 1\n",
+            "  timeout-minutes: 1\n  architectures: [x86_64, arm64]\n",
+        )
+        .replace(
+            "    version-parameter: GraphDatabaseVersion\n",
+            "    version-parameter: GraphDatabaseVersion\n    keys: {x86_64: BYOL, arm64: ARM64}\n",
+        );
+    assert!(
+        config.contains("architectures: [x86_64, arm64]"),
+        "{config}"
+    );
+    std::fs::write(&config_path, config).unwrap();
+    let dir = runner.workspace().join("manifests");
+    for (arch, first) in [("x86_64", 40u64), ("arm64", 60)] {
+        let regions: serde_json::Map<String, Value> = FIVE
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    r.to_string(),
+                    json!({"image_id": common::fake_ami(first + i as u64), "state": "available"}),
+                )
+            })
+            .collect();
+        let manifest = json!({
+            "schema": 1, "product": "Example DB", "version": "2025.6.0", "architecture": arch,
+            "run_id": "0123456789ab", "name": format!("example-db-2025.6.0-{arch}"),
+            "source_region": "us-east-1", "source_image_id": common::fake_ami(first),
+            "regions": regions, "incomplete": false,
+        });
+        let sub = dir.join(format!("manifest-{arch}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(
+            sub.join(format!("manifest-{arch}.json")),
+            manifest.to_string(),
+        )
+        .unwrap();
+    }
+    let env = runner.env(
+        no_aws(),
+        &[("stages", "publish"), ("manifests", "manifests")],
+    );
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs = runner.outputs();
+    assert_eq!(outputs["ami-id"], common::fake_ami(40), "the x86_64 AMI");
+    let state = runner.github.state();
+    let body = &state.pulls[0].body;
+    assert!(body.contains("| x86_64 | arm64 |"), "{body}");
+    let x86 = body
+        .find(&common::fake_ami(40))
+        .expect("x86_64 AMI in the body");
+    let arm = body
+        .find(&common::fake_ami(60))
+        .expect("arm64 AMI in the body");
+    assert!(x86 < arm, "x86_64 first:\n{body}");
+}

@@ -6,9 +6,9 @@
 mod common;
 
 use marketplace_release::domain::ami::AmiSet;
+use marketplace_release::domain::version::Version;
 use marketplace_release::template::proof::{semantic_value, Value};
 use marketplace_release::template::{EditRequest, Template};
-use marketplace_release::domain::version::Version;
 
 /// A hand edit listed in the INDEX, and how it is normalised away.
 #[derive(Clone, Copy, Debug)]

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use crate::app::release::Stages;
 use crate::config::{Architecture, Override};
+use secrecy::{ExposeSecret, SecretString};
 
 /// An input that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +71,8 @@ pub struct RawInputs {
     public: Option<String>,
     accounts: Option<String>,
     dry_run: Option<String>,
-    token: Option<String>,
+    #[serde(default, deserialize_with = "secret")]
+    token: Option<SecretString>,
     base: Option<String>,
     branch: Option<String>,
     labels: Option<String>,
@@ -77,6 +80,10 @@ pub struct RawInputs {
     draft: Option<String>,
     manifest: Option<String>,
     manifests: Option<String>,
+}
+
+fn secret<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<SecretString>, D::Error> {
+    Ok(Option::<String>::deserialize(de)?.map(SecretString::from))
 }
 
 impl RawInputs {
@@ -88,90 +95,59 @@ impl RawInputs {
     }
 }
 
-/// Which stages run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stages {
-    /// Build the AMI.
-    pub build: bool,
-    /// Copy and share it.
-    pub copy: bool,
-    /// Commit the templates and open or update the pull request.
-    pub publish: bool,
-    /// Add the version through the Marketplace Catalog API (never part of `all`).
-    pub submit: bool,
-}
+/// Every stage the action runs by default: build, copy, publish (submit is never part of
+/// `all`).
+pub const ALL: Stages = Stages {
+    build: true,
+    copy: true,
+    templates: false,
+    publish: true,
+    submit: false,
+};
 
-impl Stages {
-    /// Every stage.
-    pub const ALL: Stages = Stages {
-        build: true,
-        copy: true,
-        publish: true,
+/// The `stages` input.
+fn parse_stages(text: &str) -> Result<Stages, InputError> {
+    const NONE: Stages = Stages {
+        build: false,
+        copy: false,
+        templates: false,
+        publish: false,
         submit: false,
     };
-
-    fn parse(text: &str) -> Result<Self, InputError> {
-        const NONE: Stages = Stages {
-            build: false,
-            copy: false,
-            publish: false,
-            submit: false,
-        };
-        let mut stages = NONE;
-        for name in list(text) {
-            match name.as_str() {
-                "all" => {
-                    stages.build = true;
-                    stages.copy = true;
-                    stages.publish = true;
-                }
-                "submit" => stages.submit = true,
-                "build" => stages.build = true,
-                "copy" => stages.copy = true,
-                "publish" => stages.publish = true,
-                other => {
-                    return Err(invalid(
-                        "stages",
-                        format!("`{other}` is not a stage"),
-                        "use `all`, or some of `build`, `copy`, `publish`, `submit` separated by commas",
-                    ))
-                }
+    let mut stages = NONE;
+    for name in list(text) {
+        match name.as_str() {
+            "all" => {
+                stages.build = true;
+                stages.copy = true;
+                stages.publish = true;
             }
-        }
-        if stages == NONE {
-            return Err(invalid(
+            "submit" => stages.submit = true,
+            "build" => stages.build = true,
+            "copy" => stages.copy = true,
+            "publish" => stages.publish = true,
+            other => return Err(invalid(
                 "stages",
-                "no stage given",
-                "use `all`, or some of `build`, `copy`, `publish`, `submit`",
-            ));
+                format!("`{other}` is not a stage"),
+                "use `all`, or some of `build`, `copy`, `publish`, `submit` separated by commas",
+            )),
         }
-        if stages.build && !stages.copy && stages.publish {
-            return Err(invalid(
-                "stages",
-                "`build` and `publish` without `copy` would publish an AMI that exists in one region only",
-                "add `copy`, or use `all`",
-            ));
-        }
-        Ok(stages)
     }
-
-    /// `build, copy, publish` or a part of it.
-    pub fn describe(self) -> String {
-        let mut names = Vec::new();
-        if self.build {
-            names.push("build");
-        }
-        if self.copy {
-            names.push("copy");
-        }
-        if self.publish {
-            names.push("publish");
-        }
-        if self.submit {
-            names.push("submit");
-        }
-        names.join(", ")
+    if stages == NONE {
+        return Err(invalid(
+            "stages",
+            "no stage given",
+            "use `all`, or some of `build`, `copy`, `publish`, `submit`",
+        ));
     }
+    if stages.build && !stages.copy && stages.publish {
+        return Err(invalid(
+            "stages",
+            "`build` and `publish` without `copy` would publish an AMI that exists in one region only",
+            "add `copy`, or use `all`",
+        ));
+    }
+    Ok(stages)
 }
 
 /// The checked inputs.
@@ -187,8 +163,8 @@ pub struct ActionInputs {
     pub architecture: Option<Architecture>,
     /// Plan only: no AWS call, no GitHub write.
     pub dry_run: bool,
-    /// The GitHub token.
-    pub token: Option<String>,
+    /// The GitHub token (never printed, `Debug` included).
+    pub token: Option<SecretString>,
     /// Where this job writes (or, for `copy` alone, reads) its manifest.
     pub manifest: Option<PathBuf>,
     /// The manifests a publish job reads: files, or directories of `*.json` files.
@@ -318,8 +294,8 @@ impl ActionInputs {
             }
         };
         let stages = match given(raw.stages) {
-            Some(text) => Stages::parse(&text)?,
-            None => Stages::ALL,
+            Some(text) => parse_stages(&text)?,
+            None => ALL,
         };
         let manifests: Vec<PathBuf> = given(raw.manifests)
             .map(|text| list(&text).into_iter().map(PathBuf::from).collect())
@@ -341,7 +317,10 @@ impl ActionInputs {
                 .map(|t| boolean("dry-run", &t))
                 .transpose()?
                 .unwrap_or(false),
-            token: given(raw.token),
+            token: raw
+                .token
+                .map(|t| SecretString::from(t.expose_secret().trim().to_owned()))
+                .filter(|t| !t.expose_secret().is_empty()),
             manifest: given(raw.manifest).map(PathBuf::from),
             manifests,
             overrides,
@@ -385,7 +364,7 @@ mod tests {
             PathBuf::from(".github/marketplace-release.yml")
         );
         assert!(!inputs.dry_run);
-        assert_eq!(inputs.stages, Stages::ALL);
+        assert_eq!(inputs.stages, ALL);
         assert!(inputs.overrides.is_empty());
     }
 

@@ -1,20 +1,21 @@
-//! The command line: argument definitions and the commands that do file I/O around the pure
-//! core. Exit codes: 0 success, 1 `template --check` found a change, 2 an error.
+//! The command line: the commands and their arguments, each turned into a [`Request`] for the
+//! orchestrator (or, for `template`, `plan` and `status`, run by [`local`]). Exit codes: 0
+//! success, 1 `template --check` found a change, 2 an error, 130 cancelled.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail, Context, Result};
-use clap::{ArgGroup, Args, Parser, Subcommand};
-use indexmap::IndexMap;
+use anyhow::{anyhow, Result};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::ami::{AmiId, AmiSet};
-use crate::config::Config;
-use crate::files::{file_error, write_atomically};
-use crate::app::pipeline::{self, Context as StageContext, CopySource, GitHubTarget};
-use crate::output::{self, diagnostic::Diagnostic};
-use crate::template::EditRequest;
+use super::env::RunnerEnv;
+use super::local;
+use super::release::{self, Caller, GitHubRequest, Release, Request, Stages};
+use crate::config::{Architecture, Config, SubmitIntent};
+use crate::domain::ami::AmiId;
 use crate::domain::version::Version;
+use crate::output::diagnostic::Diagnostic;
+use crate::output::log;
 
 /// Turn an AWS Marketplace AMI release into one reviewed pull request.
 #[derive(Debug, Parser)]
@@ -61,8 +62,8 @@ pub struct StageArgs {
     #[arg(long)]
     pub version: Option<String>,
     /// The architecture to build (default: the first in build.architectures).
-    #[arg(long, value_parser = ["x86_64", "arm64"])]
-    pub architecture: Option<String>,
+    #[arg(long, value_enum)]
+    pub architecture: Option<ArchitectureArg>,
     /// The release manifest to write (and, for copy, to read).
     #[arg(
         long,
@@ -135,8 +136,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub version: Option<String>,
     /// Override submit.intent.
-    #[arg(long, value_parser = ["validate-then-apply", "validate", "apply"])]
-    pub intent: Option<String>,
+    #[arg(long, value_enum)]
+    pub intent: Option<IntentArg>,
     /// Wait for the APPLY change set to end (AWS scans the AMI first; it can take hours).
     #[arg(long)]
     pub wait: bool,
@@ -233,226 +234,200 @@ pub struct PlanArgs {
     pub load_form_csv: Option<PathBuf>,
 }
 
+/// An architecture, as EC2 names it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ArchitectureArg {
+    /// Intel and AMD.
+    #[value(name = "x86_64")]
+    X86_64,
+    /// Graviton.
+    Arm64,
+}
+
+impl From<ArchitectureArg> for Architecture {
+    fn from(arg: ArchitectureArg) -> Self {
+        match arg {
+            ArchitectureArg::X86_64 => Architecture::X86_64,
+            ArchitectureArg::Arm64 => Architecture::Arm64,
+        }
+    }
+}
+
+/// Which change sets `submit` starts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IntentArg {
+    /// VALIDATE, then APPLY when it succeeds.
+    ValidateThenApply,
+    /// VALIDATE only.
+    Validate,
+    /// APPLY only.
+    Apply,
+}
+
+impl From<IntentArg> for SubmitIntent {
+    fn from(arg: IntentArg) -> Self {
+        match arg {
+            IntentArg::ValidateThenApply => SubmitIntent::ValidateThenApply,
+            IntentArg::Validate => SubmitIntent::Validate,
+            IntentArg::Apply => SubmitIntent::Apply,
+        }
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let env = RunnerEnv::read()?;
     match cli.command {
-        Command::Template(args) => template(args),
-        Command::Plan(args) => plan(args),
-        Command::Build(args) => pipeline::build_command(stage_context(&args)?),
-        Command::Copy(args) => {
-            let context = stage_context(&args.stage)?;
-            let source = match &args.image {
-                Some(image) => CopySource::Image(
-                    AmiId::new(image, context.config.build.region.as_str())
-                        .map_err(|e| anyhow!("--image: {e}\n  help: pass the AMI ID of the image to copy, in build.region"))?,
-                ),
-                None => CopySource::Manifest,
-            };
-            pipeline::copy_command(context, source, args.cleanup_on_failure)
-        }
-        Command::Action => crate::action::run(),
-        Command::Submit(args) => {
-            let config = load_config(&args.config)?;
-            let version = match &args.version {
-                Some(text) => Some(parse_version(text)?),
-                None => pipeline::tag_version(&config.version.tag_prefix)?,
-            };
-            let intent = args.intent.as_deref().map(|i| match i {
-                "validate" => crate::config::SubmitIntent::Validate,
-                "apply" => crate::config::SubmitIntent::Apply,
-                _ => crate::config::SubmitIntent::ValidateThenApply,
-            });
-            pipeline::submit_command(config, version, &args.manifest, intent, args.wait)
-        }
-        Command::Status(args) => {
-            if !(args.timeout_minutes.is_finite()
-                && args.timeout_minutes > 0.0
-                && args.timeout_minutes <= 1440.0)
-            {
-                bail!(
-                    "--timeout-minutes {} is not a number of minutes between 0 and 1440",
-                    args.timeout_minutes
-                );
-            }
-            pipeline::status_command(
-                &args.change_set,
-                args.wait,
-                std::time::Duration::from_secs_f64(args.timeout_minutes * 60.0),
-            )
-        }
-        Command::Publish(args) => {
-            let config = load_config(&args.config)?;
-            let version = match &args.version {
-                Some(text) => Some(parse_version(text)?),
-                None => pipeline::tag_version(&config.version.tag_prefix)?,
-            };
-            let target = GitHubTarget::resolve(
-                args.github.repository.as_deref(),
-                args.github.base.as_deref(),
-                &config,
-                None,
+        Command::Template(args) => local::template(args),
+        Command::Plan(args) => local::plan(args, &env),
+        Command::Status(args) => local::status(args, &env),
+        Command::Action => crate::action::run(env),
+        Command::Build(args) => {
+            let request = stage_request(
+                &args,
+                &env,
+                Stages {
+                    build: true,
+                    ..Stages::default()
+                },
             )?;
-            let workspace = workspace_dir(args.workspace)?;
-            pipeline::publish_command(config, &workspace, version, &args.manifest, target)
+            run_release(request, env)
+        }
+        Command::Copy(args) => {
+            let mut request = stage_request(
+                &args.stage,
+                &env,
+                Stages {
+                    copy: true,
+                    ..Stages::default()
+                },
+            )?;
+            request.cleanup_on_failure = args.cleanup_on_failure;
+            request.image = args
+                .image
+                .as_deref()
+                .map(|image| AmiId::new(image, request.config.build.region.as_str()))
+                .transpose()
+                .map_err(|e| anyhow!("--image: {e}\n  help: pass the AMI ID of the image to copy, in build.region"))?;
+            run_release(request, env)
         }
         Command::Release(args) => {
-            let context = stage_context(&args.stage)?;
-            let target = if args.no_publish {
-                None
-            } else {
-                Some(
-                    GitHubTarget::resolve(
-                        args.github.repository.as_deref(),
-                        args.github.base.as_deref(),
-                        &context.config,
-                        None,
-                    )
-                    .map_err(|e| anyhow!("{e}\n  help: or pass --no-publish to only regenerate the templates in the workspace"))?,
-                )
+            let stages = Stages {
+                build: true,
+                copy: true,
+                templates: true,
+                publish: !args.no_publish,
+                submit: false,
             };
-            pipeline::release_command(context, args.cleanup_on_failure, target)
+            let mut request = stage_request(&args.stage, &env, stages)?;
+            request.cleanup_on_failure = args.cleanup_on_failure;
+            request.github = github_request(&args.github);
+            run_release(request, env)
+        }
+        Command::Publish(args) => {
+            let mut request = base_request(
+                &args.config,
+                args.workspace.clone(),
+                &env,
+                Stages {
+                    publish: true,
+                    ..Stages::default()
+                },
+            )?;
+            request.version = args.version.as_deref().map(parse_version).transpose()?;
+            request.manifests = absolute(&args.manifest)?;
+            request.github = github_request(&args.github);
+            run_release(request, env)
+        }
+        Command::Submit(args) => {
+            let mut request = base_request(
+                &args.config,
+                None,
+                &env,
+                Stages {
+                    submit: true,
+                    ..Stages::default()
+                },
+            )?;
+            request.version = args.version.as_deref().map(parse_version).transpose()?;
+            request.manifests = absolute(std::slice::from_ref(&args.manifest))?;
+            request.intent = args.intent.map(SubmitIntent::from);
+            request.wait = args.wait;
+            run_release(request, env)
         }
     }
 }
 
-fn workspace_dir(given: Option<PathBuf>) -> Result<PathBuf> {
-    match given.or_else(|| std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from)) {
-        Some(dir) => Ok(dir),
-        None => std::env::current_dir().context("cannot read the current directory"),
+/// Prepares and runs a release, then reports its outcome.
+fn run_release(request: Request, env: RunnerEnv) -> Result<ExitCode> {
+    let release = Release::prepare(request, env)?;
+    let outcome = release::run_async(|cancel| async move { Ok(release.run(&cancel).await) })?;
+    if let Some(published) = &outcome.published {
+        if published.url.is_none() {
+            log::say(&format!("publish: {}", published.message));
+        }
+    }
+    outcome.exit()
+}
+
+fn github_request(args: &GitHubArgs) -> GitHubRequest {
+    GitHubRequest {
+        repository: args.repository.clone(),
+        base: args.base.clone(),
+        token: None,
     }
 }
 
-/// Loads and validates the config; errors become annotations in GitHub Actions.
-fn load_config(path: &Path) -> Result<Config> {
+/// Paths made absolute against the current directory (the workspace may be elsewhere).
+fn absolute(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    paths
+        .iter()
+        .map(|p| std::path::absolute(p).map_err(|e| anyhow!("{}: {e}", p.display())))
+        .collect()
+}
+
+fn base_request(
+    config: &Path,
+    workspace: Option<PathBuf>,
+    env: &RunnerEnv,
+    stages: Stages,
+) -> Result<Request> {
+    Ok(Request {
+        caller: Caller::Cli,
+        config: load_config(config)?,
+        config_path: config.display().to_string(),
+        workspace: env.workspace(workspace)?,
+        stages,
+        version: None,
+        architecture: None,
+        manifest: None,
+        manifests: Vec::new(),
+        image: None,
+        github: GitHubRequest::default(),
+        cleanup_on_failure: false,
+        intent: None,
+        wait: false,
+    })
+}
+
+/// The request of an AWS stage command.
+fn stage_request(args: &StageArgs, env: &RunnerEnv, stages: Stages) -> Result<Request> {
+    let mut request = base_request(&args.config, args.workspace.clone(), env, stages)?;
+    request.version = args.version.as_deref().map(parse_version).transpose()?;
+    request.architecture = Some(match args.architecture {
+        Some(arch) => arch.into(),
+        None => request.config.build.architectures[0],
+    });
+    request.manifest = Some(absolute(std::slice::from_ref(&args.manifest))?.remove(0));
+    Ok(request)
+}
+
+/// Loads and validates the config.
+pub(crate) fn load_config(path: &Path) -> Result<Config> {
     Config::load(path).map_err(|e| Diagnostic::from(e).into())
 }
 
-/// Loads and validates everything an AWS stage needs, before any AWS call.
-fn stage_context(args: &StageArgs) -> Result<StageContext> {
-    let shown = args.config.display().to_string();
-    let config = load_config(&args.config)?;
-    let version = resolve_version(args.version.as_deref(), &config.version.tag_prefix)?;
-    let architecture = match args.architecture.as_deref() {
-        None => config.build.architectures[0],
-        Some(name) => *config
-            .build
-            .architectures
-            .iter()
-            .find(|a| a.as_str() == name)
-            .ok_or_else(|| anyhow!("--architecture {name} is not in build.architectures of {shown}\n  help: add it to the config or pick one it lists"))?,
-    };
-    let workspace = workspace_dir(args.workspace.clone())?;
-    Ok(StageContext {
-        config,
-        workspace,
-        version,
-        architecture,
-        manifest_path: args.manifest.clone(),
-    })
-}
-
-fn read_amis(path: &Path) -> Result<AmiSet> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        file_error(
-            format!("cannot read AMIS.json file {}", path.display()),
-            e,
-            "check the path passed to --amis",
-        )
-    })?;
-    AmiSet::from_json(&text).map_err(|e| {
-        anyhow!(
-            "{}: {e}\n  help: AMIS.json is {{\"us-east-1\": \"ami-…\", …}} or {{\"us-east-1\": {{\"AMD64\": \"ami-…\", \"ARM64\": \"ami-…\"}}, …}}",
-            path.display()
-        )
-    })
-}
-
-fn parse_version(text: &str) -> Result<Version> {
+/// A version given on the command line.
+pub(crate) fn parse_version(text: &str) -> Result<Version> {
     Version::new(text).map_err(|e| anyhow!("{e}\n  help: pass a version like 5.26.0 or 2025.06.0"))
-}
-
-fn template(args: TemplateArgs) -> Result<ExitCode> {
-    let shown = args.template.display().to_string();
-    let bytes = std::fs::read(&args.template).map_err(|e| {
-        file_error(
-            format!("cannot read template {shown}"),
-            e,
-            "check the template path",
-        )
-    })?;
-    let amis = read_amis(&args.amis)?;
-    let version = args.version.as_deref().map(parse_version).transpose()?;
-    let request = EditRequest {
-        amis,
-        mapping: args.mapping,
-        key: args.key,
-        prune: args.prune,
-        version,
-        version_parameter: args.version_parameter,
-    };
-    let edited = pipeline::edit_template(&shown, &bytes, &request)?;
-    for change in &edited.changes {
-        tracing::info!(template = %shown, "{}", serde_json::to_string(change).unwrap_or_default());
-    }
-    let old = std::str::from_utf8(&bytes).expect("parse_bytes checked UTF-8");
-    if args.check {
-        if edited.changed {
-            print!("{}", output::unified_diff(&shown, old, &edited.text));
-            eprintln!(
-                "{shown} would change ({} change(s)); run with --in-place or --output to write it",
-                edited.changes.len()
-            );
-            return Ok(ExitCode::from(1));
-        }
-        eprintln!("{shown} is up to date");
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(output) = &args.output {
-        write_atomically(output, &edited.text)?;
-        eprintln!(
-            "wrote {} ({} change(s))",
-            output.display(),
-            edited.changes.len()
-        );
-    } else if edited.changed {
-        write_atomically(&args.template, &edited.text)?;
-        eprintln!("updated {shown} ({} change(s))", edited.changes.len());
-    } else {
-        eprintln!("{shown} is up to date; not rewritten");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The version from `--version`, else from a tag push (GITHUB_REF_TYPE=tag, GITHUB_REF_NAME).
-fn resolve_version(given: Option<&str>, tag_prefix: &str) -> Result<Version> {
-    if let Some(text) = given {
-        return parse_version(text);
-    }
-    pipeline::tag_version(tag_prefix)?.ok_or_else(|| {
-        anyhow!("no version given and this is not a tag build\n  help: pass --version, like --version 5.26.0")
-    })
-}
-
-fn plan(args: PlanArgs) -> Result<ExitCode> {
-    let config = load_config(&args.config)?;
-    let workspace = workspace_dir(args.workspace)?;
-    let version = resolve_version(args.version.as_deref(), &config.version.tag_prefix)?;
-    let amis = match &args.amis {
-        Some(path) => {
-            let set = read_amis(path)?;
-            let arch = config.build.architectures[0];
-            if config.build.architectures.len() > 1 {
-                bail!("{}: the config builds several architectures, so plan takes placeholder AMIs only\n  help: drop --amis, or plan one architecture at a time", path.display());
-            }
-            Some(IndexMap::from([(arch, set)]))
-        }
-        None => None,
-    };
-    let plan = pipeline::make_plan(&config, &workspace, &version, amis.as_ref())?;
-    print!("{}", plan.report(&config));
-    if let Some(path) = &args.load_form_csv {
-        write_atomically(path, &crate::plan::loadform::to_csv(&plan.load_form))?;
-        eprintln!("wrote the load form values to {}", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
 }

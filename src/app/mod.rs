@@ -7,7 +7,9 @@
 //! read once.
 
 pub mod cli;
-pub mod pipeline;
+pub mod env;
+pub mod local;
+pub mod release;
 
 use std::process::ExitCode;
 
@@ -60,8 +62,7 @@ fn init_log() {
         .with_ansi(false)
         .with_filter(filter)
         .with_filter(filter_fn(|meta| meta.target() != progress::TARGET));
-    let progress =
-        ProgressLayer.with_filter(filter_fn(|meta| meta.target() == progress::TARGET));
+    let progress = ProgressLayer.with_filter(filter_fn(|meta| meta.target() == progress::TARGET));
     tracing_subscriber::registry()
         .with(diagnostics)
         .with(progress)

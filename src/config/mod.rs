@@ -23,17 +23,14 @@ pub struct ConfigError {
     /// The config file.
     pub path: PathBuf,
     /// The action input that set the value at fault, when one did.
-    pub input: Option<String>,
+    pub input: Option<&'static str>,
     /// Where in the file, when known.
     pub location: Option<Location>,
-    /// The key at fault, dotted (`build.script`, `regions.2`); empty when none.
-    pub key: String,
     /// What is wrong.
     pub message: String,
     /// What to do.
     pub help: String,
 }
-
 
 /// The whole config. See the README's config reference for every key.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -580,7 +577,6 @@ impl Config {
             path: path.to_owned(),
             input: None,
             location: None,
-            key: String::new(),
             message: format!("cannot read the config file: {e}"),
             help: "pass the path of your marketplace-release config with --config (for example .github/marketplace-release.yml)".into(),
         })?;
@@ -589,11 +585,10 @@ impl Config {
 
     /// Parses and validates config `text`; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let error = |location, key: String, message: String, help: String| ConfigError {
+        let error = |location, message: String, help: String| ConfigError {
             path: path.to_owned(),
             input: None,
             location,
-            key,
             message,
             help,
         };
@@ -624,8 +619,7 @@ impl Config {
             } else {
                 format!("`{at_path}`: ")
             };
-            let key = at_path.replace('[', ".").replace(']', "");
-            error(location, key, format!("{place}{message}"), help)
+            error(location, format!("{place}{message}"), help)
         })?;
         let located = crate::template::located_yaml(text);
         let lines = LineIndex::new(text);
@@ -646,7 +640,6 @@ impl Config {
             let refs: Vec<&str> = steps.iter().map(String::as_str).collect();
             error(
                 locate(&refs),
-                steps.join("."),
                 format!("`{}`: {message}", steps.join(".")),
                 help,
             )
@@ -666,8 +659,7 @@ impl Config {
         let input_error = |o: &Override, message: String, help: String| ConfigError {
             path: path.to_owned(),
             location: None,
-            key: o.key.join("."),
-            input: Some(o.input.to_owned()),
+            input: Some(o.input),
             message,
             help: format!(
                 "{help} (the input overrides `{}` of the config)",
@@ -696,7 +688,6 @@ impl Config {
                     input: None,
                     location: None,
                     message: format!("`{key}`: {message}"),
-                    key,
                     help,
                 },
             }

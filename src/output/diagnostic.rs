@@ -174,7 +174,7 @@ impl From<crate::plan::PlanError> for Diagnostic {
 impl From<crate::config::ConfigError> for Diagnostic {
     fn from(e: crate::config::ConfigError) -> Self {
         let subject = match &e.input {
-            Some(name) => Subject::Input(name.clone()),
+            Some(name) => Subject::Input((*name).to_owned()),
             None => Subject::File {
                 path: e.path.display().to_string(),
                 location: e.location,
@@ -223,7 +223,9 @@ mod tests {
             input.render(),
             "input `draft`: `x` is not a boolean\n  help: use true or false"
         );
-        assert!(input.annotation().starts_with("::error title=input draft::"));
+        assert!(input
+            .annotation()
+            .starts_with("::error title=input draft::"));
     }
 
     #[test]
@@ -233,7 +235,10 @@ mod tests {
         assert_eq!(Diagnostic::from_error(&wrapped), inner);
         let plain = anyhow::anyhow!("no token\n  help: set GITHUB_TOKEN");
         let d = Diagnostic::from_error(&plain);
-        assert_eq!((d.message.as_str(), d.help.as_str()), ("no token", "set GITHUB_TOKEN"));
+        assert_eq!(
+            (d.message.as_str(), d.help.as_str()),
+            ("no token", "set GITHUB_TOKEN")
+        );
         assert_eq!(d.subject, Subject::None);
     }
 }

@@ -13,7 +13,6 @@ use std::io::Write;
 
 use similar::TextDiff;
 
-
 /// A unified diff of `old` → `new` with git-style `a/` and `b/` headers; empty when equal.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
     if old == new {

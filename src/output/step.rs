@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 
 use crate::aws::catalog::ChangeSetState;
 use crate::domain::manifest::Manifest;
+use crate::domain::version::Version;
+use crate::plan::ReleasePlan;
 use crate::stages::publish::Published;
 
 /// The name of every output, as action.yml declares them.
@@ -212,6 +214,21 @@ pub struct SummaryFacts<'a> {
     pub stopped: Option<String>,
     /// The change set the submit stage left.
     pub change_set: Option<&'a ChangeSetState>,
+}
+
+/// The step summary of a dry run: what the release would do, and the PR body it would open.
+pub fn dry_run_markdown(product: &str, version: &Version, plan: &ReleasePlan) -> String {
+    let mut md = format!(
+        "## marketplace-release: {product} {version} (dry run)\n\nNo AMI was built and no pull request was opened. The release would:\n\n"
+    );
+    for t in &plan.templates {
+        md.push_str(&format!("- update `{}`: {}\n", t.path, t.summary));
+    }
+    md.push_str(&format!(
+        "- commit to `{}` and open **{}**\n\n<details><summary>Pull request body (placeholder AMI IDs)</summary>\n\n{}\n\n</details>\n",
+        plan.branch, plan.pr_title, plan.pr_body
+    ));
+    md
 }
 
 /// The step summary: outcome, a region table per architecture, and the pull request.

@@ -2,7 +2,6 @@
 //! placeholders) and the template texts. Pure: the caller reads the files, nothing here touches
 //! AWS, GitHub or the file system.
 
-
 pub mod loadform;
 pub mod render;
 pub mod userdata;
@@ -10,12 +9,12 @@ pub mod userdata;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::config::{Architecture, Config, TemplateTarget};
+use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
+use crate::domain::version::Version;
+use crate::template::{Change, EditRequest, Template, TemplateError};
 use loadform::{Field, SourceAmi};
 use render::RenderError;
-use crate::template::{Change, EditRequest, Template, TemplateError};
-use crate::domain::version::Version;
 
 /// Marketplace limits the version title to 64 characters.
 pub const MAX_VERSION_TITLE: usize = 64;
@@ -404,6 +403,82 @@ pub fn check_branch_name(name: &str) -> Result<(), String> {
     })
 }
 
+/// The variables every string template of the config sees (`build.ami-name`,
+/// `build.ami-description`, `pull-request.branch` and `.title`, the load form's version title
+/// and release notes): one set, so that a value renders the same wherever it is rendered.
+#[derive(Debug, Clone, Copy)]
+pub struct Vars<'a> {
+    /// `{{ version }}`.
+    pub version: &'a Version,
+    /// `{{ product }}`: product.name.
+    pub product: &'a str,
+    /// `{{ date }}`: the run's date, `YYYY-MM-DD` (UTC).
+    pub date: &'a str,
+    /// `{{ architecture }}`, in the per-architecture names (AMI name and description).
+    pub architecture: Option<Architecture>,
+}
+
+impl<'a> Vars<'a> {
+    /// The variables of a release of `config`.
+    pub fn new(config: &'a Config, version: &'a Version, date: &'a str) -> Self {
+        Self {
+            version,
+            product: config.product.name.as_str(),
+            date,
+            architecture: None,
+        }
+    }
+
+    /// The same, for one architecture.
+    pub fn for_architecture(self, architecture: Architecture) -> Self {
+        Self {
+            architecture: Some(architecture),
+            ..self
+        }
+    }
+
+    /// The template context.
+    pub fn context(&self) -> minijinja::Value {
+        match self.architecture {
+            Some(arch) => {
+                minijinja::context!(version => self.version.as_str(), product => self.product, date => self.date, architecture => arch.as_str())
+            }
+            None => {
+                minijinja::context!(version => self.version.as_str(), product => self.product, date => self.date)
+            }
+        }
+    }
+}
+
+/// The release branch, rendered from `pull-request.branch` and checked against git's rules.
+pub fn release_branch(config: &Config, vars: Vars<'_>) -> Result<String, PlanError> {
+    let branch = render::render(
+        "pull-request.branch",
+        &config.pull_request.branch,
+        vars.context(),
+    )?;
+    check_branch_name(&branch).map_err(|message| PlanError::Invalid {
+        message: format!("pull-request.branch: {message}"),
+        help: "change the branch pattern in the config (or the `branch` input)".into(),
+    })?;
+    Ok(branch)
+}
+
+/// The AMI description, rendered from `build.ami-description` (default
+/// `{{ product }} {{ version }} ({{ architecture }})`).
+pub fn ami_description(config: &Config, vars: Vars<'_>) -> Result<String, PlanError> {
+    let template = config
+        .build
+        .ami_description
+        .as_deref()
+        .unwrap_or("{{ product }} {{ version }} ({{ architecture }})");
+    Ok(render::render(
+        "build.ami-description",
+        template,
+        vars.context(),
+    )?)
+}
+
 /// Computes the plan.
 pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, PlanError> {
     let version = inputs.version;
@@ -415,7 +490,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
             &placeholders
         }
     };
-    let names = minijinja::context!(version => version.as_str(), product => config.product.name.as_str(), date => inputs.date);
+    let vars = Vars::new(config, version, inputs.date);
     let mut ami_names = IndexMap::new();
     for &arch in &config.build.architectures {
         ami_names.insert(
@@ -452,19 +527,11 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         });
     }
 
-    let branch = render::render(
-        "pull-request.branch",
-        &config.pull_request.branch,
-        names.clone(),
-    )?;
-    check_branch_name(&branch).map_err(|message| PlanError::Invalid {
-        message: format!("pull-request.branch: {message}"),
-        help: "change the branch pattern in the config".into(),
-    })?;
+    let branch = release_branch(config, vars)?;
     let pr_title = render::render(
         "pull-request.title",
         &config.pull_request.title,
-        names.clone(),
+        vars.context(),
     )?;
     let (version_title, release_notes) = version_texts(config, version, inputs.date)?;
 
@@ -556,7 +623,7 @@ pub fn version_texts(
     version: &Version,
     date: &str,
 ) -> Result<(String, String), PlanError> {
-    let names = minijinja::context!(version => version.as_str(), product => config.product.name.as_str(), date => date);
+    let names = Vars::new(config, version, date).context();
     let version_title = render::render(
         "load-form.version-title",
         &config.load_form.version_title,
@@ -591,7 +658,9 @@ pub fn ami_name(
     architecture: Architecture,
     date: &str,
 ) -> Result<String, PlanError> {
-    let context = minijinja::context!(version => version.as_str(), product => config.product.name.as_str(), date => date, architecture => architecture.as_str());
+    let context = Vars::new(config, version, date)
+        .for_architecture(architecture)
+        .context();
     let name = render::render("build.ami-name", &config.build.ami_name, context)?;
     check_ami_name(&name)?;
     Ok(name)

@@ -6,12 +6,12 @@
 use crate::output::progress;
 use std::time::{Duration, Instant};
 
-use crate::config::{Architecture, Config};
 use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest};
+use crate::config::{Architecture, Config};
 use crate::domain::manifest::{Builder, Manifest, RegionImage};
-use crate::stages::{sleep_or_cancel, tag, CancellationToken, StageError};
 use crate::plan::userdata::{self, BuildResult, UserData};
 use crate::stages::wait::{self, PollSchedule};
+use crate::stages::{sleep_or_cancel, tag, CancellationToken, StageError};
 
 /// Console lines shown when a build fails.
 const TAIL_LINES: usize = 25;
@@ -207,7 +207,7 @@ async fn on_builder(
                 help: "raise build.timeout-minutes if the build is slow, or check that the script ends and the instance can power off; the builder was terminated".into(),
             });
         }
-        if last_progress.elapsed() >= crate::stages::progress_interval() {
+        if last_progress.elapsed() >= plan.schedule.progress {
             progress::line(&format!(
                 "build: builder {instance} {state} for {}",
                 wait::short(waited)
@@ -225,7 +225,9 @@ async fn on_builder(
     }
     let console = ec2.console_output(region, instance).await?;
     match userdata::parse_result(&console, &manifest.run_id) {
-        BuildResult::Success => progress::line("build: the build script and the hardening succeeded"),
+        BuildResult::Success => {
+            progress::line("build: the build script and the hardening succeeded")
+        }
         BuildResult::Failed(code) => {
             return Err(StageError::ScriptFailed {
                 instance: instance.into(),

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::stages::build::save;
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::domain::manifest::{Manifest, RegionImage};
-use crate::stages::{tag, CancellationToken, StageError};
+use crate::stages::build::save;
 use crate::stages::wait::{self, PollSchedule};
+use crate::stages::{tag, CancellationToken, StageError};
 
 /// What the copy stage needs.
 pub struct CopyPlan {
@@ -404,7 +404,7 @@ async fn find_copy(
 }
 
 async fn report_progress(shared: Arc<Shared>) {
-    let interval = crate::stages::progress_interval();
+    let interval = shared.plan.schedule.progress;
     loop {
         tokio::time::sleep(interval).await;
         let progress = shared.progress.lock().expect("progress lock").clone();

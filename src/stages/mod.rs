@@ -140,12 +140,3 @@ pub async fn sleep_or_cancel(
         _ = cancel.cancelled() => Err(StageError::Cancelled),
     }
 }
-
-/// How often progress lines are printed (`MARKETPLACE_RELEASE_PROGRESS_SECS`, default 60).
-pub fn progress_interval() -> Duration {
-    let secs = std::env::var("MARKETPLACE_RELEASE_PROGRESS_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
-    Duration::from_secs(secs)
-}

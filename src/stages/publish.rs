@@ -14,13 +14,13 @@ use anyhow::{anyhow, Context as _, Result};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::domain::ami::AmiSet;
 use crate::config::{Architecture, Config};
-use crate::github::{GitHub, GitHubError, NewPullRequest, NewTreeEntry, PullRequest, TreeEntry};
+use crate::domain::ami::AmiSet;
 use crate::domain::manifest::Manifest;
-use crate::plan::{self, PlanInputs, ReleasePlan};
-use crate::output::diagnostic::Diagnostic;
 use crate::domain::version::Version;
+use crate::github::{GitHub, GitHubError, NewPullRequest, NewTreeEntry, PullRequest, TreeEntry};
+use crate::output::diagnostic::Diagnostic;
+use crate::plan::{self, PlanInputs, ReleasePlan};
 
 /// What [`publish`] needs besides the GitHub client.
 pub struct PublishInputs<'a> {
@@ -205,19 +205,6 @@ fn repo_path(path: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// The default branch named in the workflow's event payload (`repository.default_branch`),
-/// which every repository event carries. Tag pushes check out a detached `HEAD`, so this, not
-/// the checkout, says where the release branch starts.
-pub fn default_branch_from_event(payload: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
-    value
-        .get("repository")?
-        .get("default_branch")?
-        .as_str()
-        .filter(|b| !b.is_empty())
-        .map(str::to_owned)
 }
 
 /// The directories holding `paths` (`""` is the root), each with the names under it that lead
@@ -422,8 +409,9 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
     )
     .map_err(|e| {
         let mut d = Diagnostic::from(e);
-        d.message
-            .push_str(&format!(" (the template was read from the base branch `{base}` of {repo})"));
+        d.message.push_str(&format!(
+            " (the template was read from the base branch `{base}` of {repo})"
+        ));
         d
     })?;
 
@@ -753,17 +741,6 @@ mod tests {
             git_blob_sha(b""),
             "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
         );
-    }
-
-    #[test]
-    fn event_payload_names_the_default_branch() {
-        let tag_push = r#"{"ref": "refs/tags/v5.26.0", "repository": {"full_name": "o/r", "default_branch": "develop"}}"#;
-        assert_eq!(
-            default_branch_from_event(tag_push).as_deref(),
-            Some("develop")
-        );
-        assert_eq!(default_branch_from_event(r#"{"inputs": {}}"#), None);
-        assert_eq!(default_branch_from_event("not json"), None);
     }
 
     #[test]

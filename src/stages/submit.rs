@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::domain::ami::AmiId;
 use crate::aws::catalog::{Catalog, CatalogError, ChangeSetState, NewChangeSet};
 use crate::config::{Config, SubmitIntent};
-use crate::stages::{CancellationToken};
+use crate::domain::ami::AmiId;
 use crate::stages::wait::{self, PollSchedule};
+use crate::stages::CancellationToken;
 
 /// The entity type of AMI products.
 pub const ENTITY_TYPE: &str = "AmiProduct@1.0";
@@ -241,6 +241,7 @@ pub fn change_set_name(product: &str, version: &str, apply: bool) -> String {
 }
 
 /// Everything one submission sends.
+#[derive(Debug, Clone)]
 pub struct Submission {
     /// The product ID.
     pub product_id: String,
@@ -315,16 +316,16 @@ pub async fn submit(
     intent: SubmitIntent,
     wait_apply: bool,
     limit: Duration,
+    schedule: &PollSchedule,
     cancel: &CancellationToken,
 ) -> Result<ChangeSetState, SubmitError> {
-    let schedule = PollSchedule::from_env();
     let mut last = None;
     if intent != SubmitIntent::Apply {
         let (id, _) = catalog
             .start_change_set(&submission.change_set(false))
             .await?;
         progress::line(&format!("submit: VALIDATE change set {id} started"));
-        let state = wait_for(catalog, &id, limit, &schedule, cancel).await?;
+        let state = wait_for(catalog, &id, limit, schedule, cancel).await?;
         if state.status != "SUCCEEDED" {
             return Err(SubmitError::Failed(Box::new(state)));
         }
@@ -339,7 +340,7 @@ pub async fn submit(
             portal_url(&id)
         ));
         let state = if wait_apply {
-            wait_for(catalog, &id, limit, &schedule, cancel).await?
+            wait_for(catalog, &id, limit, schedule, cancel).await?
         } else {
             catalog.describe_change_set(&id).await?
         };

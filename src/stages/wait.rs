@@ -16,6 +16,8 @@ pub struct PollSchedule {
     pub max: Duration,
     /// The interval as a fraction of the time already waited.
     pub fraction: f64,
+    /// How often a progress line is emitted during a long wait.
+    pub progress: Duration,
 }
 
 impl Default for PollSchedule {
@@ -24,29 +26,12 @@ impl Default for PollSchedule {
             min: Duration::from_secs(5),
             max: Duration::from_secs(60),
             fraction: 0.125,
+            progress: Duration::from_secs(60),
         }
     }
 }
 
 impl PollSchedule {
-    /// The schedule, with the floor and ceiling overridden by
-    /// `MARKETPLACE_RELEASE_POLL_MIN_MS` / `MARKETPLACE_RELEASE_POLL_MAX_MS` (for tests and
-    /// benchmarks against fast fakes).
-    pub fn from_env() -> Self {
-        let ms = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(Duration::from_millis)
-        };
-        let default = Self::default();
-        Self {
-            min: ms("MARKETPLACE_RELEASE_POLL_MIN_MS").unwrap_or(default.min),
-            max: ms("MARKETPLACE_RELEASE_POLL_MAX_MS").unwrap_or(default.max),
-            ..default
-        }
-    }
-
     /// The interval before the next poll, after `waited`; `jitter` in `[0, 1)` spreads it over
     /// 80–100 % of the nominal value.
     pub fn interval(&self, waited: Duration, jitter: f64) -> Duration {

@@ -1,0 +1,1155 @@
+//! The orchestrator: the one place that runs a release, for every command and for the action.
+//!
+//! A [`Request`] says what the user asked for (the stages, the version, the architecture, the
+//! manifests, where the pull request goes). [`Release::prepare`] turns it into a [`Release`]:
+//! it resolves every value and runs the [`PREFLIGHT`] checks, all before any AWS resource is
+//! created or any GitHub write is made, so that a bad value costs nothing. [`Release::run`]
+//! then runs the stages in pipeline order (build → copy → templates → publish → submit) and
+//! returns one [`Outcome`]: the manifests, the pull request, the change set, and why it stopped
+//! when it did. The CLI prints the outcome; the action turns it into step outputs and a step
+//! summary.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use indexmap::IndexMap;
+use secrecy::SecretString;
+
+use super::env::RunnerEnv;
+use crate::aws::catalog::{Catalog, ChangeSetState};
+use crate::aws::ec2::{Ec2, LaunchPermissions};
+use crate::config::{Architecture, Config, SubmitIntent};
+use crate::domain::ami::AmiId;
+use crate::domain::manifest::{Manifest, SCHEMA};
+use crate::domain::version::Version;
+use crate::files::{file_error, write_atomically};
+use crate::github::{GitHub, RepoName, RetryPolicy};
+use crate::output::diagnostic::{self, Diagnostic, Kind};
+use crate::output::{self, log};
+use crate::plan::{self, userdata, Vars};
+use crate::stages::build::{self, BuildPlan};
+use crate::stages::copy::CopyPlan;
+use crate::stages::publish::{self, PublishInputs, Published};
+use crate::stages::submit::{self, Submission};
+use crate::stages::{tag, CancellationToken, StageError};
+use crate::template::{EditRequest, Template};
+
+/// Exit code after a cancellation (as shells report SIGINT).
+pub const EXIT_CANCELLED: u8 = 130;
+
+/// Which stages run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// Build the AMI.
+    pub build: bool,
+    /// Copy and share it.
+    pub copy: bool,
+    /// Regenerate the templates in the workspace (the CLI's `release`).
+    pub templates: bool,
+    /// Commit the templates and open or update the pull request.
+    pub publish: bool,
+    /// Add the version through the Marketplace Catalog API.
+    pub submit: bool,
+}
+
+impl Stages {
+    /// `build, copy, publish` or the part of it that runs.
+    pub fn describe(self) -> String {
+        let names = [
+            (self.build, "build"),
+            (self.copy, "copy"),
+            (self.templates, "templates"),
+            (self.publish, "publish"),
+            (self.submit, "submit"),
+        ];
+        let on: Vec<&str> = names
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect();
+        on.join(", ")
+    }
+}
+
+/// Who asked: the command line names flags, the action names inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The command line.
+    Cli,
+    /// The GitHub Action.
+    Action,
+}
+
+impl Caller {
+    /// A diagnostic about the value given as `flag` on the command line or `input` in the
+    /// action.
+    fn about(self, flag: &str, input: &str, message: String, help: &str) -> Diagnostic {
+        match self {
+            Caller::Cli => Diagnostic::new(Kind::Run, format!("{flag}: {message}"), help),
+            Caller::Action => Diagnostic::new(Kind::Input, message, help).for_input(input),
+        }
+    }
+}
+
+/// Where the pull request goes, as given.
+#[derive(Debug, Default)]
+pub struct GitHubRequest {
+    /// `owner/name`; default `GITHUB_REPOSITORY`.
+    pub repository: Option<String>,
+    /// The base branch; default `pull-request.base`, else the event's default branch.
+    pub base: Option<String>,
+    /// The token; default `GITHUB_TOKEN`.
+    pub token: Option<SecretString>,
+}
+
+/// What the user asked for.
+#[derive(Debug)]
+pub struct Request {
+    /// The command line or the action.
+    pub caller: Caller,
+    /// The config, loaded and validated.
+    pub config: Config,
+    /// The config's path as the user gave it.
+    pub config_path: String,
+    /// The repository root.
+    pub workspace: PathBuf,
+    /// The stages to run.
+    pub stages: Stages,
+    /// The version when given; else the tag's, else the manifests'.
+    pub version: Option<Version>,
+    /// The one architecture to build; all of `build.architectures` when `None`.
+    pub architecture: Option<Architecture>,
+    /// Where a build or copy job writes (copy alone: reads) its manifest; a default per
+    /// architecture when `None`.
+    pub manifest: Option<PathBuf>,
+    /// What a publish or submit job without build or copy reads: manifest files, or
+    /// directories of them.
+    pub manifests: Vec<PathBuf>,
+    /// Copy this existing image instead of the manifest's.
+    pub image: Option<AmiId>,
+    /// Where the pull request goes.
+    pub github: GitHubRequest,
+    /// Remove this run's images and snapshots when a required region fails.
+    pub cleanup_on_failure: bool,
+    /// Overrides submit.intent.
+    pub intent: Option<SubmitIntent>,
+    /// Wait for the APPLY change set to end.
+    pub wait: bool,
+}
+
+/// Where the release pull request goes, resolved before anything is built.
+pub struct GitHubTarget {
+    api_url: String,
+    token: SecretString,
+    repo: RepoName,
+    base: Option<String>,
+    retry: RetryPolicy,
+}
+
+/// One architecture's build and copy, prepared (and so validated) before any AWS call.
+struct Job {
+    architecture: Architecture,
+    manifest_path: PathBuf,
+    manifest: Manifest,
+    user_data: Option<userdata::UserData>,
+    description: String,
+    copy_plan: CopyPlan,
+}
+
+/// A release, prepared: every value resolved and checked.
+pub struct Release {
+    caller: Caller,
+    config: Config,
+    workspace: PathBuf,
+    stages: Stages,
+    version: Version,
+    date: String,
+    jobs: Vec<Job>,
+    /// Manifests read from files (publish or submit jobs), in build.architectures order.
+    given: Vec<(String, Manifest)>,
+    github: Option<GitHubTarget>,
+    body_template: String,
+    submission: Option<Submission>,
+    intent: SubmitIntent,
+    wait: bool,
+    env: RunnerEnv,
+}
+
+/// Why a release stopped early.
+#[derive(Debug)]
+pub enum Stopped {
+    /// SIGINT or SIGTERM.
+    Cancelled,
+    /// A stage failed.
+    Failed {
+        /// `build`, `copy`, `templates`, `publish` or `submit`.
+        stage: &'static str,
+        /// What went wrong.
+        error: anyhow::Error,
+    },
+}
+
+/// What a release did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The manifests written or read, in build.architectures order, with their paths.
+    pub manifests: Vec<(String, Manifest)>,
+    /// The pull request, when published.
+    pub published: Option<Published>,
+    /// The last change set, when submitted.
+    pub change_set: Option<ChangeSetState>,
+    /// The release branch (also when nothing was published).
+    pub branch: String,
+    /// Why it stopped early; `None` when every stage ran.
+    pub stopped: Option<Stopped>,
+    /// `product version`, for titles.
+    pub title: String,
+    /// The stages that were to run.
+    pub stages: Stages,
+}
+
+impl Outcome {
+    /// One line saying why the release stopped, for summaries; `None` when it did not.
+    pub fn why_stopped(&self) -> Option<String> {
+        match &self.stopped {
+            None => None,
+            Some(Stopped::Cancelled) => Some("cancelled; the manifests list what exists".into()),
+            Some(Stopped::Failed { stage, error }) => {
+                let first = error
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                Some(match *stage {
+                    "build" | "copy" => first,
+                    stage => format!("{stage} failed: {first}"),
+                })
+            }
+        }
+    }
+
+    /// The exit code: 0 done, 130 cancelled; a failure is the error itself.
+    pub fn exit(self) -> Result<ExitCode> {
+        match self.stopped {
+            None => Ok(ExitCode::SUCCESS),
+            Some(Stopped::Cancelled) => {
+                let listed = self.manifests.last().map_or_else(String::new, |(path, _)| {
+                    format!("; the manifest {path} lists what exists")
+                });
+                log::say(&format!("cancelled{listed}"));
+                Ok(ExitCode::from(EXIT_CANCELLED))
+            }
+            Some(Stopped::Failed { error, .. }) => Err(error),
+        }
+    }
+}
+
+/// One pre-flight check: its name (shown by `plan`) and what it verifies. Every check runs
+/// before any AWS resource is created or any GitHub write is made; a failure says what to do.
+pub struct Check {
+    /// What is checked, in a few words.
+    pub name: &'static str,
+    /// The check.
+    pub run: fn(&Release) -> Result<()>,
+}
+
+/// The pre-flight checks, in order. Values are resolved (and so checked) while preparing;
+/// these are the checks over the prepared release as a whole.
+pub const PREFLIGHT: &[Check] = &[
+    Check {
+        name: "every template parses and holds what the release updates",
+        run: check_templates,
+    },
+    Check {
+        name: "the release branch renders to a valid git ref",
+        run: check_branch,
+    },
+    Check {
+        name: "the manifests belong to this release (product, version, architectures)",
+        run: check_given_manifests,
+    },
+];
+
+impl Release {
+    /// Resolves and checks everything `request` needs, with no AWS call and no GitHub write.
+    pub fn prepare(request: Request, env: RunnerEnv) -> Result<Self> {
+        let version = resolve_version(&request, &env)?;
+        let architectures = select_architectures(&request)?;
+        if request.stages.submit && request.config.submit.is_none() {
+            return Err(request
+                .caller
+                .about(
+                    "submit",
+                    "stages",
+                    format!(
+                        "`submit` is asked for, but {} has no `submit` section",
+                        request.config_path
+                    ),
+                    "add `submit: {}` and product.id to the config to turn the submit stage on",
+                )
+                .into());
+        }
+        let github = if request.stages.publish {
+            Some(resolve_github(&request, &env)?)
+        } else {
+            None
+        };
+        let body_template = read_body_template(&request.config, &request.workspace)?;
+        let date = today();
+        let jobs = prepare_jobs(&request, &env, &version, &architectures, &date)?;
+        let given = if jobs.is_empty() && (request.stages.publish || request.stages.submit) {
+            read_given_manifests(&request, &architectures)?
+        } else {
+            Vec::new()
+        };
+        let mut release = Self {
+            caller: request.caller,
+            intent: request
+                .intent
+                .or_else(|| request.config.submit.as_ref().map(|s| s.intent))
+                .unwrap_or_default(),
+            wait: request.wait,
+            config: request.config,
+            workspace: request.workspace,
+            stages: request.stages,
+            version,
+            date,
+            jobs,
+            given,
+            github,
+            body_template,
+            submission: None,
+            env,
+        };
+        for check in PREFLIGHT {
+            (check.run)(&release)?;
+        }
+        // A submit job without build or copy checks its whole request before any call.
+        if release.stages.submit && release.jobs.is_empty() {
+            release.submission = Some(release.prepare_submission(&release.given)?);
+        }
+        Ok(release)
+    }
+
+    /// The version.
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+
+    /// Runs the stages; the outcome says what exists, also after a failure or a signal.
+    pub async fn run(mut self, cancel: &CancellationToken) -> Outcome {
+        let mut outcome = Outcome {
+            manifests: std::mem::take(&mut self.given),
+            published: None,
+            change_set: None,
+            branch: plan::release_branch(&self.config, self.vars()).unwrap_or_default(),
+            stopped: None,
+            title: format!("{} {}", self.config.product.name, self.version),
+            stages: self.stages,
+        };
+        let stopped = self.run_stages(&mut outcome, cancel).await;
+        outcome.stopped = stopped;
+        outcome
+    }
+
+    async fn run_stages(
+        &mut self,
+        outcome: &mut Outcome,
+        cancel: &CancellationToken,
+    ) -> Option<Stopped> {
+        if !self.jobs.is_empty() {
+            let ec2 = Arc::new(Ec2::from_env().await);
+            for job in std::mem::take(&mut self.jobs) {
+                let path = job.manifest_path.display().to_string();
+                let (manifest, result) = self.build_and_copy(ec2.clone(), job, cancel).await;
+                outcome.manifests.push((path, manifest));
+                match result {
+                    Ok(()) => {}
+                    Err(StageError::Cancelled) => return Some(Stopped::Cancelled),
+                    Err(e) => {
+                        return Some(Stopped::Failed {
+                            stage: if self.stages.copy { "copy" } else { "build" },
+                            error: anyhow!("{e}"),
+                        })
+                    }
+                }
+            }
+        }
+        if self.stages.templates {
+            if let Err(error) = self.regenerate_templates(&outcome.manifests) {
+                return Some(Stopped::Failed {
+                    stage: "templates",
+                    error,
+                });
+            }
+        }
+        if self.stages.publish {
+            match self.publish(&outcome.manifests).await {
+                Ok(published) => outcome.published = Some(published),
+                Err(error) => {
+                    return Some(Stopped::Failed {
+                        stage: "publish",
+                        error,
+                    })
+                }
+            }
+        }
+        if self.stages.submit {
+            match self.submit(&outcome.manifests, cancel).await {
+                Ok(state) => outcome.change_set = Some(state),
+                Err(error) => {
+                    return Some(Stopped::Failed {
+                        stage: "submit",
+                        error,
+                    })
+                }
+            }
+        }
+        None
+    }
+
+    fn vars(&self) -> Vars<'_> {
+        Vars::new(&self.config, &self.version, &self.date)
+    }
+
+    fn tags(&self, run_id: &str) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = self
+            .config
+            .build
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        tags.push((tag::RUN_ID.into(), run_id.into()));
+        tags.push((tag::VERSION.into(), self.version.to_string()));
+        tags.push((tag::PRODUCT.into(), self.config.product.name.clone()));
+        tags
+    }
+
+    /// Builds (when the job has user data), then copies (when copying), saving the manifest
+    /// after every step. Returns the manifest, whatever happened, and the outcome.
+    async fn build_and_copy(
+        &self,
+        ec2: Arc<Ec2>,
+        job: Job,
+        cancel: &CancellationToken,
+    ) -> (Manifest, Result<(), StageError>) {
+        let mut manifest = job.manifest;
+        let path = &job.manifest_path;
+        if let Some(user_data) = job.user_data {
+            let plan = BuildPlan {
+                config: &self.config,
+                architecture: job.architecture,
+                user_data,
+                tags: self.tags(&manifest.run_id),
+                description: job.description.clone(),
+                schedule: self.env.poll_schedule(),
+            };
+            let built = build::build(&ec2, &plan, &mut manifest, path, cancel).await;
+            manifest.incomplete = built.is_err() || self.stages.copy;
+            let saved = build::save(&manifest, path);
+            if let Err(e) = built.and(saved) {
+                manifest.incomplete = true;
+                return (manifest, Err(e));
+            }
+            log::say(&format!(
+                "build: {} → {}",
+                manifest.source_image_id.as_deref().unwrap_or("?"),
+                path.display()
+            ));
+        }
+        if !self.stages.copy {
+            return (manifest, Ok(()));
+        }
+        let mut plan = job.copy_plan;
+        plan.tags = self.tags(&manifest.run_id);
+        if let Err(e) = resolve_regions(&ec2, &mut plan, &manifest.source_region).await {
+            return (manifest, Err(e));
+        }
+        let (manifest, copied) = crate::stages::copy::copy(ec2, plan, manifest, path, cancel).await;
+        if copied.is_ok() {
+            announce(&manifest, path);
+        }
+        (manifest, copied)
+    }
+
+    /// Writes the available AMIs (and the version) into every configured template in the
+    /// workspace.
+    fn regenerate_templates(&self, manifests: &[(String, Manifest)]) -> Result<()> {
+        let (_, by_arch) =
+            publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
+        for target in &self.config.templates {
+            let shown = target.path.display().to_string();
+            let path = self.workspace.join(&target.path);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                file_error(
+                    format!("cannot read template {shown}"),
+                    e,
+                    "check templates[].path",
+                )
+            })?;
+            let request = EditRequest {
+                amis: plan::amis_for_template(target, &by_arch),
+                mapping: target.mapping.clone(),
+                key: None,
+                prune: target.prune,
+                version: target.set_version.then(|| self.version.clone()),
+                version_parameter: target.version_parameter.clone(),
+            };
+            let edited = edit_template(&shown, &bytes, &request)?;
+            if edited.changed {
+                write_atomically(&path, &edited.text)?;
+            }
+            log::say(&format!(
+                "template: {shown}: {} change(s)",
+                edited.changes.len()
+            ));
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, manifests: &[(String, Manifest)]) -> Result<Published> {
+        let target = self.github.as_ref().expect("resolved when publishing");
+        let (version, amis) =
+            publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
+        log::group("publish");
+        let github = GitHub::new(
+            &target.api_url,
+            &target.token,
+            target.repo.clone(),
+            target.retry.clone(),
+        );
+        let run_url = self.env.run_url();
+        let result = match github {
+            Ok(github) => {
+                let inputs = PublishInputs {
+                    config: &self.config,
+                    version: &version,
+                    amis: &amis,
+                    base: target.base.clone(),
+                    body_template: &self.body_template,
+                    run_url: run_url.as_deref(),
+                    date: &self.date,
+                };
+                publish::publish(&github, &inputs).await
+            }
+            Err(e) => Err(e),
+        };
+        log::end_group();
+        let published = result?;
+        log::say(&format!("publish: {}", published.message));
+        if let Some(url) = &published.url {
+            output::notice(
+                &format!("Release pull request ({})", published.operation.as_str()),
+                url,
+            );
+        }
+        Ok(published)
+    }
+
+    async fn submit(
+        &self,
+        manifests: &[(String, Manifest)],
+        cancel: &CancellationToken,
+    ) -> Result<ChangeSetState> {
+        let submission = match &self.submission {
+            Some(submission) => submission.clone(),
+            None => self.prepare_submission(manifests)?,
+        };
+        log::group("submit");
+        let catalog = Catalog::from_env().await;
+        let limit = Duration::from_secs_f64(
+            self.config
+                .submit
+                .as_ref()
+                .map_or(120.0, |s| s.timeout_minutes)
+                * 60.0,
+        );
+        let schedule = self.env.poll_schedule();
+        let result = submit::submit(
+            &catalog,
+            &submission,
+            self.intent,
+            self.wait,
+            limit,
+            &schedule,
+            cancel,
+        )
+        .await;
+        log::end_group();
+        let state = result?;
+        print!("{}", submit::describe(&state));
+        output::notice(
+            &format!("Marketplace change set ({})", state.status),
+            &submit::portal_url(&state.id),
+        );
+        Ok(state)
+    }
+
+    /// What the submit stage sends: the us-east-1 AMI of the (one) manifest, the rendered
+    /// version texts and the checked details. No call is made.
+    fn prepare_submission(&self, manifests: &[(String, Manifest)]) -> Result<Submission> {
+        let (version, amis) =
+            publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
+        if amis.len() != 1 {
+            bail!("submit takes the manifest of one architecture, but {} were given\n  help: a version has one AMI source; submit each architecture's product on its own", amis.len());
+        }
+        let (path, _) = &manifests[0];
+        let ami = match amis.values().next().and_then(|set| set.get("us-east-1")) {
+            Some(crate::domain::ami::RegionAmis::Single(id)) => id.to_string(),
+            _ => bail!("{path}: no available AMI in us-east-1, where AWS Marketplace ingests it from\n  help: copy the image to us-east-1 (keep us-east-1 in regions) and pass that manifest"),
+        };
+        let (title, notes) =
+            plan::version_texts(&self.config, &version, &self.date).map_err(Diagnostic::from)?;
+        let details = submit::delivery_details(
+            &self.config,
+            &submit::Version {
+                title: &title,
+                release_notes: &notes,
+                ami: &ami,
+            },
+        )?;
+        Ok(Submission {
+            product_id: self.config.product.id.clone().unwrap_or_default(),
+            version: version.to_string(),
+            ami,
+            details,
+            product: self.config.product.name.clone(),
+        })
+    }
+}
+
+/// The version: given, else the tag's; publish and submit jobs may take the manifests'.
+fn resolve_version(request: &Request, env: &RunnerEnv) -> Result<Version> {
+    if let Some(version) = &request.version {
+        return Ok(version.clone());
+    }
+    if let Some(version) = env.tag_version(&request.config.version.tag_prefix)? {
+        return Ok(version);
+    }
+    let from_manifests = !request.stages.build && !request.stages.copy;
+    if from_manifests {
+        if let Some(version) = version_of_manifests(request)? {
+            return Ok(version);
+        }
+    }
+    Err(match request.caller {
+        Caller::Cli => Diagnostic::new(
+            Kind::Run,
+            "no version given and this is not a tag build",
+            "pass --version, like --version 5.26.0",
+        ),
+        Caller::Action => Diagnostic::new(
+            Kind::Input,
+            format!("no version: the {} run is not on a tag", env.event_name()),
+            "pass `version` (for workflow_dispatch, an input of the workflow), or run on a release tag like v5.26.0",
+        )
+        .for_input("version"),
+    }
+    .into())
+}
+
+/// The version the given manifests name (checked against each other later).
+fn version_of_manifests(request: &Request) -> Result<Option<Version>> {
+    let paths = manifest_paths(request, &[])?;
+    let Some(first) = paths.first() else {
+        return Ok(None);
+    };
+    let manifest = Manifest::read(first)?;
+    Version::new(&manifest.version).map(Some).map_err(|e| {
+        anyhow!(
+            "{}: {e}\n  help: pass the manifest the build and copy stages wrote",
+            first.display()
+        )
+    })
+}
+
+fn select_architectures(request: &Request) -> Result<Vec<Architecture>> {
+    let configured = &request.config.build.architectures;
+    match request.architecture {
+        None => Ok(configured.clone()),
+        Some(arch) if configured.contains(&arch) => Ok(vec![arch]),
+        Some(arch) => Err(request
+            .caller
+            .about(
+                "--architecture",
+                "architecture",
+                format!(
+                    "{} is not in build.architectures of {}",
+                    arch.as_str(),
+                    request.config_path
+                ),
+                "add it to the config, or pick one it lists",
+            )
+            .into()),
+    }
+}
+
+/// The repository from the request or `GITHUB_REPOSITORY`, the token from the request or
+/// `GITHUB_TOKEN`, the API from `GITHUB_API_URL`, and the base branch from the request,
+/// `pull-request.base` or the event payload's default branch (never the checkout, which is a
+/// detached HEAD on tag runs).
+fn resolve_github(request: &Request, env: &RunnerEnv) -> Result<GitHubTarget> {
+    let caller = request.caller;
+    let repository = request
+        .github
+        .repository
+        .clone()
+        .or_else(|| env.github.github_repository.clone().filter(|r| !r.is_empty()))
+        .ok_or_else(|| anyhow!("no repository to open the pull request in\n  help: pass --repository owner/name (GitHub Actions sets GITHUB_REPOSITORY), or `release --no-publish` to only regenerate the templates in the workspace"))?;
+    let repo = RepoName::parse(&repository)
+        .map_err(|e| anyhow!("{e}\n  help: pass --repository owner/name"))?;
+    let token = request.github.token.clone().or_else(|| env.github.github_token.clone()).ok_or_else(|| {
+        caller.about(
+            "GITHUB_TOKEN",
+            "token",
+            "no GitHub token".into(),
+            match caller {
+                Caller::Cli => "set GITHUB_TOKEN (or run `release --no-publish` to only regenerate the templates); in a workflow, add `env: GITHUB_TOKEN: ${{ github.token }}` to the step and `permissions: contents: write, pull-requests: write` to the job",
+                Caller::Action => "leave `token` at its default `${{ github.token }}` (with `permissions: contents: write, pull-requests: write`), or pass a token secret",
+            },
+        )
+    })?;
+    let api_url = env
+        .github
+        .github_api_url
+        .clone()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| crate::github::DEFAULT_API_URL.into());
+    let base = request
+        .github
+        .base
+        .clone()
+        .or_else(|| request.config.pull_request.base.clone())
+        .or_else(|| env.default_branch());
+    if let Some(base) = &base {
+        plan::check_branch_name(base).map_err(|e| {
+            caller.about(
+                "--base",
+                "base",
+                format!("base branch: {e}"),
+                "give the name of an existing branch",
+            )
+        })?;
+    }
+    let first_backoff = env
+        .knobs
+        .github_backoff_ms
+        .map_or(Duration::from_secs(1), Duration::from_millis);
+    Ok(GitHubTarget {
+        api_url,
+        token,
+        repo,
+        base,
+        retry: RetryPolicy::with_first_backoff(first_backoff),
+    })
+}
+
+/// The manifest a job writes for `architecture` when none is given.
+fn default_manifest(architecture: Architecture, several: bool) -> PathBuf {
+    if several {
+        PathBuf::from(format!(
+            "marketplace-release-manifest-{}.json",
+            architecture.as_str()
+        ))
+    } else {
+        PathBuf::from("marketplace-release-manifest.json")
+    }
+}
+
+fn prepare_jobs(
+    request: &Request,
+    env: &RunnerEnv,
+    version: &Version,
+    architectures: &[Architecture],
+    date: &str,
+) -> Result<Vec<Job>> {
+    if !request.stages.build && !request.stages.copy {
+        return Ok(Vec::new());
+    }
+    let several = architectures.len() > 1;
+    if request.manifest.is_some() && several {
+        return Err(request
+            .caller
+            .about(
+                "--manifest",
+                "manifest",
+                format!("one manifest path, but this job handles {} architectures", architectures.len()),
+                "set `architecture` (one job per architecture, as in a matrix), or leave `manifest` empty",
+            )
+            .into());
+    }
+    let mut jobs = Vec::new();
+    for &architecture in architectures {
+        let relative = request
+            .manifest
+            .clone()
+            .unwrap_or_else(|| default_manifest(architecture, several));
+        let manifest_path = request.workspace.join(relative);
+        jobs.push(prepare_job(
+            request,
+            env,
+            version,
+            architecture,
+            manifest_path,
+            date,
+        )?);
+    }
+    Ok(jobs)
+}
+
+fn prepare_job(
+    request: &Request,
+    env: &RunnerEnv,
+    version: &Version,
+    architecture: Architecture,
+    manifest_path: PathBuf,
+    date: &str,
+) -> Result<Job> {
+    let config = &request.config;
+    let vars = Vars::new(config, version, date).for_architecture(architecture);
+    let description = plan::ami_description(config, vars).map_err(Diagnostic::from)?;
+    let manifest = if request.stages.build || request.image.is_some() {
+        let mut manifest = new_manifest(config, version, architecture, &new_run_id(), date)?;
+        manifest.source_image_id = request.image.as_ref().map(|i| i.to_string());
+        manifest
+    } else {
+        let manifest = Manifest::read(&manifest_path)?;
+        if manifest.source_image_id.is_none() {
+            bail!("{}: the manifest has no built image\n  help: run the build stage first (it failed or was cancelled), or pass --image", manifest_path.display());
+        }
+        manifest
+    };
+    let user_data = if request.stages.build {
+        Some(read_user_data(
+            config,
+            &request.workspace,
+            &manifest.run_id,
+            version,
+        )?)
+    } else {
+        None
+    };
+    Ok(Job {
+        architecture,
+        copy_plan: copy_plan(config, env, description.clone(), request.cleanup_on_failure),
+        manifest_path,
+        manifest,
+        user_data,
+        description,
+    })
+}
+
+fn copy_plan(
+    config: &Config,
+    env: &RunnerEnv,
+    description: String,
+    cleanup_on_failure: bool,
+) -> CopyPlan {
+    let sharing = &config.sharing;
+    CopyPlan {
+        regions: config
+            .regions
+            .listed()
+            .iter()
+            .map(|r| r.to_string())
+            .collect(),
+        required: config
+            .copy
+            .required_regions
+            .iter()
+            .map(|r| r.to_string())
+            .collect(),
+        permissions: LaunchPermissions {
+            public: sharing.public,
+            accounts: sharing.accounts.clone(),
+            organizations: sharing.organizations.clone(),
+            organizational_units: sharing.organizational_units.clone(),
+        },
+        snapshot_accounts: if sharing.snapshot_permissions {
+            sharing.accounts.clone()
+        } else {
+            Vec::new()
+        },
+        tags: Vec::new(),
+        description,
+        max_concurrency: config.copy.max_concurrency as usize,
+        timeout: Duration::from_secs_f64(config.copy.timeout_minutes * 60.0),
+        schedule: env.poll_schedule(),
+        cleanup_on_failure,
+    }
+}
+
+/// A new manifest for a run, before anything exists.
+fn new_manifest(
+    config: &Config,
+    version: &Version,
+    architecture: Architecture,
+    run_id: &str,
+    date: &str,
+) -> Result<Manifest> {
+    Ok(Manifest {
+        schema: SCHEMA,
+        product: config.product.name.clone(),
+        version: version.to_string(),
+        architecture: architecture.as_str().into(),
+        run_id: run_id.into(),
+        name: plan::ami_name(config, version, architecture, date).map_err(Diagnostic::from)?,
+        source_region: config.build.region.to_string(),
+        source_image_id: None,
+        base_image_id: None,
+        builder: None,
+        regions: IndexMap::new(),
+        timings: IndexMap::new(),
+        incomplete: true,
+    })
+}
+
+/// The manifest files a publish or submit job reads: the given files, and the `*.json` files
+/// of given directories (one level down too, as `actions/download-artifact` lays them out);
+/// without any, the default manifest of each architecture.
+fn manifest_paths(request: &Request, architectures: &[Architecture]) -> Result<Vec<PathBuf>> {
+    if request.manifests.is_empty() {
+        let several = architectures.len() > 1;
+        return Ok(architectures
+            .iter()
+            .map(|&a| request.workspace.join(default_manifest(a, several)))
+            .collect());
+    }
+    let mut found = Vec::new();
+    for entry in &request.manifests {
+        let path = request.workspace.join(entry);
+        if path.is_dir() {
+            let mut in_dir = json_files(&path, 2)?;
+            if in_dir.is_empty() {
+                return Err(request
+                    .caller
+                    .about(
+                        "--manifest",
+                        "manifests",
+                        format!("{} holds no .json file", entry.display()),
+                        "download the build jobs' manifest artifacts there first",
+                    )
+                    .into());
+            }
+            in_dir.sort();
+            found.extend(in_dir);
+        } else if path.is_file() {
+            found.push(path);
+        } else {
+            return Err(request.caller.about("--manifest", "manifests", format!("{} does not exist", entry.display()), "give the manifest files (or their directory) that the build jobs uploaded and this job downloaded").into());
+        }
+    }
+    Ok(found)
+}
+
+fn json_files(dir: &Path, depth: u32) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| anyhow!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| anyhow!("cannot read {}: {e}", dir.display()))?
+            .path();
+        if path.is_dir() && depth > 1 {
+            files.extend(json_files(&path, depth - 1)?);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+/// Reads the given manifests, ordered as build.architectures lists their architectures (not
+/// by file name: the first architecture's AMI is the one the outputs and the PR lead with).
+fn read_given_manifests(
+    request: &Request,
+    architectures: &[Architecture],
+) -> Result<Vec<(String, Manifest)>> {
+    let mut manifests = Vec::new();
+    for path in manifest_paths(request, architectures)? {
+        manifests.push((path.display().to_string(), Manifest::read(&path)?));
+    }
+    let order = |m: &Manifest| {
+        request
+            .config
+            .build
+            .architectures
+            .iter()
+            .position(|a| a.as_str() == m.architecture)
+            .unwrap_or(usize::MAX)
+    };
+    manifests.sort_by_key(|(_, m)| order(m));
+    Ok(manifests)
+}
+
+fn check_templates(release: &Release) -> Result<()> {
+    if !(release.stages.build || release.stages.copy) || !release.stages.templates {
+        return Ok(());
+    }
+    for target in &release.config.templates {
+        let path = release.workspace.join(&target.path);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            file_error(
+                format!("cannot read template {}", target.path.display()),
+                e,
+                "check templates[].path",
+            )
+        })?;
+        Template::parse_bytes(&bytes)
+            .map_err(|e| diagnostic::template_error(&target.path.display().to_string(), e))?;
+    }
+    Ok(())
+}
+
+fn check_branch(release: &Release) -> Result<()> {
+    if !release.stages.publish {
+        return Ok(());
+    }
+    plan::release_branch(&release.config, release.vars()).map_err(|e| {
+        let d = Diagnostic::from(e);
+        match release.caller {
+            Caller::Action => Diagnostic::new(Kind::Input, d.message, d.help).for_input("branch"),
+            Caller::Cli => d,
+        }
+    })?;
+    Ok(())
+}
+
+fn check_given_manifests(release: &Release) -> Result<()> {
+    if release.given.is_empty() {
+        return Ok(());
+    }
+    publish::amis_from_manifests(&release.config, &release.given, Some(&release.version))?;
+    Ok(())
+}
+
+/// Fills in the target regions for `regions: all`: every region enabled in the account, the
+/// source region first.
+async fn resolve_regions(
+    ec2: &Ec2,
+    plan: &mut CopyPlan,
+    source_region: &str,
+) -> Result<(), StageError> {
+    if !plan.regions.is_empty() {
+        return Ok(());
+    }
+    let mut regions = ec2.enabled_regions(source_region).await?;
+    regions.retain(|r| r != source_region);
+    regions.insert(0, source_region.to_owned());
+    log::say(&format!(
+        "copy: regions: all {} enabled in the account",
+        regions.len()
+    ));
+    plan.regions = regions;
+    Ok(())
+}
+
+/// Announces the available AMIs (a notice in GitHub Actions).
+fn announce(manifest: &Manifest, path: &Path) {
+    let amis: Vec<String> = manifest
+        .regions
+        .iter()
+        .filter(|(_, image)| image.state == "available")
+        .map(|(region, image)| format!("{region}: {}", image.image_id))
+        .collect();
+    log::say(&format!(
+        "copy: {} regions available → {}",
+        amis.len(),
+        path.display()
+    ));
+    output::notice(
+        &format!(
+            "AMIs of {} {} ({})",
+            manifest.product, manifest.version, manifest.architecture
+        ),
+        &amis.join(", "),
+    );
+}
+
+/// Edits one template's bytes; errors name the file, line and column.
+pub fn edit_template(
+    shown: &str,
+    bytes: &[u8],
+    request: &EditRequest,
+) -> Result<crate::template::Edited> {
+    Template::parse_bytes(bytes)
+        .and_then(|t| t.edit(request))
+        .map_err(|e| diagnostic::template_error(shown, e).into())
+}
+
+/// The PR body template: the config's replacement, else the bundled one.
+pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
+    match &config.pull_request.body_template {
+        Some(relative) => std::fs::read_to_string(workspace.join(relative)).map_err(|e| {
+            file_error(
+                format!("cannot read the PR body template {}", relative.display()),
+                e,
+                "check pull-request.body-template, which is relative to the workspace",
+            )
+        }),
+        None => Ok(plan::render::DEFAULT_PR_BODY.to_owned()),
+    }
+}
+
+/// Reads the build script and wraps it; fails before any AWS call.
+fn read_user_data(
+    config: &Config,
+    workspace: &Path,
+    run_id: &str,
+    version: &Version,
+) -> Result<userdata::UserData> {
+    let script = std::fs::read_to_string(workspace.join(&config.build.script)).map_err(|e| {
+        file_error(
+            format!(
+                "cannot read the build script {}",
+                config.build.script.display()
+            ),
+            e,
+            "check build.script, which is relative to the repository root",
+        )
+    })?;
+    userdata::render_user_data(&script, run_id, version.as_str(), &config.product.name)
+        .map_err(|e| anyhow!("{}: {e}", config.build.script.display()))
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`.
+pub fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}
+
+/// A new run ID: recognisable in tags and on the console.
+fn new_run_id() -> String {
+    format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
+}
+
+/// Runs `work` on a runtime that turns the first SIGINT/SIGTERM into a cancellation (and a
+/// second one into an immediate exit).
+pub fn run_async<F, Fut, T>(work: F) -> Result<T>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        let watcher = cancel.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+            let name = tokio::select! { _ = term.recv() => "SIGTERM", _ = int.recv() => "SIGINT" };
+            log::say(&format!("received {name}: stopping, cleaning up the builder and writing the manifest (a second signal exits at once)"));
+            watcher.cancel();
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        });
+        work(cancel).await
+    })
+}
