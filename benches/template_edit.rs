@@ -4,6 +4,11 @@
 //! generated YAML templates of 1, 2.5 and 5 MB to show that the cost grows linearly.
 //! Run with `cargo bench --bench template_edit`; figures are in the README.
 
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented functions"
+)]
+
 use std::fmt::Write;
 use std::path::PathBuf;
 

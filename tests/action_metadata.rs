@@ -1,7 +1,7 @@
 //! action.yml, the Dockerfile and .dockerignore against the code and the rules they follow.
 //! (scripts/lint.sh also runs action-validator, actionlint and hadolint over them.)
 
-mod common;
+use crate::common;
 
 use marketplace_release::action::inputs::INPUT_NAMES;
 use marketplace_release::output::step::OUTPUT_NAMES;

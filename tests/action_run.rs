@@ -3,7 +3,7 @@
 //! The last test runs the release binary, built as the Dockerfile builds it, in an empty root
 //! holding only what the Dockerfile's final stage copies.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -461,6 +461,10 @@ fn in_root(root: &Path, program: &str, env: &[(String, String)]) -> Command {
         command.env_clear().envs(env.iter().cloned());
         let new_root = root.to_owned();
         // SAFETY: only async-signal-safe calls between fork and exec: chroot and chdir.
+        #[allow(
+            unsafe_code,
+            reason = "pre_exec is unsafe; the closure only calls chroot and chdir"
+        )]
         unsafe {
             command.pre_exec(move || {
                 std::os::unix::fs::chroot(&new_root)?;

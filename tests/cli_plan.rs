@@ -1,7 +1,7 @@
 //! `marketplace-release plan` through the real binary: the bundled example, a user's own PR
 //! body template, the version from a tag, and config errors.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The publish stage end to end: the real binary against the in-process GitHub fake, which keeps
 //! Git objects, refs and pull requests the way GitHub does.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The submit stage and `status` end to end: the real binary against the in-process fake of the
 //! AWS Marketplace Catalog API.
 
-mod common;
+use crate::common;
 
 use common::catalog::FakeCatalog;
 use serde_json::{json, Value};

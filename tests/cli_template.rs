@@ -1,7 +1,7 @@
 //! The `template` command's contract, run through the real binary: modes, exit codes, and
 //! that bad input gets a located message while nothing is written.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! replacing every region's AMI changes exactly the AMI value lines; adding three regions adds
 //! only their entries; the semantic proof passes; cfn-lint finds nothing new.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

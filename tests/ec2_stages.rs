@@ -2,7 +2,7 @@
 //! proxy that plays the builder and injects latency and faults), with the AWS state checked
 //! through the API afterwards.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `iam/policy.json` lists exactly the EC2 and Marketplace Catalog actions the code calls: a new
 //! SDK call without its permission fails here, and so does a permission nothing uses.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

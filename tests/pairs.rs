@@ -3,7 +3,7 @@
 //! edits the INDEX lists for that pair, which are normalised away on both sides, one named
 //! normalisation per listed edit.
 
-mod common;
+use crate::common;
 
 use marketplace_release::domain::ami::AmiSet;
 use marketplace_release::domain::version::Version;

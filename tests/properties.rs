@@ -2,7 +2,7 @@
 //! `--prune`) over random templates always re-parse, change only the intended paths, and are
 //! idempotent. Templates come from `../shared/corpus` when present, else from our fixtures.
 
-mod common;
+use crate::common;
 
 use std::sync::LazyLock;
 

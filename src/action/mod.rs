@@ -104,7 +104,7 @@ fn dry_run(request: Request, env: RunnerEnv) -> Result<ExitCode> {
     )?;
     let version = prepared.version();
     let plan = make_plan(&config, &workspace, version, None, &env)?;
-    print!("{}", plan.report(&config));
+    crate::output::report(&plan.report(&config));
     let outputs = ActionOutputs {
         pull_request_operation: "none".into(),
         branch: plan.branch.clone(),

@@ -175,7 +175,7 @@ pub fn status(args: StatusArgs, env: &RunnerEnv) -> Result<ExitCode> {
             catalog.describe_change_set(&args.change_set).await?
         };
         print!("{}", submit::describe(&state));
-        if matches!(state.status.as_str(), "FAILED" | "CANCELLED") {
+        if state.status.is_failure() {
             return Err(submit::SubmitError::Failed(Box::new(state)).into());
         }
         Ok(ExitCode::SUCCESS)

@@ -6,6 +6,12 @@
 //! orchestrator every command and the action run through; [`env`] is the runner environment,
 //! read once.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the application edge prints: the final error, the outcome"
+)]
+
 pub mod cli;
 pub mod env;
 pub mod local;

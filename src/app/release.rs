@@ -23,7 +23,8 @@ use crate::aws::catalog::{Catalog, ChangeSetState};
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::config::{Architecture, Config, SubmitIntent};
 use crate::domain::ami::AmiId;
-use crate::domain::manifest::{Manifest, SCHEMA};
+use crate::domain::manifest::{Manifest, SCHEMA_VERSION};
+use crate::domain::state::ImageState;
 use crate::domain::version::Version;
 use crate::files::{file_error, write_atomically};
 use crate::github::{GitHub, RepoName, RetryPolicy};
@@ -893,7 +894,7 @@ fn new_manifest(
     date: &str,
 ) -> Result<Manifest> {
     Ok(Manifest {
-        schema: SCHEMA,
+        schema_version: SCHEMA_VERSION,
         product: config.product.name.clone(),
         version: version.to_string(),
         architecture: architecture.as_str().into(),
@@ -1054,7 +1055,7 @@ fn announce(manifest: &Manifest, path: &Path) {
     let amis: Vec<String> = manifest
         .regions
         .iter()
-        .filter(|(_, image)| image.state == "available")
+        .filter(|(_, image)| image.state == ImageState::Available)
         .map(|(region, image)| format!("{region}: {}", image.image_id))
         .collect();
     log::say(&format!(

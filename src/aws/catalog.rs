@@ -2,6 +2,7 @@
 //! Catalog API serves), and the two calls the `submit` and `status` commands make. Every SDK
 //! call is here, so `iam/policy.json` can be checked against this file.
 
+use crate::domain::state::ChangeSetStatus;
 use aws_sdk_marketplacecatalog::error::ProvideErrorMetadata;
 use aws_sdk_marketplacecatalog::types::{Change, ChangeStatus, Entity, Intent};
 use aws_sdk_marketplacecatalog::Client;
@@ -73,8 +74,8 @@ pub struct ChangeSetState {
     pub id: String,
     /// Its ARN.
     pub arn: String,
-    /// `PREPARING`, `APPLYING`, `SUCCEEDED`, `CANCELLED` or `FAILED`.
-    pub status: String,
+    /// Where it is.
+    pub status: ChangeSetStatus,
     /// `VALIDATE` or `APPLY`.
     pub intent: String,
     /// `CLIENT_ERROR` or `SERVER_FAULT`, when it failed.
@@ -88,7 +89,7 @@ pub struct ChangeSetState {
 impl ChangeSetState {
     /// Whether it will not change any more.
     pub fn is_final(&self) -> bool {
-        matches!(self.status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED")
+        self.status.is_final()
     }
 }
 
@@ -192,11 +193,9 @@ impl Catalog {
         Ok(ChangeSetState {
             id: out.change_set_id().unwrap_or(id).to_owned(),
             arn: out.change_set_arn().unwrap_or_default().to_owned(),
-            status: out
-                .status()
-                .map(ChangeStatus::as_str)
-                .unwrap_or("UNKNOWN")
-                .to_owned(),
+            status: ChangeSetStatus::parse(
+                out.status().map(ChangeStatus::as_str).unwrap_or_default(),
+            ),
             intent: out
                 .intent()
                 .map(|i| i.as_str().to_owned())

@@ -13,7 +13,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
-    AttributeValue, BlockDeviceMapping, EbsBlockDevice, Filter, HttpTokensState, Image, ImageState,
+    AttributeValue, BlockDeviceMapping, EbsBlockDevice, Filter, HttpTokensState, Image,
     InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName,
     LaunchPermission, LaunchPermissionModifications, OperationType, PermissionGroup, ResourceType,
     ShutdownBehavior, SnapshotAttributeName, Tag, TagSpecification, VolumeType,
@@ -90,8 +90,8 @@ pub struct ImageInfo {
     pub image_id: String,
     /// Name.
     pub name: String,
-    /// `pending`, `available`, `failed`, …
-    pub state: String,
+    /// Its state.
+    pub state: crate::domain::state::ImageState,
     /// Why it failed, when it did.
     pub state_reason: Option<String>,
     /// Creation date (ISO 8601), for "newest".
@@ -109,10 +109,9 @@ impl From<&Image> for ImageInfo {
         Self {
             image_id: image.image_id().unwrap_or_default().to_owned(),
             name: image.name().unwrap_or_default().to_owned(),
-            state: image
-                .state()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            state: crate::domain::state::ImageState::parse(
+                image.state().map(|s| s.as_str()).unwrap_or_default(),
+            ),
             state_reason: image
                 .state_reason()
                 .and_then(|r| r.message())
@@ -582,16 +581,4 @@ impl Ec2 {
             .map_err(|e| ec2_error("DeleteSnapshot", region, e))?;
         Ok(())
     }
-}
-
-/// Whether an image state is final.
-pub fn is_final(state: &str) -> bool {
-    matches!(
-        ImageState::from(state),
-        ImageState::Available
-            | ImageState::Failed
-            | ImageState::Deregistered
-            | ImageState::Error
-            | ImageState::Invalid
-    )
 }

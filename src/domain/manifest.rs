@@ -3,6 +3,11 @@
 //!
 //! It is rewritten after every change, so after a failure or a cancellation it still says
 //! which images and snapshots exist.
+//!
+//! It is the contract between the jobs of a matrix, and between a release and a later
+//! `submit`, which may run a newer version of the tool: its JSON Schema is committed at
+//! `schema/manifest.schema.json` (a test keeps it current), and [`SCHEMA_VERSION`] says which
+//! shape a file has. Version 1 named that field `schema`; it is still read.
 
 use std::path::Path;
 
@@ -10,12 +15,18 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
+use crate::domain::state::ImageState;
+use schemars::JsonSchema;
 
-/// The manifest format version.
-pub const SCHEMA: u32 = 1;
+/// The manifest format version this tool writes. 1: the first format (its version field was
+/// named `schema`); 2: the field is `schema_version`, states are checked enums (same text).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest manifest format this tool reads.
+pub const OLDEST_READ: u32 = 1;
 
 /// One region's image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RegionImage {
     /// The image ID in this region.
     pub image_id: String,
@@ -23,7 +34,7 @@ pub struct RegionImage {
     #[serde(default)]
     pub snapshot_ids: Vec<String>,
     /// `pending`, `available`, `failed`, or `deregistered` after a cleanup.
-    pub state: String,
+    pub state: ImageState,
     /// Whether this run created the image (false when an earlier run's copy was reused).
     #[serde(default)]
     pub created_by_this_run: bool,
@@ -41,7 +52,7 @@ impl RegionImage {
         Self {
             image_id: image_id.to_owned(),
             snapshot_ids: Vec::new(),
-            state: "pending".into(),
+            state: ImageState::Pending,
             created_by_this_run,
             seconds: None,
             error: None,
@@ -50,7 +61,7 @@ impl RegionImage {
 }
 
 /// The builder instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Builder {
     /// Instance ID.
     pub instance_id: String,
@@ -59,10 +70,15 @@ pub struct Builder {
 }
 
 /// The release manifest of one architecture.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "marketplace-release manifest",
+    extend("$id" = "https://github.com/marketplace-release/marketplace-release/raw/main/schema/manifest.schema.json")
+)]
 pub struct Manifest {
-    /// Format version, [`SCHEMA`].
-    pub schema: u32,
+    /// Format version, [`SCHEMA_VERSION`] (named `schema` in version 1).
+    #[serde(alias = "schema")]
+    pub schema_version: u32,
     /// Product name.
     pub product: String,
     /// Release version.
@@ -104,12 +120,21 @@ impl Manifest {
                 path.display()
             )
         })?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+        let not_ours = |e: serde_json::Error| {
             anyhow::anyhow!("{}:{}:{}: not a marketplace-release manifest: {e}\n  help: pass the file the build or copy stage wrote", path.display(), e.line(), e.column())
-        })?;
-        if manifest.schema != SCHEMA {
-            anyhow::bail!("{}: manifest schema {} is not supported (expected {SCHEMA})\n  help: use the same marketplace-release version for every stage", path.display(), manifest.schema);
+        };
+        // The version first: a newer format may not parse as this one.
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(not_ours)?;
+        let version = ["schema_version", "schema"]
+            .iter()
+            .find_map(|key| value.get(key)?.as_u64());
+        match version {
+            Some(v) if v > u64::from(SCHEMA_VERSION) => anyhow::bail!("{}: the manifest has schema_version {v}, written by a newer marketplace-release (this one reads {OLDEST_READ} to {SCHEMA_VERSION})\n  help: run this stage with the marketplace-release version that wrote the manifest, or a newer one", path.display()),
+            Some(v) if v < u64::from(OLDEST_READ) => anyhow::bail!("{}: the manifest has schema_version {v}, which this marketplace-release no longer reads (it reads {OLDEST_READ} to {SCHEMA_VERSION})\n  help: run the build and copy stages again with this version", path.display()),
+            Some(_) => {}
+            None => anyhow::bail!("{}: not a marketplace-release manifest: it has no schema_version\n  help: pass the file the build or copy stage wrote", path.display()),
         }
+        let manifest: Manifest = serde_json::from_str(&text).map_err(not_ours)?;
         Ok(manifest)
     }
 
@@ -119,12 +144,17 @@ impl Manifest {
         crate::files::write_atomically(path, &text)
     }
 
+    /// The JSON Schema of the manifest, as committed at `schema/manifest.schema.json`.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Manifest)).expect("a schema serialises")
+    }
+
     /// The available images as an AMI set (region → AMI), for the template stage.
     pub fn available_amis(&self) -> AmiSet {
         AmiSet::from_pairs(
             self.regions
                 .iter()
-                .filter(|(_, image)| image.state == "available")
+                .filter(|(_, image)| image.state == ImageState::Available)
                 .filter_map(|(region, image)| {
                     let region = Region::new(region).ok()?;
                     let ami = AmiId::new(&image.image_id, region.as_str()).ok()?;
@@ -141,7 +171,7 @@ mod tests {
     #[test]
     fn round_trips_and_lists_only_available_images() {
         let mut manifest = Manifest {
-            schema: SCHEMA,
+            schema_version: SCHEMA_VERSION,
             product: "P".into(),
             version: "1.0".into(),
             architecture: "x86_64".into(),
@@ -165,7 +195,7 @@ mod tests {
                 RegionImage {
                     image_id: "ami-0123456789abcdef0".into(),
                     snapshot_ids: vec![],
-                    state: state.into(),
+                    state: ImageState::parse(state),
                     created_by_this_run: true,
                     seconds: None,
                     error: None,
@@ -182,7 +212,51 @@ mod tests {
             .map(|(r, _)| r.to_string())
             .collect();
         assert_eq!(regions, ["us-east-1", "eu-west-2"]);
-        std::fs::write(&path, "{\"schema\": 9}").unwrap();
-        assert!(Manifest::read(&path).is_err());
+        std::fs::write(&path, "{\"schema_version\": 9}").unwrap();
+        let error = Manifest::read(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("schema_version 9, written by a newer"),
+            "{error}"
+        );
+    }
+
+    /// A manifest as version 1 of the format (marketplace-release 0.1) wrote it is still read.
+    #[test]
+    fn a_version_1_manifest_is_read() {
+        let v1 = r#"{"schema": 1, "product": "P", "version": "1.0", "architecture": "x86_64",
+            "run_id": "r", "name": "p-1.0", "source_region": "us-east-1",
+            "source_image_id": "ami-0123456789abcdef0",
+            "regions": {"us-east-1": {"image_id": "ami-0123456789abcdef0", "state": "available",
+                "snapshot_ids": ["snap-1"], "created_by_this_run": true, "seconds": 3.5},
+                "eu-west-1": {"image_id": "ami-0123456789abcdef1", "state": "failed",
+                "error": "quota"}},
+            "timings": {"build": 60.0}, "incomplete": false}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.json");
+        std::fs::write(&path, v1).unwrap();
+        let manifest = Manifest::read(&path).unwrap();
+        assert_eq!(manifest.schema_version, 1);
+        assert_eq!(manifest.regions["us-east-1"].state, ImageState::Available);
+        assert_eq!(manifest.regions["eu-west-1"].state, ImageState::Failed);
+        assert_eq!(manifest.available_amis().iter().count(), 1);
+    }
+
+    /// `schema/manifest.schema.json` is what the types generate
+    /// (`MARKETPLACE_RELEASE_UPDATE_SCHEMA=1` rewrites it), and it accepts a manifest.
+    #[test]
+    fn the_committed_manifest_schema_is_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/manifest.schema.json");
+        let generated = serde_json::to_string_pretty(&Manifest::json_schema()).unwrap() + "\n";
+        if std::env::var_os("MARKETPLACE_RELEASE_UPDATE_SCHEMA").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: run the tests with MARKETPLACE_RELEASE_UPDATE_SCHEMA=1 and commit it",
+            path.display()
+        );
     }
 }

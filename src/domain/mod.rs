@@ -4,4 +4,5 @@
 
 pub mod ami;
 pub mod manifest;
+pub mod state;
 pub mod version;

@@ -3,6 +3,12 @@
 //! [`diagnostic`]s and their annotations, [`workflow`] commands, unified diffs, and the step
 //! outputs and summary ([`step`]).
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the output module is where the log, annotations and step files are printed"
+)]
+
 pub mod diagnostic;
 pub mod log;
 pub mod progress;
@@ -27,6 +33,11 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
         )
         .missing_newline_hint(true)
         .to_string()
+}
+
+/// Prints a report (a plan, a change set) on stdout, as it is.
+pub fn report(text: &str) {
+    print!("{text}");
 }
 
 /// Whether we run inside GitHub Actions.

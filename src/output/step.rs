@@ -2,6 +2,7 @@
 //! (`GITHUB_STEP_SUMMARY`). Formatting is pure; the two writers append to the files GitHub
 //! names.
 
+use crate::domain::state::ImageState;
 use std::io::Write;
 
 use indexmap::IndexMap;
@@ -103,7 +104,7 @@ impl ActionOutputs {
         if let Some(state) = state {
             self.change_set_id = state.id.clone();
             self.change_set_arn = state.arn.clone();
-            self.change_set_status = state.status.clone();
+            self.change_set_status = state.status.to_string();
         }
         self
     }
@@ -130,7 +131,7 @@ fn available_amis(manifests: &[(String, Manifest)]) -> IndexMap<String, IndexMap
     let mut amis: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
     for (_, manifest) in manifests {
         for (region, image) in &manifest.regions {
-            if image.state == "available" {
+            if image.state == ImageState::Available {
                 amis.entry(region.clone())
                     .or_default()
                     .insert(manifest.architecture.clone(), image.image_id.clone());
@@ -256,7 +257,7 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
         for (region, image) in &manifest.regions {
             let status = match &image.error {
                 Some(error) => format!("{}: {}", image.state, cell(error)),
-                None => image.state.clone(),
+                None => image.state.to_string(),
             };
             md.push_str(&format!(
                 "| {region} | `{}` | {status} | {} |\n",
@@ -301,7 +302,7 @@ mod tests {
         .unwrap();
         for (region, id, state) in regions {
             let mut image = RegionImage::pending(id, true);
-            image.state = state.to_string();
+            image.state = ImageState::parse(state);
             image.seconds = Some(192.4);
             m.regions.insert(region.to_string(), image);
         }

@@ -3,6 +3,7 @@
 //! image, require IMDSv2 and tag it. The builder is terminated on every path: success,
 //! failure, timeout and cancellation.
 
+use crate::domain::state::ImageState;
 use crate::output::progress;
 use std::time::{Duration, Instant};
 
@@ -138,7 +139,7 @@ async fn resolve_base(
                 _ => ImageInfo {
                     image_id: alias.clone(),
                     name: alias,
-                    state: "available".into(),
+                    state: ImageState::Available,
                     state_reason: None,
                     creation_date: String::new(),
                     root_device_name: None,
@@ -284,7 +285,7 @@ async fn on_builder(
     resources.extend(image.snapshot_ids.iter().cloned());
     ec2.tag(region, &resources, &image_tags).await?;
     let entry = manifest.regions.get_mut(region).expect("inserted above");
-    entry.state = "available".into();
+    entry.state = ImageState::Available;
     entry.snapshot_ids = image.snapshot_ids.clone();
     entry.seconds = Some(image_started.elapsed().as_secs_f64());
     manifest
@@ -314,9 +315,9 @@ pub async fn wait_available(
             .into_iter()
             .next()
         {
-            match image.state.as_str() {
-                "available" => return Ok(image),
-                "pending" | "transient" => {}
+            match image.state {
+                ImageState::Available => return Ok(image),
+                state if state.in_progress() => {}
                 other => {
                     return Err(StageError::ImageFailed {
                         image: image_id.into(),

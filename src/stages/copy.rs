@@ -9,6 +9,7 @@
 //!   when a required region failed. With cleanup on failure, what this run created
 //!   (images and snapshots, in every region) is removed.
 
+use crate::domain::state::ImageState;
 use crate::output::progress;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -186,12 +187,12 @@ async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
                     .or_insert_with(|| RegionImage {
                         image_id: String::new(),
                         snapshot_ids: Vec::new(),
-                        state: "failed".into(),
+                        state: ImageState::Failed,
                         created_by_this_run: false,
                         seconds: None,
                         error: None,
                     });
-                entry.state = "failed".into();
+                entry.state = ImageState::Failed;
                 entry.error = Some(message.lines().next().unwrap_or_default().to_owned());
                 save(&manifest, &shared.path)?;
                 failures.push((region, message));
@@ -260,7 +261,7 @@ async fn check_source(shared: &Shared) -> Result<(), StageError> {
         Err(e) => return Err(e.into()),
     };
     match found.first() {
-        Some(source) if source.state == "available" => Ok(()),
+        Some(source) if source.state == ImageState::Available => Ok(()),
         Some(source) => Err(StageError::Other(format!(
             "source image {image} in {region} is {}, not available\n  help: wait until it is available, then run copy again",
             source.state
@@ -364,7 +365,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
         RegionImage {
             image_id: image_id.clone(),
             snapshot_ids: image.snapshot_ids,
-            state: "available".into(),
+            state: ImageState::Available,
             created_by_this_run,
             seconds,
             error: None,
@@ -380,7 +381,7 @@ async fn find_copy(
     region: &str,
     previous: Option<&RegionImage>,
 ) -> Result<Option<(String, bool)>, StageError> {
-    let usable = |state: &str| matches!(state, "available" | "pending");
+    let usable = |state: &ImageState| matches!(state, ImageState::Available | ImageState::Pending);
     if let Some(previous) = previous.filter(|p| !p.image_id.is_empty()) {
         let found = shared
             .ec2
@@ -399,7 +400,7 @@ async fn find_copy(
         .own_images_tagged(region, tag::SOURCE_IMAGE, &shared.source_image_id)
         .await?;
     let mut candidates: Vec<_> = tagged.into_iter().filter(|i| usable(&i.state)).collect();
-    candidates.sort_by_key(|i| i.state != "available");
+    candidates.sort_by_key(|i| i.state != ImageState::Available);
     Ok(candidates.into_iter().next().map(|i| (i.image_id, false)))
 }
 
@@ -460,7 +461,7 @@ fn print_table(shared: &Shared) {
         };
         table.push_str(&format!(
             "{region:<16} {id:<23} {:<11} {time:>7}  {note}\n",
-            image.state
+            image.state.as_str()
         ));
     }
     progress::line(table.trim_end());
@@ -508,7 +509,7 @@ async fn cleanup(shared: &Arc<Shared>) {
         if let Some(entry) = manifest.regions.get_mut(&region) {
             match note {
                 Some(problem) => entry.error = Some(problem),
-                None => entry.state = "deregistered".into(),
+                None => entry.state = ImageState::Deregistered,
             }
         }
         let _ = save(&manifest, &shared.path);

@@ -6,6 +6,7 @@
 //! nothing new makes no write call. When opening the pull request fails, the branch is put back
 //! as it was, so a failed run leaves no half-made release behind.
 
+use crate::domain::state::ImageState;
 use crate::output::progress;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
@@ -119,7 +120,7 @@ pub fn amis_from_manifests(
         for (region, image) in &manifest.regions {
             let valid = crate::domain::ami::Region::new(region).is_ok()
                 && crate::domain::ami::AmiId::new(&image.image_id, region).is_ok();
-            if image.state == "available" && !valid {
+            if image.state == ImageState::Available && !valid {
                 anyhow::bail!(
                     "{path}: {region}: `{}` is not an AMI ID in a valid region\n  help: {help}",
                     image.image_id

@@ -7,6 +7,7 @@
 //! a re-run finds the change set it started before instead of submitting twice, and a re-run
 //! after fixing the config starts a new one.
 
+use crate::domain::state::ChangeSetStatus;
 use crate::output::progress;
 use std::time::{Duration, Instant};
 
@@ -284,15 +285,15 @@ pub async fn wait_for(
     cancel: &CancellationToken,
 ) -> Result<ChangeSetState, SubmitError> {
     let started = Instant::now();
-    let mut last_status = String::new();
+    let mut last_status = None;
     loop {
         let state = catalog.describe_change_set(id).await?;
-        if state.status != last_status {
+        if Some(state.status) != last_status {
             progress::line(&format!(
                 "submit: change set {id} ({}): {}",
                 state.intent, state.status
             ));
-            last_status = state.status.clone();
+            last_status = Some(state.status);
         }
         if state.is_final() {
             return Ok(state);
@@ -326,7 +327,7 @@ pub async fn submit(
             .await?;
         progress::line(&format!("submit: VALIDATE change set {id} started"));
         let state = wait_for(catalog, &id, limit, schedule, cancel).await?;
-        if state.status != "SUCCEEDED" {
+        if state.status != ChangeSetStatus::Succeeded {
             return Err(SubmitError::Failed(Box::new(state)));
         }
         last = Some(state);
@@ -344,7 +345,7 @@ pub async fn submit(
         } else {
             catalog.describe_change_set(&id).await?
         };
-        if matches!(state.status.as_str(), "FAILED" | "CANCELLED") {
+        if state.status.is_failure() {
             return Err(SubmitError::Failed(Box::new(state)));
         }
         last = Some(state);

@@ -1,0 +1,18 @@
+//! The integration tests, as one test binary: each module runs the real binary (or the
+//! library) against the stand-ins in `common` (moto behind `support/ec2_proxy.py`, the GitHub
+//! and Catalog fakes) and the corpus. One binary links the AWS SDK once, instead of once per
+//! file.
+
+mod common;
+
+mod action_metadata;
+mod action_run;
+mod cli_plan;
+mod cli_publish;
+mod cli_submit;
+mod cli_template;
+mod corpus;
+mod ec2_stages;
+mod iam_policy;
+mod pairs;
+mod properties;
