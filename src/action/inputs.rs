@@ -223,6 +223,10 @@ fn base_ami(text: &str) -> Result<Value, InputError> {
 
 impl ActionInputs {
     /// Checks the raw inputs.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one short block per input, in action.yml's order"
+    )]
     pub fn parse(raw: RawInputs) -> Result<Self, InputError> {
         let mut overrides = Vec::new();
         let mut set = |key: &'static [&'static str], input: &'static str, value: Value| {

@@ -479,7 +479,77 @@ pub fn ami_description(config: &Config, vars: Vars<'_>) -> Result<String, PlanEr
     )?)
 }
 
+/// One template as the release would regenerate it.
+fn plan_template(
+    target: &TemplateTarget,
+    bytes: &[u8],
+    amis: &IndexMap<Architecture, AmiSet>,
+    version: &Version,
+) -> Result<TemplatePlan, PlanError> {
+    let path = target.path.display().to_string();
+    let template_error = |error| PlanError::Template {
+        path: path.clone(),
+        error,
+    };
+    let template = Template::parse_bytes(bytes).map_err(template_error)?;
+    let request = EditRequest {
+        amis: amis_for_template(target, amis),
+        mapping: target.mapping.clone(),
+        key: None,
+        prune: target.prune,
+        version: target.set_version.then(|| version.clone()),
+        version_parameter: target.version_parameter.clone(),
+    };
+    let edited = template.edit(&request).map_err(template_error)?;
+    let old = std::str::from_utf8(bytes).expect("parse_bytes checked UTF-8");
+    Ok(TemplatePlan {
+        diff: crate::output::unified_diff(&path, old, &edited.text),
+        summary: summarize(&edited.changes),
+        path,
+        mapping: edited.mapping,
+        changes: edited.changes,
+        new_text: edited.text,
+    })
+}
+
+/// One AMI ID for a table cell: keyed AMIs joined with ` / `.
+fn single_id(amis: &RegionAmis) -> String {
+    match amis {
+        RegionAmis::Single(id) => id.to_string(),
+        RegionAmis::Keyed(keyed) => keyed
+            .values()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" / "),
+    }
+}
+
+/// The region table: one row per region, one column per architecture, in first-seen order.
+fn region_rows(amis: &IndexMap<Architecture, AmiSet>) -> Vec<RegionRow> {
+    let mut regions: Vec<RegionRow> = Vec::new();
+    for (arch, set) in amis {
+        for (region, ids) in set.iter() {
+            let row = match regions.iter_mut().find(|r| r.region == region.as_str()) {
+                Some(row) => row,
+                None => {
+                    regions.push(RegionRow {
+                        region: region.to_string(),
+                        amis: IndexMap::new(),
+                    });
+                    regions.last_mut().expect("just pushed")
+                }
+            };
+            row.amis.insert(arch.as_str().to_owned(), single_id(ids));
+        }
+    }
+    regions
+}
+
 /// Computes the plan.
+#[allow(
+    clippy::too_many_lines,
+    reason = "assembles the one ReleasePlan from its parts, each computed by its own function"
+)]
 pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, PlanError> {
     let version = inputs.version;
     let placeholders;
@@ -499,33 +569,12 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         );
     }
 
-    let mut templates = Vec::new();
-    for (target, bytes) in config.templates.iter().zip(inputs.template_texts) {
-        let path = target.path.display().to_string();
-        let template_error = |error| PlanError::Template {
-            path: path.clone(),
-            error,
-        };
-        let template = Template::parse_bytes(bytes).map_err(template_error)?;
-        let request = EditRequest {
-            amis: amis_for_template(target, amis),
-            mapping: target.mapping.clone(),
-            key: None,
-            prune: target.prune,
-            version: target.set_version.then(|| version.clone()),
-            version_parameter: target.version_parameter.clone(),
-        };
-        let edited = template.edit(&request).map_err(template_error)?;
-        let old = std::str::from_utf8(bytes).expect("parse_bytes checked UTF-8");
-        templates.push(TemplatePlan {
-            diff: crate::output::unified_diff(&path, old, &edited.text),
-            summary: summarize(&edited.changes),
-            path,
-            mapping: edited.mapping,
-            changes: edited.changes,
-            new_text: edited.text,
-        });
-    }
+    let templates = config
+        .templates
+        .iter()
+        .zip(inputs.template_texts)
+        .map(|(target, bytes)| plan_template(target, bytes, amis, version))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let branch = release_branch(config, vars)?;
     let pr_title = render::render(
@@ -541,30 +590,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         .iter()
         .map(|a| a.as_str())
         .collect();
-    let single_id = |amis: &RegionAmis| match amis {
-        RegionAmis::Single(id) => id.to_string(),
-        RegionAmis::Keyed(keyed) => keyed
-            .values()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" / "),
-    };
-    let mut regions: Vec<RegionRow> = Vec::new();
-    for (arch, set) in amis {
-        for (region, ids) in set.iter() {
-            let row = match regions.iter_mut().find(|r| r.region == region.as_str()) {
-                Some(row) => row,
-                None => {
-                    regions.push(RegionRow {
-                        region: region.to_string(),
-                        amis: IndexMap::new(),
-                    });
-                    regions.last_mut().expect("just pushed")
-                }
-            };
-            row.amis.insert(arch.as_str().to_owned(), single_id(ids));
-        }
-    }
+    let regions = region_rows(amis);
     let us_east_1: Vec<SourceAmi> = amis
         .iter()
         .filter_map(|(arch, set)| {

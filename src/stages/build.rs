@@ -164,6 +164,10 @@ async fn resolve_base(
 }
 
 /// Waits for the builder to stop, checks the result, and makes the image.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the builder wait loop: its states, the timeout and the console reads share the loop's variables"
+)]
 async fn on_builder(
     ec2: &Ec2,
     plan: &BuildPlan<'_>,

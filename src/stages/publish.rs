@@ -19,7 +19,9 @@ use crate::config::{Architecture, Config};
 use crate::domain::ami::AmiSet;
 use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
-use crate::github::{GitHub, GitHubError, NewPullRequest, NewTreeEntry, PullRequest, TreeEntry};
+use crate::github::{
+    GitHub, GitHubError, NewPullRequest, NewTreeEntry, PullRequest, RepoName, TreeEntry,
+};
 use crate::output::diagnostic::Diagnostic;
 use crate::plan::{self, PlanInputs, ReleasePlan};
 
@@ -367,55 +369,25 @@ enum BranchWrite {
     Moved { previous: String },
 }
 
+/// The base branch as publish found it.
+struct Base {
+    name: String,
+    sha: String,
+    tree: String,
+}
+
 /// Regenerates the templates from the base branch, commits them to the release branch and opens
 /// or updates the pull request.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the publish protocol in order (base, plan, commit, open or update, roll back); each step is its own function and the order is the point"
+)]
 pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Published> {
     let config = inputs.config;
     let repo = github.repo().clone();
-    let base = match &inputs.base {
-        Some(base) => base.clone(),
-        None => github.repository().await?.default_branch,
-    };
-    let base_sha = github.branch_head(&base).await?.ok_or_else(|| {
-        anyhow!("the base branch `{base}` does not exist in {repo}\n  help: set pull-request.base (or the base input) to an existing branch")
-    })?;
-    let base_commit = github.commit(&base_sha).await?;
-    let base_tree = base_commit.tree.sha;
+    let base = read_base(github, inputs).await?;
     let mut trees = Trees::new(github);
-
-    let mut texts = Vec::new();
-    let mut modes = Vec::new();
-    for target in &config.templates {
-        let path = repo_path(&target.path);
-        let entry = trees
-            .entry(&base_tree, &path)
-            .await?
-            .filter(|e| e.kind == "blob")
-            .ok_or_else(|| {
-                anyhow!("the template `{path}` is not on the base branch `{base}` of {repo}\n  help: commit the template to `{base}` first, or fix templates[].path in the config")
-            })?;
-        texts.push(github.blob(&entry.sha).await?);
-        modes.push(entry.mode);
-    }
-    let plan = plan::plan(
-        config,
-        &PlanInputs {
-            version: inputs.version,
-            amis: Some(inputs.amis),
-            template_texts: &texts,
-            body_template: inputs.body_template,
-            run_url: inputs.run_url,
-            date: inputs.date,
-        },
-    )
-    .map_err(|e| {
-        let mut d = Diagnostic::from(e);
-        d.message.push_str(&format!(
-            " (the template was read from the base branch `{base}` of {repo})"
-        ));
-        d
-    })?;
-
+    let (plan, texts, modes) = plan_on_base(github, &mut trees, inputs, &base).await?;
     let mut updates: Vec<FileUpdate> = plan
         .templates
         .iter()
@@ -435,79 +407,50 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             number: None,
             url: None,
             branch: plan.branch,
-            base: base.clone(),
+            message: format!("the templates on `{}` already hold these AMIs and this version, so there is nothing to review: no pull request opened", base.name),
+            base: base.name,
             commit: None,
-            message: format!("the templates on `{base}` already hold these AMIs and this version, so there is nothing to review: no pull request opened"),
         });
     }
     if let Some(csv) = &config.pull_request.load_form_csv {
         let path = repo_path(csv);
         let bytes = crate::plan::loadform::to_csv(&plan.load_form).into_bytes();
-        let existing = trees.entry(&base_tree, &path).await?;
+        let existing = trees.entry(&base.tree, &path).await?;
         if existing.as_ref().map(|e| e.sha.as_str()) != Some(git_blob_sha(&bytes).as_str()) {
             let mode = existing.map_or_else(|| "100644".to_owned(), |e| e.mode);
             updates.push(FileUpdate::new(path, mode, bytes));
         }
     }
-
     let branch = plan.branch.clone();
-    if branch == base {
+    if branch == base.name {
         anyhow::bail!("the release branch `{branch}` is the base branch\n  help: the release goes through a pull request: set pull-request.branch (or the branch input) to its own name, like marketplace-release/{{{{ version }}}}");
     }
     let branch_head = github.branch_head(&branch).await?;
     let up_to_date = match &branch_head {
-        Some(head) => {
-            let commit = github.commit(head).await?;
-            if !commit.message.contains(TRAILER) {
-                let subject = commit.message.lines().next().unwrap_or_default();
-                anyhow::bail!("the branch `{branch}` of {repo} has a commit marketplace-release did not make ({}: \"{subject}\"), which a re-run would overwrite\n  help: merge or close its pull request and delete the branch, or set pull-request.branch to another name", &head[..head.len().min(12)]);
-            }
-            let on_base = commit.parents.len() == 1 && commit.parents[0].sha == base_sha;
-            on_base
-                && trees
-                    .is_base_plus(&base_tree, &commit.tree.sha, &updates)
-                    .await?
-        }
+        Some(head) => is_current(github, &mut trees, &repo, &branch, head, &base, &updates).await?,
         None => false,
     };
-
-    let mut written = None;
-    let commit_sha = if up_to_date {
-        progress::line(&format!(
-            "publish: branch {branch} already holds this release on top of {base}"
-        ));
-        branch_head
-            .clone()
-            .expect("up to date implies the branch exists")
-    } else {
-        let mut entries = Vec::new();
-        for update in &updates {
-            let sha = github.create_blob(&update.path, &update.bytes).await?;
-            entries.push(NewTreeEntry {
-                path: update.path.clone(),
-                mode: update.mode.clone(),
-                kind: "blob",
-                sha,
-            });
+    let (commit_sha, written) = match (&branch_head, up_to_date) {
+        (Some(head), true) => {
+            progress::line(&format!(
+                "publish: branch {branch} already holds this release on top of {}",
+                base.name
+            ));
+            (head.clone(), None)
         }
-        let tree = github.create_tree(&base_tree, &entries).await?;
-        let commit = github
-            .create_commit(
-                &commit_message(&plan),
-                &tree,
-                std::slice::from_ref(&base_sha),
+        _ => {
+            commit_updates(
+                github,
+                &plan,
+                &base,
+                &branch,
+                branch_head.as_deref(),
+                &updates,
             )
-            .await?;
-        written = Some(write_branch(github, &branch, &commit.sha, branch_head.as_deref()).await?);
-        progress::line(&format!(
-            "publish: committed {} file(s) to {branch} ({}) on top of {base}",
-            updates.len(),
-            &commit.sha[..commit.sha.len().min(12)]
-        ));
-        commit.sha
+            .await?
+        }
     };
-
-    let outcome = open_or_update(github, config, &plan, &base, up_to_date).await;
+    let outcome = open_or_update(github, config, &plan, &base.name, up_to_date).await;
     match outcome {
         Ok((operation, pr)) => {
             let message = match operation {
@@ -525,7 +468,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
                 number: Some(pr.number),
                 url: Some(pr.html_url),
                 branch,
-                base,
+                base: base.name,
                 commit: Some(commit_sha),
                 message,
             })
@@ -537,6 +480,124 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             Err(error)
         }
     }
+}
+
+/// The base branch: given, else the repository's default; its head and tree.
+async fn read_base(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Base> {
+    let repo = github.repo();
+    let name = match &inputs.base {
+        Some(base) => base.clone(),
+        None => github.repository().await?.default_branch,
+    };
+    let sha = github.branch_head(&name).await?.ok_or_else(|| {
+        anyhow!("the base branch `{name}` does not exist in {repo}\n  help: set pull-request.base (or the base input) to an existing branch")
+    })?;
+    let tree = github.commit(&sha).await?.tree.sha;
+    Ok(Base { name, sha, tree })
+}
+
+/// The plan from the templates as they are on the base branch, with their texts and modes.
+async fn plan_on_base(
+    github: &GitHub,
+    trees: &mut Trees<'_>,
+    inputs: &PublishInputs<'_>,
+    base: &Base,
+) -> Result<(ReleasePlan, Vec<Vec<u8>>, Vec<String>)> {
+    let repo = github.repo();
+    let mut texts = Vec::new();
+    let mut modes = Vec::new();
+    for target in &inputs.config.templates {
+        let path = repo_path(&target.path);
+        let entry = trees
+            .entry(&base.tree, &path)
+            .await?
+            .filter(|e| e.kind == "blob")
+            .ok_or_else(|| {
+                anyhow!("the template `{path}` is not on the base branch `{}` of {repo}\n  help: commit the template to `{}` first, or fix templates[].path in the config", base.name, base.name)
+            })?;
+        texts.push(github.blob(&entry.sha).await?);
+        modes.push(entry.mode);
+    }
+    let plan = plan::plan(
+        inputs.config,
+        &PlanInputs {
+            version: inputs.version,
+            amis: Some(inputs.amis),
+            template_texts: &texts,
+            body_template: inputs.body_template,
+            run_url: inputs.run_url,
+            date: inputs.date,
+        },
+    )
+    .map_err(|e| {
+        let mut d = Diagnostic::from(e);
+        d.message.push_str(&format!(
+            " (the template was read from the base branch `{}` of {repo})",
+            base.name
+        ));
+        d
+    })?;
+    Ok((plan, texts, modes))
+}
+
+/// Whether the release branch (at `head`) already holds exactly this release on the current
+/// base. Refuses a branch whose head marketplace-release did not make.
+async fn is_current(
+    github: &GitHub,
+    trees: &mut Trees<'_>,
+    repo: &RepoName,
+    branch: &str,
+    head: &str,
+    base: &Base,
+    updates: &[FileUpdate],
+) -> Result<bool> {
+    let commit = github.commit(head).await?;
+    if !commit.message.contains(TRAILER) {
+        let subject = commit.message.lines().next().unwrap_or_default();
+        anyhow::bail!("the branch `{branch}` of {repo} has a commit marketplace-release did not make ({}: \"{subject}\"), which a re-run would overwrite\n  help: merge or close its pull request and delete the branch, or set pull-request.branch to another name", &head[..head.len().min(12)]);
+    }
+    let on_base = commit.parents.len() == 1 && commit.parents[0].sha == base.sha;
+    Ok(on_base
+        && trees
+            .is_base_plus(&base.tree, &commit.tree.sha, updates)
+            .await?)
+}
+
+/// Commits `updates` on the base and points the release branch at the commit.
+async fn commit_updates(
+    github: &GitHub,
+    plan: &ReleasePlan,
+    base: &Base,
+    branch: &str,
+    branch_head: Option<&str>,
+    updates: &[FileUpdate],
+) -> Result<(String, Option<BranchWrite>)> {
+    let mut entries = Vec::new();
+    for update in updates {
+        let sha = github.create_blob(&update.path, &update.bytes).await?;
+        entries.push(NewTreeEntry {
+            path: update.path.clone(),
+            mode: update.mode.clone(),
+            kind: "blob",
+            sha,
+        });
+    }
+    let tree = github.create_tree(&base.tree, &entries).await?;
+    let commit = github
+        .create_commit(
+            &commit_message(plan),
+            &tree,
+            std::slice::from_ref(&base.sha),
+        )
+        .await?;
+    let written = write_branch(github, branch, &commit.sha, branch_head).await?;
+    progress::line(&format!(
+        "publish: committed {} file(s) to {branch} ({}) on top of {}",
+        updates.len(),
+        &commit.sha[..commit.sha.len().min(12)],
+        base.name
+    ));
+    Ok((commit.sha, Some(written)))
 }
 
 /// The trailer that marks a commit as ours, so a branch is only ever moved when its head is

@@ -95,6 +95,10 @@ pub struct Version<'a> {
 }
 
 /// The `AddDeliveryOptions` details for `version`, checked against the documented limits.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the details document follows the AddDeliveryOptions shape field by field"
+)]
 pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value, SubmitError> {
     let form = &config.load_form;
     let title_length = version.title.chars().count();
