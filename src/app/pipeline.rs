@@ -62,10 +62,10 @@ impl Context {
             .config
             .build
             .ami_description
-            .clone()
-            .unwrap_or_else(|| "{{ product }} {{ version }} ({{ architecture }})".into());
+            .as_deref()
+            .unwrap_or("{{ product }} {{ version }} ({{ architecture }})");
         let context = minijinja::context!(version => self.version.as_str(), product => self.config.product.name.as_str(), architecture => self.architecture.as_str(), date => today());
-        Ok(render::render("build.ami-description", &template, context)?)
+        Ok(render::render("build.ami-description", template, context)?)
     }
 
     fn build_plan(
@@ -103,19 +103,19 @@ impl Context {
                 .collect(),
             permissions: LaunchPermissions {
                 public: sharing.public,
-                accounts: sharing.accounts.clone(),
-                organizations: sharing.organizations.clone(),
-                organizational_units: sharing.organizational_units.clone(),
+                accounts: crate::config::strings(&sharing.accounts),
+                organizations: crate::config::strings(&sharing.organizations),
+                organizational_units: crate::config::strings(&sharing.organizational_units),
             },
             snapshot_accounts: if sharing.snapshot_permissions {
-                sharing.accounts.clone()
+                crate::config::strings(&sharing.accounts)
             } else {
                 Vec::new()
             },
             tags: Vec::new(),
             description: self.description()?,
-            max_concurrency: self.config.copy.max_concurrency as usize,
-            timeout: Duration::from_secs_f64(self.config.copy.timeout_minutes * 60.0),
+            max_concurrency: self.config.copy.max_concurrency.get() as usize,
+            timeout: self.config.copy.timeout_minutes.duration(),
             schedule: PollSchedule::from_env(),
             cleanup_on_failure,
         })
@@ -444,7 +444,12 @@ pub fn prepare_submission(
         },
     )?;
     Ok(crate::stages::submit::Submission {
-        product_id: config.product.id.clone().unwrap_or_default(),
+        product_id: config
+            .product
+            .id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         version: version.to_string(),
         ami,
         details,
@@ -462,8 +467,13 @@ pub(crate) async fn submit_and_report(
 ) -> Result<crate::aws::catalog::ChangeSetState> {
     output::log::group("submit");
     let catalog = crate::aws::catalog::Catalog::from_env().await;
-    let limit =
-        Duration::from_secs_f64(config.submit.as_ref().map_or(120.0, |s| s.timeout_minutes) * 60.0);
+    let limit = Duration::from_secs_f64(
+        config
+            .submit
+            .as_ref()
+            .map_or(120.0, |s| s.timeout_minutes.get())
+            * 60.0,
+    );
     let result = crate::stages::submit::submit(&catalog, submission, intent, wait, limit, cancel).await;
     output::log::end_group();
     let state = result?;
