@@ -28,6 +28,7 @@ mod build;
 mod load_form;
 mod product;
 mod pull_request;
+pub mod reference;
 pub mod schema;
 mod sharing;
 mod submit;
