@@ -561,12 +561,18 @@ mod tests {
         assert_eq!(err.key, "templates.0", "{err}");
         let ports = MINIMAL.replace("from-port: 22, to-port: 22", "from-port: 23, to-port: 22");
         let err = parse(&ports).unwrap_err();
-        assert!(err.message.contains("from-port 23 is above to-port 22"), "{err}");
+        assert!(
+            err.message.contains("from-port 23 is above to-port 22"),
+            "{err}"
+        );
         let icmp = MINIMAL.replace("protocol: tcp", "protocol: icmp");
         parse(&icmp).unwrap();
         let submitted = format!(
             "{}submit: {{}}\n",
-            icmp.replace("  name: Example Product", "  name: Example Product\n  id: prod-example12345")
+            icmp.replace(
+                "  name: Example Product",
+                "  name: Example Product\n  id: prod-example12345"
+            )
         );
         let err = parse(&submitted).unwrap_err();
         assert_eq!(err.key, "load-form.security-groups.0.protocol", "{err}");
