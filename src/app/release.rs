@@ -567,7 +567,7 @@ impl Release {
             self.config
                 .submit
                 .as_ref()
-                .map_or(120.0, |s| s.timeout_minutes)
+                .map_or(120.0, |s| s.timeout_minutes.get())
                 * 60.0,
         );
         let schedule = self.env.poll_schedule();
@@ -615,7 +615,13 @@ impl Release {
             },
         )?;
         Ok(Submission {
-            product_id: self.config.product.id.clone().unwrap_or_default(),
+            product_id: self
+                .config
+                .product
+                .id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             version: version.to_string(),
             ami,
             details,
@@ -867,19 +873,19 @@ fn copy_plan(
             .collect(),
         permissions: LaunchPermissions {
             public: sharing.public,
-            accounts: sharing.accounts.clone(),
-            organizations: sharing.organizations.clone(),
-            organizational_units: sharing.organizational_units.clone(),
+            accounts: crate::config::strings(&sharing.accounts),
+            organizations: crate::config::strings(&sharing.organizations),
+            organizational_units: crate::config::strings(&sharing.organizational_units),
         },
         snapshot_accounts: if sharing.snapshot_permissions {
-            sharing.accounts.clone()
+            crate::config::strings(&sharing.accounts)
         } else {
             Vec::new()
         },
         tags: Vec::new(),
         description,
-        max_concurrency: config.copy.max_concurrency as usize,
-        timeout: Duration::from_secs_f64(config.copy.timeout_minutes * 60.0),
+        max_concurrency: config.copy.max_concurrency.get() as usize,
+        timeout: config.copy.timeout_minutes.duration(),
         schedule: env.poll_schedule(),
         cleanup_on_failure,
     }

@@ -41,16 +41,17 @@ pub enum AmiInputError {
     },
 }
 
-static REGION_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[0-9]{1,2}$",
-    )
-    .expect("region pattern compiles")
-});
+/// The shape of a region name (also the config schema's `pattern`).
+pub const REGION_PATTERN: &str = r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[0-9]{1,2}$";
 
-static AMI_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$").expect("AMI pattern compiles")
-});
+/// The shape of an AMI ID (also the config schema's `pattern`).
+pub const AMI_PATTERN: &str = r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$";
+
+static REGION_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(REGION_PATTERN).expect("region pattern compiles"));
+
+static AMI_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(AMI_PATTERN).expect("AMI pattern compiles"));
 
 /// An AWS region name such as `us-east-1` or `us-gov-west-1`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -92,6 +93,21 @@ impl<'de> Deserialize<'de> for Region {
     }
 }
 
+impl schemars::JsonSchema for Region {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Region".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "title": "region",
+            "type": "string",
+            "pattern": REGION_PATTERN,
+            "examples": ["us-east-1"],
+        })
+    }
+}
+
 /// An EC2 image ID: `ami-` followed by 8 (legacy) or 17 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -124,6 +140,21 @@ impl AmiId {
 impl fmt::Display for AmiId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl schemars::JsonSchema for AmiId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AmiId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "title": "AMI ID",
+            "type": "string",
+            "pattern": AMI_PATTERN,
+            "examples": ["ami-0123456789abcdef0"],
+        })
     }
 }
 

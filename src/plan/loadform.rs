@@ -71,14 +71,14 @@ pub fn fields(
     fields.extend([
         Field {
             code: true,
-            ..field("IAM access role ARN", form.access_role_arn.clone())
+            ..field("IAM access role ARN", form.access_role_arn.to_string())
         },
         field("OS user name", form.os_user_name.clone()),
         field("Operating system name", form.os_name.clone()),
         field("Operating system version", form.os_version.clone()),
         field(
             "Recommended instance type",
-            form.recommended_instance_type.clone(),
+            form.recommended_instance_type.to_string(),
         ),
         field(
             "Security group rules",
@@ -94,11 +94,17 @@ pub fn fields(
         ),
         field(
             "CloudFormation template URL",
-            form.template_url.clone().unwrap_or_default(),
+            form.template_url
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         ),
         field(
             "Architecture diagram URL",
-            form.architecture_diagram_url.clone().unwrap_or_default(),
+            form.architecture_diagram_url
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         ),
     ]);
     fields

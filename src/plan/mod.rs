@@ -145,11 +145,12 @@ impl ReleasePlan {
 /// The base image, as the config names it.
 fn describe_base(config: &Config) -> String {
     let base = &config.build.base_ami;
-    match (&base.id, &base.ssm, &base.owner, &base.name) {
-        (Some(id), ..) => id.clone(),
-        (_, Some(ssm), ..) => format!("SSM parameter {ssm}"),
-        (_, _, Some(owner), Some(name)) => format!("the newest `{name}` owned by {owner}"),
-        _ => "(no base image)".into(),
+    match base {
+        crate::config::BaseAmi::Id { id } => id.to_string(),
+        crate::config::BaseAmi::Ssm { ssm } => format!("SSM parameter {ssm}"),
+        crate::config::BaseAmi::Filter { owner, name } => {
+            format!("the newest `{name}` owned by {owner}")
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::output::progress;
 use std::time::{Duration, Instant};
 
 use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest};
-use crate::config::{Architecture, Config};
+use crate::config::{Architecture, BaseAmi, Config};
 use crate::domain::manifest::{Builder, Manifest, RegionImage};
 use crate::plan::userdata::{self, BuildResult, UserData};
 use crate::stages::wait::{self, PollSchedule};
@@ -60,8 +60,8 @@ pub async fn build(
     let root_volume = base.root_device_name.clone().map(|device| {
         (
             device,
-            config.build.root_volume.size_gib as i32,
-            config.build.root_volume.r#type.clone(),
+            config.build.root_volume.size_gib.get() as i32,
+            config.build.root_volume.r#type.as_str().to_owned(),
         )
     });
     let mut builder_tags = plan.tags.clone();
@@ -72,11 +72,15 @@ pub async fn build(
     ));
     let request = LaunchRequest {
         image_id: base.image_id.clone(),
-        instance_type: config.build.instance_type.clone(),
+        instance_type: config.build.instance_type.to_string(),
         user_data: plan.user_data.base64.clone(),
         root_volume,
-        subnet_id: config.build.subnet_id.clone(),
-        security_group_id: config.build.security_group_id.clone(),
+        subnet_id: config.build.subnet_id.as_ref().map(ToString::to_string),
+        security_group_id: config
+            .build
+            .security_group_id
+            .as_ref()
+            .map(ToString::to_string),
         tags: builder_tags,
     };
     if cancel.is_cancelled() {
@@ -120,17 +124,13 @@ async fn resolve_base(
     region: &str,
 ) -> Result<ImageInfo, StageError> {
     let base = &config.build.base_ami;
-    if let Some(id) = &base.id {
-        return ec2.images(region, std::slice::from_ref(id)).await?.into_iter().next().ok_or_else(|| {
+    if let BaseAmi::Id { id } = base {
+        let id = id.to_string();
+        return ec2.images(region, std::slice::from_ref(&id)).await?.into_iter().next().ok_or_else(|| {
             StageError::Other(format!("base image {id} does not exist in {region}\n  help: check build.base-ami.id and build.region"))
         });
     }
-    if let Some(ssm) = &base.ssm {
-        let alias = if ssm.starts_with("resolve:ssm:") {
-            ssm.clone()
-        } else {
-            format!("resolve:ssm:{ssm}")
-        };
+    if let Some(alias) = base.ssm_alias() {
         // DescribeImages resolves SSM aliases on AWS; without it the alias still works for
         // RunInstances, only the root volume keeps its default size.
         return Ok(
@@ -149,10 +149,9 @@ async fn resolve_base(
             },
         );
     }
-    let (owner, name) = (
-        base.owner.clone().unwrap_or_default(),
-        base.name.clone().unwrap_or_default(),
-    );
+    let BaseAmi::Filter { owner, name } = base.clone() else {
+        unreachable!("the id and ssm sources returned above")
+    };
     ec2.newest_image(region, &owner, &name, architecture.as_str())
         .await?
         .ok_or(StageError::NoBaseImage {
@@ -177,7 +176,7 @@ async fn on_builder(
     instance: &str,
     cancel: &CancellationToken,
 ) -> Result<(), StageError> {
-    let timeout = Duration::from_secs_f64(plan.config.build.timeout_minutes * 60.0);
+    let timeout = plan.config.build.timeout_minutes.duration();
     let started = Instant::now();
     let mut last_progress = Instant::now();
     loop {
@@ -277,7 +276,7 @@ async fn on_builder(
         ec2,
         region,
         &image_id,
-        Duration::from_secs_f64(plan.config.copy.timeout_minutes * 60.0),
+        plan.config.copy.timeout_minutes.duration(),
         plan.schedule,
         cancel,
     )

@@ -742,8 +742,8 @@ async fn decorate(github: &GitHub, config: &Config, pr: &PullRequest, new: bool)
     let labels: Vec<String> = settings
         .labels
         .iter()
-        .filter(|l| !pr.labels.iter().any(|have| &have.name == *l))
-        .cloned()
+        .filter(|l| !pr.labels.iter().any(|have| have.name == l.as_str()))
+        .map(ToString::to_string)
         .collect();
     let assignees: Vec<String> = settings
         .assignees
@@ -753,7 +753,7 @@ async fn decorate(github: &GitHub, config: &Config, pr: &PullRequest, new: bool)
                 .iter()
                 .any(|have| have.login.eq_ignore_ascii_case(a))
         })
-        .cloned()
+        .map(ToString::to_string)
         .collect();
     let mut failures = Vec::new();
     if !labels.is_empty() {
@@ -768,7 +768,11 @@ async fn decorate(github: &GitHub, config: &Config, pr: &PullRequest, new: bool)
     }
     if new && !(settings.reviewers.is_empty() && settings.team_reviewers.is_empty()) {
         if let Err(e) = github
-            .request_reviewers(pr.number, &settings.reviewers, &settings.team_reviewers)
+            .request_reviewers(
+                pr.number,
+                &crate::config::strings(&settings.reviewers),
+                &crate::config::strings(&settings.team_reviewers),
+            )
             .await
         {
             failures.push(e);

@@ -150,15 +150,7 @@ pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value,
             ));
         }
     }
-    let submit = config
-        .submit
-        .clone()
-        .unwrap_or_else(|| crate::config::Submit {
-            intent: SubmitIntent::default(),
-            scanning_port: None,
-            access_endpoint: None,
-            timeout_minutes: 120.0,
-        });
+    let submit = config.submit.clone().unwrap_or_default();
     let mut source = json!({
         "AmiId": version.ami,
         "AccessRoleArn": form.access_role_arn,

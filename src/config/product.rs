@@ -1,0 +1,122 @@
+//! The `product`, `version` and `templates` sections: what is released, and which templates
+//! carry it.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::build::Architecture;
+use super::types::{checked_string, non_empty, WorkspacePath};
+
+/// The product being released.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct Product {
+    /// The listing's name, used in titles.
+    #[serde(deserialize_with = "product_name")]
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The Marketplace product ID (`prod-…`); required by the submit stage.
+    #[serde(default)]
+    pub id: Option<ProductId>,
+}
+
+fn product_name<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+    let name = String::deserialize(de)?;
+    if name.trim().is_empty() {
+        return Err(super::types::Invalid::new(
+            "the product name is empty",
+            "set product.name to the listing's name",
+        )
+        .into_de());
+    }
+    Ok(name)
+}
+
+checked_string! {
+    /// A Marketplace product ID: `prod-…`, or the UUID form of older products.
+    ProductId {
+        title: "product ID",
+        pattern: r"^(prod-[a-z0-9]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
+        is_not: "a Marketplace product ID",
+        help: "give the product's ID as the Marketplace Management Portal shows it (prod-…)",
+        example: "prod-abcdefgh12345",
+    }
+}
+
+/// Where the release version comes from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct VersionSource {
+    /// Stripped from a release tag: `v5.26.0` → `5.26.0`.
+    #[serde(default = "default_tag_prefix")]
+    pub tag_prefix: String,
+}
+
+impl Default for VersionSource {
+    fn default() -> Self {
+        Self {
+            tag_prefix: default_tag_prefix(),
+        }
+    }
+}
+
+fn default_tag_prefix() -> String {
+    "v".into()
+}
+
+/// The `templates` list: at least one.
+pub(super) fn templates<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<TemplateTarget>, D::Error> {
+    non_empty(
+        de,
+        "no templates are listed",
+        "list at least one template under `templates:` with its `path`",
+    )
+}
+
+/// One template to regenerate.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct TemplateTarget {
+    /// Template path relative to the repository root.
+    pub path: WorkspacePath,
+    /// The AMI mapping, when the template has several; detected when absent.
+    #[serde(default)]
+    pub mapping: Option<String>,
+    /// Mapping key per architecture, such as `x86_64: AMD64` and `arm64: ARM64`. Required when
+    /// several architectures are built. Without it, each region's single key is used.
+    #[serde(default)]
+    pub keys: BTreeMap<Architecture, String>,
+    /// The version parameter; detected when absent.
+    #[serde(default)]
+    pub version_parameter: Option<String>,
+    /// Whether to write the version into the template.
+    #[serde(default = "yes")]
+    pub set_version: bool,
+    /// Remove regions that are not in `regions`.
+    #[serde(default)]
+    pub prune: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_ids_are_prod_or_uuid() {
+        ProductId::new("prod-example12345").unwrap();
+        ProductId::new("4f6a2d3e-1b2c-4d5e-8f90-123456789abc").unwrap();
+        for bad in ["prod-", "prod-ABC12345", "example", "prod-abc"] {
+            let e = ProductId::new(bad).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("`{bad}` is not a Marketplace product ID")
+            );
+        }
+    }
+}

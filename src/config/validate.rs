@@ -1,0 +1,137 @@
+//! The rules that span several keys. Every single value has already checked itself while the
+//! YAML was read (see [`super::types`]); what is left here is how values fit together.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::load_form::IpProtocol;
+use super::Config;
+
+/// A broken rule: the key at fault as steps (`["templates", "0", "keys"]`), what is wrong and
+/// what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Failure {
+    /// The key at fault, one step per level; list items are numbered.
+    pub steps: Vec<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+fn fail(steps: &[&str], message: impl Into<String>, help: impl Into<String>) -> Failure {
+    Failure {
+        steps: steps.iter().map(|s| s.to_string()).collect(),
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// Checks the rules between keys; the first broken one is returned.
+pub(super) fn validate(config: &Config) -> Result<(), Failure> {
+    templates_fit_the_build(config)?;
+    paths_are_written_once(config)?;
+    let listed = config.regions.listed();
+    for (i, region) in config.copy.required_regions.iter().enumerate() {
+        if !listed.is_empty() && !listed.contains(region) {
+            return Err(fail(
+                &["copy", "required-regions", &i.to_string()],
+                format!("{region} is required but not in regions"),
+                "add it to regions or remove it here",
+            ));
+        }
+    }
+    if config.sharing.snapshot_permissions && config.sharing.accounts.is_empty() {
+        return Err(fail(
+            &["sharing", "snapshot-permissions"],
+            "snapshot permissions are asked for, but no accounts are listed",
+            "list the accounts under sharing.accounts, or drop snapshot-permissions",
+        ));
+    }
+    for (i, rule) in config.load_form.security_groups.iter().enumerate() {
+        if rule.from_port > rule.to_port {
+            return Err(fail(
+                &["load-form", "security-groups", &i.to_string()],
+                format!(
+                    "from-port {} is above to-port {}",
+                    rule.from_port, rule.to_port
+                ),
+                "swap the ports",
+            ));
+        }
+    }
+    if config.submit.is_some() {
+        if config.product.id.is_none() {
+            return Err(fail(
+                &["product", "id"],
+                "the submit stage needs the product ID",
+                "set product.id to the product's ID as the Marketplace Management Portal shows it (prod-…)",
+            ));
+        }
+        let groups = &config.load_form.security_groups;
+        if let Some(i) = groups.iter().position(|r| r.protocol == IpProtocol::Icmp) {
+            return Err(fail(
+                &["load-form", "security-groups", &i.to_string(), "protocol"],
+                "the submit stage cannot send an icmp rule: the Catalog API's IpProtocol takes tcp or udp",
+                "use tcp or udp, or leave the submit section out and enter the rules in the portal",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Mapping keys name built architectures, and several architectures need a key each.
+fn templates_fit_the_build(config: &Config) -> Result<(), Failure> {
+    let built = &config.build.architectures;
+    for (i, target) in config.templates.iter().enumerate() {
+        let index = i.to_string();
+        if let Some(arch) = target.keys.keys().find(|a| !built.contains(a)) {
+            return Err(fail(
+                &["templates", &index, "keys"],
+                format!(
+                    "a key is given for {}, which build.architectures does not list",
+                    arch.as_str()
+                ),
+                "add the architecture to build.architectures, or remove its key",
+            ));
+        }
+        if built.len() > 1 && target.keys.len() != built.len() {
+            return Err(fail(
+                &["templates", &index],
+                "several architectures are built, but this template does not say which mapping key holds each",
+                "add `keys:` with one mapping key per architecture, like `x86_64: AMD64` and `arm64: ARM64`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One commit writes each path once: a path listed twice would lose one of its changes.
+fn paths_are_written_once(config: &Config) -> Result<(), Failure> {
+    let normal = |p: &Path| {
+        p.components()
+            .filter(|c| *c != Component::CurDir)
+            .collect::<PathBuf>()
+    };
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for (i, target) in config.templates.iter().enumerate() {
+        let path = normal(&target.path);
+        if seen.contains(&path) {
+            return Err(fail(
+                &["templates", &i.to_string(), "path"],
+                format!("`{}` is listed twice", target.path.display()),
+                "list each template once; use keys for several architectures in one template",
+            ));
+        }
+        seen.push(path);
+    }
+    if let Some(csv) = &config.pull_request.load_form_csv {
+        if seen.contains(&normal(csv)) {
+            return Err(fail(
+                &["pull-request", "load-form-csv"],
+                format!("`{}` is also a template", csv.display()),
+                "give the CSV its own path",
+            ));
+        }
+    }
+    Ok(())
+}
