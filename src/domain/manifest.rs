@@ -135,6 +135,15 @@ impl Manifest {
             None => anyhow::bail!("{}: not a marketplace-release manifest: it has no schema_version\n  help: pass the file the build or copy stage wrote", path.display()),
         }
         let manifest: Manifest = serde_json::from_str(&text).map_err(not_ours)?;
+        // An available image must be usable, so that no later stage drops it unseen.
+        for (region, image) in &manifest.regions {
+            if image.state != ImageState::Available {
+                continue;
+            }
+            if let Err(e) = Region::new(region).and_then(|_| AmiId::new(&image.image_id, region)) {
+                anyhow::bail!("{}: {e}\n  help: pass the file the build or copy stage wrote; it was changed by hand or by another tool", path.display());
+            }
+        }
         Ok(manifest)
     }
 
@@ -149,7 +158,8 @@ impl Manifest {
         serde_json::to_value(schemars::schema_for!(Manifest)).expect("a schema serialises")
     }
 
-    /// The available images as an AMI set (region → AMI), for the template stage.
+    /// The available images as an AMI set (region → AMI), for the template stage. Their
+    /// regions and IDs were checked when the manifest was read (or come from EC2).
     pub fn available_amis(&self) -> AmiSet {
         AmiSet::from_pairs(
             self.regions
@@ -216,6 +226,22 @@ mod tests {
         let error = Manifest::read(&path).unwrap_err().to_string();
         assert!(
             error.contains("schema_version 9, written by a newer"),
+            "{error}"
+        );
+    }
+
+    /// An available image with a malformed ID is refused when read, naming the region.
+    #[test]
+    fn an_unusable_available_image_is_refused_when_read() {
+        let text = r#"{"schema_version": 2, "product": "P", "version": "1.0",
+            "architecture": "x86_64", "run_id": "r", "name": "p", "source_region": "us-east-1",
+            "regions": {"eu-west-1": {"image_id": "ami-XYZ", "state": "available"}}}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        std::fs::write(&path, text).unwrap();
+        let error = Manifest::read(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("ami-XYZ") && error.contains("eu-west-1"),
             "{error}"
         );
     }
