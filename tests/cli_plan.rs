@@ -265,3 +265,53 @@ fn a_body_over_githubs_limit_drops_optional_parts_and_says_so() {
     assert!(csv.contains(long_notes.trim()), "the CSV is not trimmed");
     assert!(csv.contains("AMI ID (us-east-1),ami-00000000000000101\n"));
 }
+
+/// Issue 13: files the tool writes as root are readable by the next workflow step, which
+/// runs as the runner's user (uid 1001), as `actions/upload-artifact` reads them.
+#[test]
+fn written_files_are_readable_by_another_user() {
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    assert!(
+        is_root,
+        "this test reads the files as uid 1001 with setpriv, which needs root (CI runs as root)"
+    );
+    let repo = user_repo();
+    let (code, _, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+            "--load-form-csv",
+            "load-form.csv",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let csv = repo.path().join("load-form.csv");
+    // The directory must be enterable by uid 1001 too, as the workspace is on the runner.
+    let mut dir = Some(repo.path());
+    while let Some(d) = dir {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d).unwrap().permissions().mode();
+        if mode & 0o001 == 0 {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode | 0o005)).unwrap();
+        }
+        dir = d.parent();
+    }
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=1001", "--regid=1001", "--clear-groups", "cat"])
+        .arg(&csv)
+        .output()
+        .expect("setpriv (util-linux) runs");
+    assert!(
+        out.status.success(),
+        "uid 1001 cannot read {}: {}",
+        csv.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
