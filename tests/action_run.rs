@@ -717,3 +717,43 @@ fn a_matrix_publish_job_leads_with_the_first_configured_architecture() {
         .expect("arm64 AMI in the body");
     assert!(x86 < arm, "x86_64 first:\n{body}");
 }
+
+/// Issue 13: an input's text that would start a workflow command is printed inert: every line
+/// that starts with `::` outside our own commands sits between `::stop-commands::TOKEN` and
+/// `::TOKEN::`.
+#[test]
+fn untrusted_text_never_starts_a_workflow_command() {
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let env = runner.env(no_aws(), &[("version", "1.0\n::warning::injected")]);
+    let out = run(action_command(
+        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+        &runner.workspace(),
+        &env,
+    ));
+    assert_eq!(out.status.code(), Some(2));
+    for stream in [text(&out.stdout), text(&out.stderr)] {
+        let mut stopped: Option<String> = None;
+        for line in stream.lines() {
+            let trimmed = line.trim_start();
+            if let Some(token) = &stopped {
+                if trimmed == format!("::{token}::") {
+                    stopped = None;
+                }
+                continue;
+            }
+            if let Some(token) = trimmed.strip_prefix("::stop-commands::") {
+                stopped = Some(token.to_owned());
+                continue;
+            }
+            assert!(
+                !trimmed.starts_with("::warning"),
+                "a workflow command from the input:\n{stream}"
+            );
+        }
+        assert!(stopped.is_none(), "stop-commands is closed:\n{stream}");
+    }
+    assert!(
+        text(&out.stderr).contains("::warning::injected"),
+        "the text is kept"
+    );
+}

@@ -64,7 +64,7 @@ pub fn template(args: TemplateArgs) -> Result<ExitCode> {
     let old = std::str::from_utf8(&bytes).expect("parse_bytes checked UTF-8");
     if args.check {
         if edited.changed {
-            print!("{}", output::unified_diff(&shown, old, &edited.text));
+            output::report(&output::unified_diff(&shown, old, &edited.text));
             eprintln!(
                 "{shown} would change ({} change(s)); run with --in-place or --output to write it",
                 edited.changes.len()
@@ -146,7 +146,7 @@ pub fn plan(args: PlanArgs, env: &RunnerEnv) -> Result<ExitCode> {
         None => None,
     };
     let plan = make_plan(&config, &workspace, &version, amis.as_ref(), env)?;
-    print!("{}", plan.report(&config));
+    output::report(&plan.report(&config));
     if let Some(path) = &args.load_form_csv {
         write_atomically(path, &plan::loadform::to_csv(&plan.load_form))?;
         eprintln!("wrote the load form values to {}", path.display());
@@ -174,7 +174,7 @@ pub fn status(args: StatusArgs, env: &RunnerEnv) -> Result<ExitCode> {
         } else {
             catalog.describe_change_set(&args.change_set).await?
         };
-        print!("{}", submit::describe(&state));
+        output::report(&submit::describe(&state));
         if state.status.is_failure() {
             return Err(submit::SubmitError::Failed(Box::new(state)).into());
         }

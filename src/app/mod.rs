@@ -50,7 +50,12 @@ pub fn main() -> ExitCode {
             if output::in_github_actions() {
                 println!("{}", diagnostic.annotation());
             }
-            eprintln!("error: {}", diagnostic.render());
+            let text = format!("error: {}", diagnostic.render());
+            if output::in_github_actions() {
+                eprintln!("{}", output::workflow::guard(&text));
+            } else {
+                eprintln!("{text}");
+            }
             ExitCode::from(EXIT_ERROR)
         }
     }

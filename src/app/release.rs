@@ -583,7 +583,7 @@ impl Release {
         .await;
         log::end_group();
         let state = result?;
-        print!("{}", submit::describe(&state));
+        output::report(&submit::describe(&state));
         output::notice(
             &format!("Marketplace change set ({})", state.status),
             &submit::portal_url(&state.id),

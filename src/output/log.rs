@@ -10,10 +10,11 @@ use tracing_subscriber::Layer;
 
 use super::{in_github_actions, workflow};
 
-/// A progress or status line: stdout in GitHub Actions (the log), stderr elsewhere.
+/// A progress or status line: stdout in GitHub Actions (the log), stderr elsewhere. Text that
+/// would start a workflow command is printed inert ([`workflow::guard`]).
 pub fn say(line: &str) {
     if in_github_actions() {
-        println!("{line}");
+        println!("{}", workflow::guard(line));
     } else {
         eprintln!("{line}");
     }

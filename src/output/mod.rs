@@ -37,7 +37,11 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
 
 /// Prints a report (a plan, a change set) on stdout, as it is.
 pub fn report(text: &str) {
-    print!("{text}");
+    if in_github_actions() {
+        println!("{}", workflow::guard(text.trim_end_matches('\n')));
+    } else {
+        print!("{text}");
+    }
 }
 
 /// Whether we run inside GitHub Actions.

@@ -28,9 +28,35 @@ pub fn command(name: &str, properties: &[(&str, String)], message: &str) -> Stri
     )
 }
 
+/// Untrusted text made safe to print in GitHub Actions: when a line of it would be read as a
+/// workflow command (it starts with `::` once trimmed, as the runner reads lines), the whole
+/// text is wrapped in `::stop-commands::TOKEN` … `::TOKEN::` with a random token, so the
+/// runner prints it as it is and runs nothing. Other text is returned unchanged.
+pub fn guard(text: &str) -> String {
+    if !text.lines().any(|line| line.trim_start().starts_with("::")) {
+        return text.to_owned();
+    }
+    let token = format!("marketplace-release-{:016x}", fastrand::u64(..));
+    format!("::stop-commands::{token}\n{text}\n::{token}::")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_would_start_a_command_is_wrapped() {
+        assert_eq!(guard("copy: 3/5 available"), "copy: 3/5 available");
+        let wrapped = guard("input `version`: `1.0\n  ::warning::x` is not a version");
+        let lines: Vec<&str> = wrapped.lines().collect();
+        let token = lines[0].strip_prefix("::stop-commands::").unwrap();
+        assert!(token.starts_with("marketplace-release-"));
+        assert_eq!(lines.last().unwrap(), &format!("::{token}::"));
+        assert!(
+            wrapped.contains("  ::warning::x"),
+            "the text is kept as it is"
+        );
+    }
 
     #[test]
     fn commands_escape_properties_and_data() {
