@@ -68,7 +68,10 @@ impl SetHeadersLayer {
     /// The headers GitHub gets from this tool: [`USER_AGENT`], [`ACCEPT`], [`API_VERSION`].
     pub fn github() -> Self {
         let mut headers = HeaderMap::new();
-        headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
         headers.insert(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
         headers.insert(
             HeaderName::from_static("x-github-api-version"),
@@ -1233,7 +1236,10 @@ mod tests {
     /// fields only, `null` wherever allowed), checked against the description first.
     #[test]
     fn the_client_reads_the_smallest_answer_githubs_description_allows() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/github-openapi.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/github-openapi.json"
+        );
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("{path}: {e}; run node scripts/github-openapi/extract.mjs"));
         let document: Value = serde_json::from_str(&text).unwrap();
@@ -1268,7 +1274,10 @@ mod tests {
         covered.sort_unstable();
         let mut sorted = listed.clone();
         sorted.sort_unstable();
-        assert_eq!(covered, sorted, "this table lists each operation of the description once");
+        assert_eq!(
+            covered, sorted,
+            "this table lists each operation of the description once"
+        );
         for (id, status, reader) in client {
             let operation = operations.iter().find(|o| o["id"] == id).unwrap();
             let schema = &operation["responses"][status.to_string()];
@@ -1283,8 +1292,14 @@ mod tests {
                 .with_draft(jsonschema::Draft::Draft202012)
                 .build(&Value::Object(with_defs))
                 .unwrap();
-            let wrong: Vec<String> = validator.iter_errors(&smallest).map(|e| e.to_string()).collect();
-            assert!(wrong.is_empty(), "{id}: the generated answer is not valid: {wrong:?}");
+            let wrong: Vec<String> = validator
+                .iter_errors(&smallest)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                wrong.is_empty(),
+                "{id}: the generated answer is not valid: {wrong:?}"
+            );
             reader(smallest.clone()).unwrap_or_else(|e| {
                 panic!("{id} {status}: the client cannot read the smallest answer GitHub may give ({e}): make the field an Option or #[serde(default)]\n{smallest:#}")
             });

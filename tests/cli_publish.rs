@@ -190,9 +190,21 @@ fn first_run_creates_branch_signed_commit_and_pull_request() {
     // On the wire, as the binary sends them: our User-Agent, Accept and API version, once each.
     let user_agent = format!("marketplace-release/{}", env!("CARGO_PKG_VERSION"));
     for request in &state.requests {
-        assert_eq!(request.header("user-agent"), [user_agent.as_str()], "{request:?}");
-        assert_eq!(request.header("accept"), ["application/vnd.github+json"], "{request:?}");
-        assert_eq!(request.header("x-github-api-version"), ["2022-11-28"], "{request:?}");
+        assert_eq!(
+            request.header("user-agent"),
+            [user_agent.as_str()],
+            "{request:?}"
+        );
+        assert_eq!(
+            request.header("accept"),
+            ["application/vnd.github+json"],
+            "{request:?}"
+        );
+        assert_eq!(
+            request.header("x-github-api-version"),
+            ["2022-11-28"],
+            "{request:?}"
+        );
     }
     let files = state.files(BRANCH);
     let main_files = state.files("main");

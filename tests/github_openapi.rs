@@ -27,7 +27,10 @@ fn fake() -> FakeGitHub {
         "octo",
         "product",
         "main",
-        &[("README.md", b"# Product\n"), ("cfn/product.yaml", b"Resources: {}\n")],
+        &[
+            ("README.md", b"# Product\n"),
+            ("cfn/product.yaml", b"Resources: {}\n"),
+        ],
     )
 }
 
@@ -101,7 +104,10 @@ async fn walk(github: &GitHub) {
         .await
         .expect("pulls/list")
         .expect("the new pull request is listed");
-    assert_eq!((listed.number, listed.base.name.as_str()), (created.number, "main"));
+    assert_eq!(
+        (listed.number, listed.base.name.as_str()),
+        (created.number, "main")
+    );
     let updated = github
         .update_pull_request(created.number, "Release 1.0.0", "The body")
         .await
@@ -116,7 +122,11 @@ async fn walk(github: &GitHub) {
         .await
         .expect("issues/add-assignees");
     github
-        .request_reviewers(created.number, &["hubot".into()], &["release-managers".into()])
+        .request_reviewers(
+            created.number,
+            &["hubot".into()],
+            &["release-managers".into()],
+        )
         .await
         .expect("pulls/request-reviewers");
     let listed = github.open_pull_request(branch).await.unwrap().unwrap();
@@ -126,7 +136,10 @@ async fn walk(github: &GitHub) {
         .create_branch("scratch", &head)
         .await
         .expect("git/create-ref");
-    github.delete_branch("scratch").await.expect("git/delete-ref");
+    github
+        .delete_branch("scratch")
+        .await
+        .expect("git/delete-ref");
     // Deleting it again: GitHub answers 422 "Reference does not exist", which a retried delete
     // takes as done.
     github
@@ -158,7 +171,11 @@ fn every_operation_the_client_uses_is_called_and_checked_against_the_description
     let called: BTreeSet<&str> = state
         .requests
         .iter()
-        .map(|r| r.operation.as_deref().expect("every request matched an operation"))
+        .map(|r| {
+            r.operation
+                .as_deref()
+                .expect("every request matched an operation")
+        })
         .collect();
     let described: BTreeSet<&str> = openapi::description()
         .operations
@@ -190,9 +207,17 @@ fn each_request_carries_our_user_agent_accept_and_api_version_exactly_once() {
         let what = format!("{} {}: {:?}", request.method, request.path, request.headers);
         assert_eq!(request.header("user-agent"), [USER_AGENT], "{what}");
         assert_eq!(request.header("accept"), [ACCEPT], "{what}");
-        assert_eq!(request.header("x-github-api-version"), [API_VERSION], "{what}");
+        assert_eq!(
+            request.header("x-github-api-version"),
+            [API_VERSION],
+            "{what}"
+        );
         let names: BTreeSet<&str> = request.headers.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names.len(), request.headers.len(), "a header sent twice: {what}");
+        assert_eq!(
+            names.len(),
+            request.headers.len(),
+            "a header sent twice: {what}"
+        );
     }
 }
 
@@ -257,7 +282,12 @@ fn a_bad_enum_is_refused_with_the_rule() {
     let headers = good_headers();
     assert_refused(
         &fake,
-        ("GET", "/repos/octo/product/pulls?state=opened", &headers, ""),
+        (
+            "GET",
+            "/repos/octo/product/pulls?state=opened",
+            &headers,
+            "",
+        ),
         400,
         Rule::QueryParameter,
         r#""opened" is not one of"#,
@@ -266,14 +296,24 @@ fn a_bad_enum_is_refused_with_the_rule() {
     let body = json!({"tree": [{"path": "a", "mode": "644", "type": "blob", "sha": head}]});
     assert_refused(
         &fake,
-        ("POST", "/repos/octo/product/git/trees", &headers, &body.to_string()),
+        (
+            "POST",
+            "/repos/octo/product/git/trees",
+            &headers,
+            &body.to_string(),
+        ),
         400,
         Rule::RequestBody,
         "at /tree/0/mode",
     );
     assert_refused(
         &fake,
-        ("GET", "/repos/octo/product/pulls?per_page=101", &headers, ""),
+        (
+            "GET",
+            "/repos/octo/product/pulls?per_page=101",
+            &headers,
+            "",
+        ),
         400,
         Rule::QueryParameter,
         "101 is greater than the maximum of 100",
@@ -318,7 +358,12 @@ fn a_missing_required_field_is_refused_with_the_rule() {
     );
     assert_refused(
         &fake,
-        ("PATCH", "/repos/octo/product/pulls/first", &headers, r#"{"title": "t"}"#),
+        (
+            "PATCH",
+            "/repos/octo/product/pulls/first",
+            &headers,
+            r#"{"title": "t"}"#,
+        ),
         400,
         Rule::PathParameter,
         "pull_number: `first` is not an integer",
@@ -331,7 +376,12 @@ fn an_unknown_endpoint_is_refused_with_the_rule() {
     let headers = good_headers();
     assert_refused(
         &fake,
-        ("GET", "/repos/octo/product/git/refz/heads/main", &headers, ""),
+        (
+            "GET",
+            "/repos/octo/product/git/refz/heads/main",
+            &headers,
+            "",
+        ),
         404,
         Rule::UnknownOperation,
         "no operation of the description has this path",
@@ -423,12 +473,10 @@ fn a_fake_dropped_with_violations_fails_its_test_naming_the_rule() {
         );
     });
     let panic = outcome.expect_err("dropping the fake must fail the test");
-    let message = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(
-        message.contains("rule query-parameter") && message.contains("GET /repos/octo/product/pulls (pulls/list"),
+        message.contains("rule query-parameter")
+            && message.contains("GET /repos/octo/product/pulls (pulls/list"),
         "{message}"
     );
 }
@@ -450,7 +498,9 @@ fn the_fakes_own_answers_are_checked_too() {
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert_eq!(violations[0].rule, Rule::ResponseBody);
     assert!(
-        violations[0].detail.contains(r#""url" is a required property"#),
+        violations[0]
+            .detail
+            .contains(r#""url" is a required property"#),
         "{}",
         violations[0]
     );
@@ -507,14 +557,19 @@ fn the_extract_is_what_the_pinned_description_gives() {
         String::from_utf8_lossy(&out.stderr)
     );
     let description = openapi::description();
-    let listed: Vec<String> = std::fs::read_to_string(root.join("scripts/github-openapi/operations.txt"))
-        .unwrap()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
+    let listed: Vec<String> =
+        std::fs::read_to_string(root.join("scripts/github-openapi/operations.txt"))
+            .unwrap()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+    let extracted: Vec<String> = description
+        .operations
+        .iter()
+        .map(|op| op.id.clone())
         .collect();
-    let extracted: Vec<String> = description.operations.iter().map(|op| op.id.clone()).collect();
     assert_eq!(listed, extracted);
     for patch in &description.patches {
         let source = patch["source"].as_str().unwrap_or_default();

@@ -405,32 +405,59 @@ impl State {
             "ssh_url": format!("git@github.com:{}/{}.git", self.owner, self.repo),
             "clone_url": format!("{}.git", self.web("")), "mirror_url": null, "svn_url": self.web(""),
         });
-        extend(&mut repo, json!({
-            "homepage": null, "language": null, "forks_count": 0, "forks": 0, "stargazers_count": 0,
-            "watchers_count": 0, "watchers": 0, "size": 1, "default_branch": self.default_branch,
-            "open_issues_count": open, "open_issues": open, "is_template": false, "topics": [],
-            "has_issues": true, "has_projects": true, "has_wiki": true, "has_pages": false, "has_downloads": true,
-            "has_discussions": false, "archived": false, "disabled": false, "visibility": "public",
-            "pushed_at": "2026-11-26T00:00:00Z", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
-            "allow_forking": true, "web_commit_signoff_required": false, "license": null,
-        }));
+        extend(
+            &mut repo,
+            json!({
+                "homepage": null, "language": null, "forks_count": 0, "forks": 0, "stargazers_count": 0,
+                "watchers_count": 0, "watchers": 0, "size": 1, "default_branch": self.default_branch,
+                "open_issues_count": open, "open_issues": open, "is_template": false, "topics": [],
+                "has_issues": true, "has_projects": true, "has_wiki": true, "has_pages": false, "has_downloads": true,
+                "has_discussions": false, "archived": false, "disabled": false, "visibility": "public",
+                "pushed_at": "2026-11-26T00:00:00Z", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
+                "allow_forking": true, "web_commit_signoff_required": false, "license": null,
+            }),
+        );
         // The hypermedia URLs, as GitHub writes them (RFC 6570 templates where it does).
         for (key, tail) in [
-            ("archive_url", "/{archive_format}{/ref}"), ("assignees_url", "/assignees{/user}"),
-            ("blobs_url", "/git/blobs{/sha}"), ("branches_url", "/branches{/branch}"),
-            ("collaborators_url", "/collaborators{/collaborator}"), ("comments_url", "/comments{/number}"),
-            ("commits_url", "/commits{/sha}"), ("compare_url", "/compare/{base}...{head}"),
-            ("contents_url", "/contents/{+path}"), ("contributors_url", "/contributors"),
-            ("deployments_url", "/deployments"), ("downloads_url", "/downloads"), ("events_url", "/events"),
-            ("forks_url", "/forks"), ("git_commits_url", "/git/commits{/sha}"), ("git_refs_url", "/git/refs{/sha}"),
-            ("git_tags_url", "/git/tags{/sha}"), ("hooks_url", "/hooks"),
-            ("issue_comment_url", "/issues/comments{/number}"), ("issue_events_url", "/issues/events{/number}"),
-            ("issues_url", "/issues{/number}"), ("keys_url", "/keys{/key_id}"), ("labels_url", "/labels{/name}"),
-            ("languages_url", "/languages"), ("merges_url", "/merges"), ("milestones_url", "/milestones{/number}"),
-            ("notifications_url", "/notifications{?since,all,participating}"), ("pulls_url", "/pulls{/number}"),
-            ("releases_url", "/releases{/id}"), ("stargazers_url", "/stargazers"), ("statuses_url", "/statuses/{sha}"),
-            ("subscribers_url", "/subscribers"), ("subscription_url", "/subscription"), ("tags_url", "/tags"),
-            ("teams_url", "/teams"), ("trees_url", "/git/trees{/sha}"),
+            ("archive_url", "/{archive_format}{/ref}"),
+            ("assignees_url", "/assignees{/user}"),
+            ("blobs_url", "/git/blobs{/sha}"),
+            ("branches_url", "/branches{/branch}"),
+            ("collaborators_url", "/collaborators{/collaborator}"),
+            ("comments_url", "/comments{/number}"),
+            ("commits_url", "/commits{/sha}"),
+            ("compare_url", "/compare/{base}...{head}"),
+            ("contents_url", "/contents/{+path}"),
+            ("contributors_url", "/contributors"),
+            ("deployments_url", "/deployments"),
+            ("downloads_url", "/downloads"),
+            ("events_url", "/events"),
+            ("forks_url", "/forks"),
+            ("git_commits_url", "/git/commits{/sha}"),
+            ("git_refs_url", "/git/refs{/sha}"),
+            ("git_tags_url", "/git/tags{/sha}"),
+            ("hooks_url", "/hooks"),
+            ("issue_comment_url", "/issues/comments{/number}"),
+            ("issue_events_url", "/issues/events{/number}"),
+            ("issues_url", "/issues{/number}"),
+            ("keys_url", "/keys{/key_id}"),
+            ("labels_url", "/labels{/name}"),
+            ("languages_url", "/languages"),
+            ("merges_url", "/merges"),
+            ("milestones_url", "/milestones{/number}"),
+            (
+                "notifications_url",
+                "/notifications{?since,all,participating}",
+            ),
+            ("pulls_url", "/pulls{/number}"),
+            ("releases_url", "/releases{/id}"),
+            ("stargazers_url", "/stargazers"),
+            ("statuses_url", "/statuses/{sha}"),
+            ("subscribers_url", "/subscribers"),
+            ("subscription_url", "/subscription"),
+            ("tags_url", "/tags"),
+            ("teams_url", "/teams"),
+            ("trees_url", "/git/trees{/sha}"),
         ] {
             repo[key] = json!(format!("{api}{tail}"));
         }
@@ -448,14 +475,24 @@ impl State {
     /// Commits on `head` that `base` lacks.
     fn commits_between(&self, base: &str, head: &str) -> usize {
         let mut on_base = std::collections::HashSet::new();
-        let mut stack: Vec<String> = self.refs.get(&format!("heads/{base}")).into_iter().cloned().collect();
+        let mut stack: Vec<String> = self
+            .refs
+            .get(&format!("heads/{base}"))
+            .into_iter()
+            .cloned()
+            .collect();
         while let Some(sha) = stack.pop() {
             if on_base.insert(sha.clone()) {
                 stack.extend(self.commits[&sha].parents.iter().cloned());
             }
         }
         let mut seen = std::collections::HashSet::new();
-        let mut stack: Vec<String> = self.refs.get(&format!("heads/{head}")).into_iter().cloned().collect();
+        let mut stack: Vec<String> = self
+            .refs
+            .get(&format!("heads/{head}"))
+            .into_iter()
+            .cloned()
+            .collect();
         while let Some(sha) = stack.pop() {
             if !on_base.contains(&sha) && seen.insert(sha.clone()) {
                 stack.extend(self.commits[&sha].parents.iter().cloned());
@@ -482,7 +519,11 @@ impl State {
         let api = self.api(&format!("/pulls/{number}"));
         let issue = self.api(&format!("/issues/{number}"));
         let html = self.web(&format!("/pull/{number}"));
-        let head_sha = self.refs.get(&format!("heads/{}", pull.head)).cloned().unwrap_or_default();
+        let head_sha = self
+            .refs
+            .get(&format!("heads/{}", pull.head))
+            .cloned()
+            .unwrap_or_default();
         let statuses = self.api(&format!("/statuses/{head_sha}"));
         let files = {
             let mut base = BTreeMap::new();
@@ -493,7 +534,12 @@ impl State {
             if !head_sha.is_empty() {
                 self.flatten(&self.commits[&head_sha].tree, "", &mut head);
             }
-            base.keys().chain(head.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().filter(|p| base.get(*p) != head.get(*p)).count()
+            base.keys()
+                .chain(head.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|p| base.get(*p) != head.get(*p))
+                .count()
         };
         let mut value = json!({
             "url": api, "id": 1000 + number, "node_id": format!("PR_fake{number}"), "html_url": html,
@@ -502,32 +548,38 @@ impl State {
             "review_comment_url": self.api("/pulls/comments{/number}"), "comments_url": format!("{issue}/comments"),
             "statuses_url": statuses, "number": number, "state": pull.state, "locked": false, "title": pull.title,
         });
-        extend(&mut value, json!({
-            "user": self.user_json("github-actions[bot]"),
-            "body": if pull.body.is_empty() { Value::Null } else { json!(pull.body) },
-            "labels": pull.labels.iter().map(|l| self.label_json(l)).collect::<Vec<_>>(),
-            "milestone": null, "active_lock_reason": null,
-            "created_at": "2026-11-26T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
-            "closed_at": if pull.state == "closed" { json!("2026-11-26T00:00:00Z") } else { Value::Null },
-            "merged_at": null, "merge_commit_sha": null,
-            "assignee": pull.assignees.first().map_or(Value::Null, |a| self.user_json(a)),
-            "assignees": pull.assignees.iter().map(|a| self.user_json(a)).collect::<Vec<_>>(),
-            "requested_reviewers": pull.reviewers.iter().map(|a| self.user_json(a)).collect::<Vec<_>>(),
-            "requested_teams": pull.team_reviewers.iter().map(|t| self.team_json(t)).collect::<Vec<_>>(),
-        }));
-        extend(&mut value, json!({
-            "head": self.branch_json(&pull.head), "base": self.branch_json(&pull.base),
-            "_links": {
-                "self": {"href": api}, "html": {"href": html}, "issue": {"href": issue},
-                "comments": {"href": format!("{issue}/comments")}, "review_comments": {"href": format!("{api}/comments")},
-                "review_comment": {"href": self.api("/pulls/comments{/number}")}, "commits": {"href": format!("{api}/commits")},
-                "statuses": {"href": statuses},
-            },
-            "author_association": "NONE", "auto_merge": null, "draft": pull.draft,
-            "merged": false, "mergeable": null, "rebaseable": null, "mergeable_state": "unknown", "merged_by": null,
-            "comments": 0, "review_comments": 0, "maintainer_can_modify": pull.maintainer_can_modify,
-            "commits": self.commits_between(&pull.base, &pull.head), "additions": 0, "deletions": 0, "changed_files": files,
-        }));
+        extend(
+            &mut value,
+            json!({
+                "user": self.user_json("github-actions[bot]"),
+                "body": if pull.body.is_empty() { Value::Null } else { json!(pull.body) },
+                "labels": pull.labels.iter().map(|l| self.label_json(l)).collect::<Vec<_>>(),
+                "milestone": null, "active_lock_reason": null,
+                "created_at": "2026-11-26T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
+                "closed_at": if pull.state == "closed" { json!("2026-11-26T00:00:00Z") } else { Value::Null },
+                "merged_at": null, "merge_commit_sha": null,
+                "assignee": pull.assignees.first().map_or(Value::Null, |a| self.user_json(a)),
+                "assignees": pull.assignees.iter().map(|a| self.user_json(a)).collect::<Vec<_>>(),
+                "requested_reviewers": pull.reviewers.iter().map(|a| self.user_json(a)).collect::<Vec<_>>(),
+                "requested_teams": pull.team_reviewers.iter().map(|t| self.team_json(t)).collect::<Vec<_>>(),
+            }),
+        );
+        extend(
+            &mut value,
+            json!({
+                "head": self.branch_json(&pull.head), "base": self.branch_json(&pull.base),
+                "_links": {
+                    "self": {"href": api}, "html": {"href": html}, "issue": {"href": issue},
+                    "comments": {"href": format!("{issue}/comments")}, "review_comments": {"href": format!("{api}/comments")},
+                    "review_comment": {"href": self.api("/pulls/comments{/number}")}, "commits": {"href": format!("{api}/commits")},
+                    "statuses": {"href": statuses},
+                },
+                "author_association": "NONE", "auto_merge": null, "draft": pull.draft,
+                "merged": false, "mergeable": null, "rebaseable": null, "mergeable_state": "unknown", "merged_by": null,
+                "comments": 0, "review_comments": 0, "maintainer_can_modify": pull.maintainer_can_modify,
+                "commits": self.commits_between(&pull.base, &pull.head), "additions": 0, "deletions": 0, "changed_files": files,
+            }),
+        );
         value
     }
 
@@ -536,13 +588,26 @@ impl State {
         let mut value = self.pull_full_json(pull);
         let fields = value.as_object_mut().expect("object");
         for key in [
-            "merged", "mergeable", "rebaseable", "mergeable_state", "merged_by", "comments",
-            "review_comments", "maintainer_can_modify", "commits", "additions", "deletions",
+            "merged",
+            "mergeable",
+            "rebaseable",
+            "mergeable_state",
+            "merged_by",
+            "comments",
+            "review_comments",
+            "maintainer_can_modify",
+            "commits",
+            "additions",
+            "deletions",
             "changed_files",
         ] {
             fields.remove(key);
         }
-        let teams: Vec<Value> = pull.team_reviewers.iter().map(|t| self.team_json(t)).collect();
+        let teams: Vec<Value> = pull
+            .team_reviewers
+            .iter()
+            .map(|t| self.team_json(t))
+            .collect();
         fields.insert("requested_teams".into(), json!(teams));
         value
     }
@@ -558,14 +623,17 @@ impl State {
             "events_url": format!("{issue}/events"), "html_url": full["html_url"], "number": number,
             "state": pull.state, "state_reason": null, "title": pull.title, "body": full["body"], "user": full["user"],
         });
-        extend(&mut value, json!({
-            "labels": full["labels"], "assignee": full["assignee"], "assignees": full["assignees"],
-            "milestone": null, "locked": false, "active_lock_reason": null, "comments": 0,
-            "pull_request": {"url": full["url"], "html_url": full["html_url"], "diff_url": full["diff_url"], "patch_url": full["patch_url"], "merged_at": null},
-            "closed_at": full["closed_at"], "created_at": full["created_at"], "updated_at": full["updated_at"],
-            "draft": pull.draft, "closed_by": null, "author_association": "NONE",
-            "timeline_url": format!("{issue}/timeline"),
-        }));
+        extend(
+            &mut value,
+            json!({
+                "labels": full["labels"], "assignee": full["assignee"], "assignees": full["assignees"],
+                "milestone": null, "locked": false, "active_lock_reason": null, "comments": 0,
+                "pull_request": {"url": full["url"], "html_url": full["html_url"], "diff_url": full["diff_url"], "patch_url": full["patch_url"], "merged_at": null},
+                "closed_at": full["closed_at"], "created_at": full["created_at"], "updated_at": full["updated_at"],
+                "draft": pull.draft, "closed_by": null, "author_association": "NONE",
+                "timeline_url": format!("{issue}/timeline"),
+            }),
+        );
         value
     }
 }
@@ -949,7 +1017,11 @@ fn answer(
             let pull = state.pulls[index].clone();
             // add-labels answers every label of the issue; add-assignees the issue.
             let answer = if *what == "labels" {
-                json!(pull.labels.iter().map(|l| state.label_json(l)).collect::<Vec<_>>())
+                json!(pull
+                    .labels
+                    .iter()
+                    .map(|l| state.label_json(l))
+                    .collect::<Vec<_>>())
             } else {
                 state.issue_json(&pull)
             };
@@ -1118,7 +1190,9 @@ impl FakeGitHub {
 
     /// The state, locked.
     pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The rules broken so far, which the fake then no longer holds against its test.

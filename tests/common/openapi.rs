@@ -140,6 +140,9 @@ impl Operation {
     }
 }
 
+/// Path parameters as matched: name → decoded value.
+type PathValues = Vec<(String, String)>;
+
 /// The description of the operations the client uses.
 pub struct Description {
     /// The version of `@octokit/openapi` it comes from.
@@ -206,9 +209,9 @@ fn closed(schema: &Value) -> Value {
                                 .collect(),
                         ),
                         "items" | "additionalProperties" | "not" => closed(value),
-                        "allOf" | "anyOf" | "oneOf" => {
-                            Value::Array(value.as_array().expect("list").iter().map(closed).collect())
-                        }
+                        "allOf" | "anyOf" | "oneOf" => Value::Array(
+                            value.as_array().expect("list").iter().map(closed).collect(),
+                        ),
                         _ => value.clone(),
                     };
                     (key.clone(), value)
@@ -277,7 +280,10 @@ impl Description {
     fn load() -> Self {
         let path = super::repo().join("tests/support/github-openapi.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{}: {e}; generate it with node scripts/github-openapi/extract.mjs", path.display())
+            panic!(
+                "{}: {e}; generate it with node scripts/github-openapi/extract.mjs",
+                path.display()
+            )
         });
         let document: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
@@ -352,13 +358,9 @@ impl Description {
 
     /// The operation `method path` calls and its path parameters (decoded), most literal
     /// template first. `Err`: the methods the description has for that path, if any.
-    fn route(
-        &self,
-        method: &str,
-        path: &str,
-    ) -> Result<(&Operation, Vec<(String, String)>), Vec<String>> {
+    fn route(&self, method: &str, path: &str) -> Result<(&Operation, PathValues), Vec<String>> {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let mut matches: Vec<(usize, &Operation, Vec<(String, String)>)> = Vec::new();
+        let mut matches: Vec<(usize, &Operation, PathValues)> = Vec::new();
         for op in &self.operations {
             let template: Vec<&str> = op.path.trim_start_matches('/').split('/').collect();
             let mut values = Vec::new();
@@ -469,7 +471,10 @@ impl Description {
             Err(methods) => {
                 found.push((
                     Rule::UnknownOperation,
-                    format!("the description has this path only for {}", methods.join(", ")),
+                    format!(
+                        "the description has this path only for {}",
+                        methods.join(", ")
+                    ),
                 ));
                 None
             }
@@ -536,7 +541,11 @@ impl Description {
                     format!(
                         "`{key}` is not a query parameter of {} (GitHub ignores it; known: {})",
                         op.id,
-                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
                 continue;
@@ -552,7 +561,10 @@ impl Description {
         }
         for (key, count) in &seen {
             if *count > 1 {
-                found.push((Rule::QueryParameter, format!("`{key}` is given {count} times")));
+                found.push((
+                    Rule::QueryParameter,
+                    format!("`{key}` is given {count} times"),
+                ));
             }
         }
         for parameter in &op.parameters {
@@ -562,7 +574,10 @@ impl Description {
             {
                 found.push((
                     Rule::QueryParameter,
-                    format!("the required query parameter `{}` is missing", parameter.name),
+                    format!(
+                        "the required query parameter `{}` is missing",
+                        parameter.name
+                    ),
                 ));
             }
         }
@@ -573,7 +588,11 @@ impl Description {
             if !body.is_empty() {
                 found.push((
                     Rule::RequestBody,
-                    format!("{} takes no request body, but {} bytes were sent", op.id, body.len()),
+                    format!(
+                        "{} takes no request body, but {} bytes were sent",
+                        op.id,
+                        body.len()
+                    ),
                 ));
             }
             return;
@@ -612,7 +631,10 @@ impl Description {
             // ("Reference does not exist"); OpenAPI's "no content" means "none described".
             Some(None) | None if status >= 400 => {
                 for error in errors(&self.basic_error, body) {
-                    found.push((Rule::ResponseBody, format!("{status} (basic-error) {error}")));
+                    found.push((
+                        Rule::ResponseBody,
+                        format!("{status} (basic-error) {error}"),
+                    ));
                 }
             }
             Some(None) => {
