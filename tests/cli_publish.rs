@@ -187,6 +187,25 @@ fn first_run_creates_branch_signed_commit_and_pull_request() {
     let mut sent: Vec<&String> = commit_request.body.as_object().unwrap().keys().collect();
     sent.sort();
     assert_eq!(sent, ["message", "parents", "tree"]);
+    // On the wire, as the binary sends them: our User-Agent, Accept and API version, once each.
+    let user_agent = format!("marketplace-release/{}", env!("CARGO_PKG_VERSION"));
+    for request in &state.requests {
+        assert_eq!(
+            request.header("user-agent"),
+            [user_agent.as_str()],
+            "{request:?}"
+        );
+        assert_eq!(
+            request.header("accept"),
+            ["application/vnd.github+json"],
+            "{request:?}"
+        );
+        assert_eq!(
+            request.header("x-github-api-version"),
+            ["2022-11-28"],
+            "{request:?}"
+        );
+    }
     let files = state.files(BRANCH);
     let main_files = state.files("main");
     assert_eq!(
@@ -415,7 +434,7 @@ fn labels_refused_right_after_creation_are_retried() {
         "POST",
         "/labels",
         422,
-        json!({"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "invalid", "field": "labels"}], "status": "422"}),
+        json!({"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "invalid", "field": "labels"}], "documentation_url": "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue", "status": "422"}),
         1,
     );
     let run = setup.publish(&setup.manifest("m1.json", "5.26.0", "x86_64", 1), &[], &[]);

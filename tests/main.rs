@@ -13,6 +13,7 @@ mod cli_submit;
 mod cli_template;
 mod corpus;
 mod ec2_stages;
+mod github_openapi;
 mod iam_policy;
 mod pairs;
 mod properties;

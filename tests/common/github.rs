@@ -1,6 +1,13 @@
 //! An in-process fake of the GitHub REST API the publish stage uses. It keeps real Git objects
 //! (blobs, trees and commits with Git's own object IDs), refs and pull requests, answers with
 //! GitHub's documented shapes and errors, records every request, and can be told to fail.
+//!
+//! It holds every request, and every answer of its own, to GitHub's OpenAPI description
+//! (`common::openapi`): a request that breaks a rule is answered 400 (404 for an unknown
+//! operation) with the rule in the message and recorded in [`State::violations`]; an answer that
+//! breaks one is recorded too. A [`FakeGitHub`] dropped with violations left fails its test, so
+//! every scenario checks its requests without asking; [`FakeGitHub::take_violations`] is for the
+//! tests that break rules on purpose.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,6 +17,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{json, Value};
+
+use super::openapi::{self, Rule, Violation};
 
 /// The token the fake accepts; tests check it never appears in the binary's output.
 pub const TOKEN: &str = "ghs_fakeTokenThatMustNeverBePrinted0123456789";
@@ -25,12 +34,25 @@ pub struct Request {
     pub query: String,
     /// The JSON body (`null` when none).
     pub body: Value,
+    /// Every header line as sent, names lower-case, in order (`authorization` left out).
+    pub headers: Vec<(String, String)>,
+    /// The operationId of GitHub's description it called, when it matched one.
+    pub operation: Option<String>,
 }
 
 impl Request {
     /// Whether the request could change state.
     pub fn is_write(&self) -> bool {
         self.method != "GET"
+    }
+
+    /// The values of every line of header `name`.
+    pub fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -61,6 +83,7 @@ pub struct Pull {
     pub head: String,
     pub base: String,
     pub draft: bool,
+    pub maintainer_can_modify: bool,
     pub labels: Vec<String>,
     pub assignees: Vec<String>,
     pub reviewers: Vec<String>,
@@ -98,6 +121,9 @@ pub struct State {
     pub pulls: Vec<Pull>,
     pub requests: Vec<Request>,
     pub faults: Vec<Fault>,
+    /// The rules of GitHub's OpenAPI description that requests (or the fake's answers) broke;
+    /// the fake fails the test that owns it when any is left at its end.
+    pub violations: Vec<Violation>,
     /// The repository setting "Allow GitHub Actions to create and approve pull requests".
     pub actions_may_create_pull_requests: bool,
     clock: u64,
@@ -290,7 +316,7 @@ impl State {
         json!({
             "ref": format!("refs/{name}"),
             "node_id": "REF_fake",
-            "url": self.api(&format!("/git/refs/{name}")),
+            "url": self.api(&format!("/git/refs/{}", encode_ref(name))),
             "object": {"sha": self.refs[name], "type": "commit", "url": self.api(&format!("/git/commits/{}", self.refs[name]))},
         })
     }
@@ -302,12 +328,12 @@ impl State {
             "sha": sha,
             "node_id": "C_fake",
             "url": self.api(&format!("/git/commits/{sha}")),
-            "html_url": format!("https://github.com/{}/{}/commit/{sha}", self.owner, self.repo),
+            "html_url": self.web(&format!("/commit/{sha}")),
             "author": identity,
             "committer": identity,
             "message": commit.message,
             "tree": {"sha": commit.tree, "url": self.api(&format!("/git/trees/{}", commit.tree))},
-            "parents": commit.parents.iter().map(|p| json!({"sha": p, "url": self.api(&format!("/git/commits/{p}")), "html_url": ""})).collect::<Vec<_>>(),
+            "parents": commit.parents.iter().map(|p| json!({"sha": p, "url": self.api(&format!("/git/commits/{p}")), "html_url": self.web(&format!("/commit/{p}"))})).collect::<Vec<_>>(),
             "verification": {"verified": !commit.custom_identity, "reason": if commit.custom_identity { "unsigned" } else { "valid" }, "signature": null, "payload": null, "verified_at": null},
         })
     }
@@ -326,28 +352,289 @@ impl State {
         json!({"sha": sha, "url": self.api(&format!("/git/trees/{sha}")), "tree": entries, "truncated": false})
     }
 
-    fn pull_json(&self, pull: &Pull) -> Value {
-        let user = |login: &str| json!({"login": login, "id": 1, "type": "User"});
+    fn web(&self, tail: &str) -> String {
+        format!("https://github.com/{}/{}{tail}", self.owner, self.repo)
+    }
+
+    /// A `simple-user`. GitHub percent-encodes logins in URLs (`github-actions%5Bbot%5D`).
+    fn user_json(&self, login: &str) -> Value {
+        let id = 1 + login.bytes().map(u64::from).sum::<u64>();
+        let api = format!("https://api.github.com/users/{}", encode(login));
         json!({
-            "url": self.api(&format!("/pulls/{}", pull.number)),
-            "id": 1000 + pull.number,
-            "node_id": "PR_fake",
-            "html_url": format!("https://github.com/{}/{}/pull/{}", self.owner, self.repo, pull.number),
-            "number": pull.number,
-            "state": pull.state,
-            "locked": false,
-            "title": pull.title,
-            "body": if pull.body.is_empty() { Value::Null } else { json!(pull.body) },
-            "draft": pull.draft,
-            "user": user("github-actions[bot]"),
-            "labels": pull.labels.iter().map(|l| json!({"id": 1, "name": l, "color": "ededed", "default": false})).collect::<Vec<_>>(),
-            "assignees": pull.assignees.iter().map(|a| user(a)).collect::<Vec<_>>(),
-            "requested_reviewers": pull.reviewers.iter().map(|a| user(a)).collect::<Vec<_>>(),
-            "requested_teams": pull.team_reviewers.iter().map(|t| json!({"slug": t, "name": t})).collect::<Vec<_>>(),
-            "head": {"label": format!("{}:{}", self.owner, pull.head), "ref": pull.head, "sha": self.refs.get(&format!("heads/{}", pull.head)).cloned().unwrap_or_default()},
-            "base": {"label": format!("{}:{}", self.owner, pull.base), "ref": pull.base, "sha": self.refs.get(&format!("heads/{}", pull.base)).cloned().unwrap_or_default()},
-            "maintainer_can_modify": true,
+            "login": login, "id": id, "node_id": format!("U_fake{id}"),
+            "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
+            "gravatar_id": "", "url": api, "html_url": format!("https://github.com/{}", encode(login)),
+            "followers_url": format!("{api}/followers"), "following_url": format!("{api}/following{{/other_user}}"),
+            "gists_url": format!("{api}/gists{{/gist_id}}"), "starred_url": format!("{api}/starred{{/owner}}{{/repo}}"),
+            "subscriptions_url": format!("{api}/subscriptions"), "organizations_url": format!("{api}/orgs"),
+            "repos_url": format!("{api}/repos"), "events_url": format!("{api}/events{{/privacy}}"),
+            "received_events_url": format!("{api}/received_events"),
+            "type": if login.ends_with("[bot]") { "Bot" } else { "User" },
+            "user_view_type": "public", "site_admin": false,
         })
+    }
+
+    /// A `team` (also a complete `team-simple`).
+    fn team_json(&self, slug: &str) -> Value {
+        let id = 100 + slug.bytes().map(u64::from).sum::<u64>();
+        let api = format!("https://api.github.com/organizations/1/team/{id}");
+        json!({
+            "id": id, "node_id": format!("T_fake{id}"), "url": api, "html_url": format!("https://github.com/orgs/{}/teams/{slug}", self.owner),
+            "name": slug, "slug": slug, "description": null, "privacy": "closed", "notification_setting": "notifications_enabled",
+            "permission": "pull", "members_url": format!("{api}/members{{/member}}"), "repositories_url": format!("{api}/repos"),
+            "parent": null, "type": "organization",
+        })
+    }
+
+    /// A `label`. Labels that add-labels creates have no description: GitHub sends `null`
+    /// (github/docs#18857, github/rest-api-description#1812).
+    fn label_json(&self, name: &str) -> Value {
+        let id = 10_000 + name.bytes().map(u64::from).sum::<u64>();
+        json!({"id": id, "node_id": format!("LA_fake{id}"), "url": self.api(&format!("/labels/{}", encode(name))), "name": name, "description": null, "color": "ededed", "default": false})
+    }
+
+    /// The repository: `full-repository` (GET /repos/{owner}/{repo}) or the `repository` a pull
+    /// request's head and base carry.
+    fn repository_json(&self, full: bool) -> Value {
+        let api = self.api("");
+        let open = self.pulls.iter().filter(|p| p.state == "open").count();
+        let mut repo = json!({
+            "id": 1, "node_id": "R_fake", "name": self.repo, "full_name": format!("{}/{}", self.owner, self.repo),
+            "owner": self.user_json(&self.owner), "private": false, "html_url": self.web(""), "description": null,
+            "fork": false, "url": api, "git_url": format!("git://github.com/{}/{}.git", self.owner, self.repo),
+            "ssh_url": format!("git@github.com:{}/{}.git", self.owner, self.repo),
+            "clone_url": format!("{}.git", self.web("")), "mirror_url": null, "svn_url": self.web(""),
+        });
+        extend(
+            &mut repo,
+            json!({
+                "homepage": null, "language": null, "forks_count": 0, "forks": 0, "stargazers_count": 0,
+                "watchers_count": 0, "watchers": 0, "size": 1, "default_branch": self.default_branch,
+                "open_issues_count": open, "open_issues": open, "is_template": false, "topics": [],
+                "has_issues": true, "has_projects": true, "has_wiki": true, "has_pages": false, "has_downloads": true,
+                "has_discussions": false, "archived": false, "disabled": false, "visibility": "public",
+                "pushed_at": "2026-11-26T00:00:00Z", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
+                "allow_forking": true, "web_commit_signoff_required": false, "license": null,
+            }),
+        );
+        // The hypermedia URLs, as GitHub writes them (RFC 6570 templates where it does).
+        for (key, tail) in [
+            ("archive_url", "/{archive_format}{/ref}"),
+            ("assignees_url", "/assignees{/user}"),
+            ("blobs_url", "/git/blobs{/sha}"),
+            ("branches_url", "/branches{/branch}"),
+            ("collaborators_url", "/collaborators{/collaborator}"),
+            ("comments_url", "/comments{/number}"),
+            ("commits_url", "/commits{/sha}"),
+            ("compare_url", "/compare/{base}...{head}"),
+            ("contents_url", "/contents/{+path}"),
+            ("contributors_url", "/contributors"),
+            ("deployments_url", "/deployments"),
+            ("downloads_url", "/downloads"),
+            ("events_url", "/events"),
+            ("forks_url", "/forks"),
+            ("git_commits_url", "/git/commits{/sha}"),
+            ("git_refs_url", "/git/refs{/sha}"),
+            ("git_tags_url", "/git/tags{/sha}"),
+            ("hooks_url", "/hooks"),
+            ("issue_comment_url", "/issues/comments{/number}"),
+            ("issue_events_url", "/issues/events{/number}"),
+            ("issues_url", "/issues{/number}"),
+            ("keys_url", "/keys{/key_id}"),
+            ("labels_url", "/labels{/name}"),
+            ("languages_url", "/languages"),
+            ("merges_url", "/merges"),
+            ("milestones_url", "/milestones{/number}"),
+            (
+                "notifications_url",
+                "/notifications{?since,all,participating}",
+            ),
+            ("pulls_url", "/pulls{/number}"),
+            ("releases_url", "/releases{/id}"),
+            ("stargazers_url", "/stargazers"),
+            ("statuses_url", "/statuses/{sha}"),
+            ("subscribers_url", "/subscribers"),
+            ("subscription_url", "/subscription"),
+            ("tags_url", "/tags"),
+            ("teams_url", "/teams"),
+            ("trees_url", "/git/trees{/sha}"),
+        ] {
+            repo[key] = json!(format!("{api}{tail}"));
+        }
+        if full {
+            repo["network_count"] = json!(0);
+            repo["subscribers_count"] = json!(1);
+            repo["allow_merge_commit"] = json!(true);
+            repo["allow_squash_merge"] = json!(true);
+            repo["allow_rebase_merge"] = json!(true);
+            repo["delete_branch_on_merge"] = json!(false);
+        }
+        repo
+    }
+
+    /// Commits on `head` that `base` lacks.
+    fn commits_between(&self, base: &str, head: &str) -> usize {
+        let mut on_base = std::collections::HashSet::new();
+        let mut stack: Vec<String> = self
+            .refs
+            .get(&format!("heads/{base}"))
+            .into_iter()
+            .cloned()
+            .collect();
+        while let Some(sha) = stack.pop() {
+            if on_base.insert(sha.clone()) {
+                stack.extend(self.commits[&sha].parents.iter().cloned());
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<String> = self
+            .refs
+            .get(&format!("heads/{head}"))
+            .into_iter()
+            .cloned()
+            .collect();
+        while let Some(sha) = stack.pop() {
+            if !on_base.contains(&sha) && seen.insert(sha.clone()) {
+                stack.extend(self.commits[&sha].parents.iter().cloned());
+            }
+        }
+        seen.len()
+    }
+
+    /// One side of a pull request.
+    fn branch_json(&self, branch: &str) -> Value {
+        json!({
+            "label": format!("{}:{branch}", self.owner), "ref": branch,
+            "sha": self.refs.get(&format!("heads/{branch}")).cloned().unwrap_or_else(|| "0".repeat(40)),
+            "user": self.user_json(&self.owner), "repo": self.repository_json(false),
+        })
+    }
+
+    /// A `pull-request`, as creating, reading and updating one answer. `mergeable` is `null`
+    /// and `mergeable_state` `unknown`: GitHub computes them in the background after every push
+    /// (https://docs.github.com/rest/pulls/pulls#get-a-pull-request), so a client must not
+    /// count on them.
+    fn pull_full_json(&self, pull: &Pull) -> Value {
+        let number = pull.number;
+        let api = self.api(&format!("/pulls/{number}"));
+        let issue = self.api(&format!("/issues/{number}"));
+        let html = self.web(&format!("/pull/{number}"));
+        let head_sha = self
+            .refs
+            .get(&format!("heads/{}", pull.head))
+            .cloned()
+            .unwrap_or_default();
+        let statuses = self.api(&format!("/statuses/{head_sha}"));
+        let files = {
+            let mut base = BTreeMap::new();
+            let mut head = BTreeMap::new();
+            if let Some(sha) = self.refs.get(&format!("heads/{}", pull.base)) {
+                self.flatten(&self.commits[sha].tree, "", &mut base);
+            }
+            if !head_sha.is_empty() {
+                self.flatten(&self.commits[&head_sha].tree, "", &mut head);
+            }
+            base.keys()
+                .chain(head.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|p| base.get(*p) != head.get(*p))
+                .count()
+        };
+        let mut value = json!({
+            "url": api, "id": 1000 + number, "node_id": format!("PR_fake{number}"), "html_url": html,
+            "diff_url": format!("{html}.diff"), "patch_url": format!("{html}.patch"), "issue_url": issue,
+            "commits_url": format!("{api}/commits"), "review_comments_url": format!("{api}/comments"),
+            "review_comment_url": self.api("/pulls/comments{/number}"), "comments_url": format!("{issue}/comments"),
+            "statuses_url": statuses, "number": number, "state": pull.state, "locked": false, "title": pull.title,
+        });
+        extend(
+            &mut value,
+            json!({
+                "user": self.user_json("github-actions[bot]"),
+                "body": if pull.body.is_empty() { Value::Null } else { json!(pull.body) },
+                "labels": pull.labels.iter().map(|l| self.label_json(l)).collect::<Vec<_>>(),
+                "milestone": null, "active_lock_reason": null,
+                "created_at": "2026-11-26T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
+                "closed_at": if pull.state == "closed" { json!("2026-11-26T00:00:00Z") } else { Value::Null },
+                "merged_at": null, "merge_commit_sha": null,
+                "assignee": pull.assignees.first().map_or(Value::Null, |a| self.user_json(a)),
+                "assignees": pull.assignees.iter().map(|a| self.user_json(a)).collect::<Vec<_>>(),
+                "requested_reviewers": pull.reviewers.iter().map(|a| self.user_json(a)).collect::<Vec<_>>(),
+                "requested_teams": pull.team_reviewers.iter().map(|t| self.team_json(t)).collect::<Vec<_>>(),
+            }),
+        );
+        extend(
+            &mut value,
+            json!({
+                "head": self.branch_json(&pull.head), "base": self.branch_json(&pull.base),
+                "_links": {
+                    "self": {"href": api}, "html": {"href": html}, "issue": {"href": issue},
+                    "comments": {"href": format!("{issue}/comments")}, "review_comments": {"href": format!("{api}/comments")},
+                    "review_comment": {"href": self.api("/pulls/comments{/number}")}, "commits": {"href": format!("{api}/commits")},
+                    "statuses": {"href": statuses},
+                },
+                "author_association": "NONE", "auto_merge": null, "draft": pull.draft,
+                "merged": false, "mergeable": null, "rebaseable": null, "mergeable_state": "unknown", "merged_by": null,
+                "comments": 0, "review_comments": 0, "maintainer_can_modify": pull.maintainer_can_modify,
+                "commits": self.commits_between(&pull.base, &pull.head), "additions": 0, "deletions": 0, "changed_files": files,
+            }),
+        );
+        value
+    }
+
+    /// A `pull-request-simple`, the shorter shape lists and review requests answer with.
+    fn pull_simple_json(&self, pull: &Pull) -> Value {
+        let mut value = self.pull_full_json(pull);
+        let fields = value.as_object_mut().expect("object");
+        for key in [
+            "merged",
+            "mergeable",
+            "rebaseable",
+            "mergeable_state",
+            "merged_by",
+            "comments",
+            "review_comments",
+            "maintainer_can_modify",
+            "commits",
+            "additions",
+            "deletions",
+            "changed_files",
+        ] {
+            fields.remove(key);
+        }
+        let teams: Vec<Value> = pull
+            .team_reviewers
+            .iter()
+            .map(|t| self.team_json(t))
+            .collect();
+        fields.insert("requested_teams".into(), json!(teams));
+        value
+    }
+
+    /// The `issue` of a pull request, as add-assignees answers.
+    fn issue_json(&self, pull: &Pull) -> Value {
+        let full = self.pull_full_json(pull);
+        let number = pull.number;
+        let issue = self.api(&format!("/issues/{number}"));
+        let mut value = json!({
+            "id": 2000 + number, "node_id": format!("I_fake{number}"), "url": issue, "repository_url": self.api(""),
+            "labels_url": format!("{issue}/labels{{/name}}"), "comments_url": format!("{issue}/comments"),
+            "events_url": format!("{issue}/events"), "html_url": full["html_url"], "number": number,
+            "state": pull.state, "state_reason": null, "title": pull.title, "body": full["body"], "user": full["user"],
+        });
+        extend(
+            &mut value,
+            json!({
+                "labels": full["labels"], "assignee": full["assignee"], "assignees": full["assignees"],
+                "milestone": null, "locked": false, "active_lock_reason": null, "comments": 0,
+                "pull_request": {"url": full["url"], "html_url": full["html_url"], "diff_url": full["diff_url"], "patch_url": full["patch_url"], "merged_at": null},
+                "closed_at": full["closed_at"], "created_at": full["created_at"], "updated_at": full["updated_at"],
+                "draft": pull.draft, "closed_by": null, "author_association": "NONE",
+                "timeline_url": format!("{issue}/timeline"),
+            }),
+        );
+        value
     }
 }
 
@@ -363,6 +650,32 @@ fn validation(message: &str, docs: &str) -> (u16, Value) {
         422,
         json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": message}], "documentation_url": format!("https://docs.github.com/rest/{docs}"), "status": "422"}),
     )
+}
+
+/// Adds the fields of `more` to the object `value` (one `json!` literal per part keeps each
+/// under the macro's recursion limit).
+fn extend(value: &mut Value, more: Value) {
+    let Value::Object(more) = more else {
+        panic!("not an object: {more}")
+    };
+    value.as_object_mut().expect("an object").extend(more);
+}
+
+/// What stays unescaped in a URL path segment: RFC 3986's unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// One path segment, percent-encoded as GitHub writes it in URLs.
+fn encode(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, UNRESERVED).to_string()
+}
+
+/// A ref name for a URL, its `/` kept.
+fn encode_ref(name: &str) -> String {
+    name.split('/').map(encode).collect::<Vec<_>>().join("/")
 }
 
 fn decode_path(path: &str) -> String {
@@ -393,10 +706,7 @@ fn answer(
     };
     let segments: Vec<&str> = tail.trim_start_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
-        ("GET", [""]) => (
-            200,
-            json!({"id": 1, "name": state.repo, "full_name": format!("{}/{}", state.owner, state.repo), "private": false, "default_branch": state.default_branch, "owner": {"login": state.owner}}),
-        ),
+        ("GET", [""]) => (200, state.repository_json(true)),
         ("GET", ["git", "ref", rest @ ..]) => {
             let name = decode_path(&rest.join("/"));
             if state.refs.contains_key(&name) {
@@ -567,17 +877,29 @@ fn answer(
             )
         }
         ("GET", ["pulls"]) => {
+            // As https://docs.github.com/rest/pulls/pulls#list-pull-requests behaves: `head`
+            // filters only in the form `user:ref-name` (a bare branch name filters nothing),
+            // the newest come first, and 30 to a page unless `per_page` says otherwise.
             let wanted_state = query_param(query, "state").unwrap_or_else(|| "open".into());
-            let head = query_param(query, "head");
+            let head = query_param(query, "head").filter(|h| h.contains(':'));
+            let per_page: usize = query_param(query, "per_page")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30);
+            let page: usize = query_param(query, "page")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
             let found: Vec<Value> = state
                 .pulls
                 .iter()
+                .rev()
                 .filter(|p| wanted_state == "all" || p.state == wanted_state)
                 .filter(|p| {
                     head.as_ref()
                         .is_none_or(|h| *h == format!("{}:{}", state.owner, p.head))
                 })
-                .map(|p| state.pull_json(p))
+                .skip(per_page * page.saturating_sub(1))
+                .take(per_page)
+                .map(|p| state.pull_simple_json(p))
                 .collect();
             (200, Value::Array(found))
         }
@@ -633,13 +955,14 @@ fn answer(
                 head,
                 base,
                 draft: body["draft"] == json!(true),
+                maintainer_can_modify: body["maintainer_can_modify"] == json!(true),
                 labels: Vec::new(),
                 assignees: Vec::new(),
                 reviewers: Vec::new(),
                 team_reviewers: Vec::new(),
             };
-            let answer = state.pull_json(&pull);
-            state.pulls.push(pull);
+            state.pulls.push(pull.clone());
+            let answer = state.pull_full_json(&pull);
             (201, answer)
         }
         ("PATCH", ["pulls", number]) => {
@@ -663,7 +986,7 @@ fn answer(
                 state.pulls[index].body = text.into();
             }
             let pull = state.pulls[index].clone();
-            (200, state.pull_json(&pull))
+            (200, state.pull_full_json(&pull))
         }
         ("POST", ["issues", number, what @ ("labels" | "assignees")]) => {
             let Some(index) = state
@@ -692,10 +1015,15 @@ fn answer(
                 }
             }
             let pull = state.pulls[index].clone();
+            // add-labels answers every label of the issue; add-assignees the issue.
             let answer = if *what == "labels" {
-                state.pull_json(&pull)["labels"].clone()
+                json!(pull
+                    .labels
+                    .iter()
+                    .map(|l| state.label_json(l))
+                    .collect::<Vec<_>>())
             } else {
-                state.pull_json(&pull)
+                state.issue_json(&pull)
             };
             (if *what == "labels" { 200 } else { 201 }, answer)
         }
@@ -725,7 +1053,7 @@ fn answer(
                 }
             }
             let pull = state.pulls[index].clone();
-            (201, state.pull_json(&pull))
+            (201, state.pull_simple_json(&pull))
         }
         _ => error(404, "Not Found", "rest"),
     }
@@ -741,35 +1069,72 @@ async fn handle(
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or_default().to_owned();
+    let description = openapi::description();
+    let checked = description.check_request(method.as_str(), &path, &query, &headers, &body);
     let mut state = shared.lock().unwrap();
     state.requests.push(Request {
         method: method.to_string(),
         path: path.clone(),
         query: query.clone(),
         body: json_body.clone(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| *name != "authorization")
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    value.to_str().unwrap_or("<binary>").to_owned(),
+                )
+            })
+            .collect(),
+        operation: match &checked {
+            Ok(op) => Some(op.id.clone()),
+            Err((op, _)) => op.map(|op| op.id.clone()),
+        },
     });
     let authorized = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bearer {TOKEN}") || v == format!("token {TOKEN}"));
-    let (status, value, extra) =
-        if !authorized {
+    let (operation, status, value, extra) = match checked {
+        Err((operation, violations)) => {
+            let unknown = violations.iter().any(|v| v.rule == Rule::UnknownOperation);
+            let message: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            state.violations.extend(violations);
+            let status = if unknown { 404 } else { 400 };
+            let body = json!({
+                "message": message.join("; "),
+                "documentation_url": operation.map_or("https://docs.github.com/rest".to_owned(), |op| op.docs.clone()),
+                "status": status.to_string(),
+            });
+            (None, status, body, Vec::new())
+        }
+        Ok(operation) if !authorized => {
             let (s, v) = error(
                 401,
                 "Bad credentials",
                 "overview/authenticating-to-the-rest-api",
             );
-            (s, v, Vec::new())
-        } else if let Some(i) = state.faults.iter().position(|f| {
-            f.method == method.as_str() && path.contains(f.path_contains) && f.times > 0
-        }) {
-            state.faults[i].times -= 1;
-            let fault = state.faults[i].clone();
-            (fault.status, fault.body, fault.headers)
-        } else {
-            let (s, v) = answer(&mut state, &method, &path, &query, &json_body);
-            (s, v, Vec::new())
-        };
+            (Some(operation), s, v, Vec::new())
+        }
+        Ok(operation) => {
+            if let Some(i) = state.faults.iter().position(|f| {
+                f.method == method.as_str() && path.contains(f.path_contains) && f.times > 0
+            }) {
+                state.faults[i].times -= 1;
+                let fault = state.faults[i].clone();
+                (Some(operation), fault.status, fault.body, fault.headers)
+            } else {
+                let (s, v) = answer(&mut state, &method, &path, &query, &json_body);
+                (Some(operation), s, v, Vec::new())
+            }
+        }
+    };
+    if let Some(operation) = operation {
+        // The fake's own answers (and the faults tests plant) must be GitHub's shapes too.
+        let broken = description.check_response(operation, status, &value);
+        state.violations.extend(broken);
+    }
     drop(state);
     let mut response = if value.is_null() {
         StatusCode::from_u16(status).unwrap().into_response()
@@ -789,7 +1154,8 @@ async fn handle(
     response
 }
 
-/// A running fake.
+/// A running fake. Dropped with rule violations left (see [`State::violations`]), it fails the
+/// test.
 pub struct FakeGitHub {
     /// The API root to put in `GITHUB_API_URL`.
     pub url: String,
@@ -824,7 +1190,14 @@ impl FakeGitHub {
 
     /// The state, locked.
     pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap()
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The rules broken so far, which the fake then no longer holds against its test.
+    pub fn take_violations(&self) -> Vec<Violation> {
+        std::mem::take(&mut self.state().violations)
     }
 
     /// Fails the next `times` requests matching `method` and `path_contains`.
@@ -860,5 +1233,20 @@ impl FakeGitHub {
             ("GITHUB_RUN_ID".into(), "4242".into()),
             ("MARKETPLACE_RELEASE_GITHUB_BACKOFF_MS".into(), "20".into()),
         ]
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        let violations = self.take_violations();
+        if !violations.is_empty() && !std::thread::panicking() {
+            let lines: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
+            panic!(
+                "the GitHub fake saw {} request(s) or answer(s) that break GitHub's OpenAPI description (@octokit/openapi {}, tests/support/github-openapi.json):\n{}",
+                violations.len(),
+                openapi::description().version,
+                lines.join("\n")
+            );
+        }
     }
 }
