@@ -581,6 +581,10 @@ impl GitHub {
     }
 
     /// Sends one call with retries; returns the status and the JSON body.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the retry loop: send, classify the answer, wait or give up; its arms share the attempt's state"
+    )]
     async fn call(
         &self,
         method: Method,

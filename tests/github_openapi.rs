@@ -18,7 +18,7 @@ use std::process::Command;
 use common::github::{FakeGitHub, TOKEN};
 use common::openapi::{self, Rule};
 use marketplace_release::github::{
-    GitHub, NewPullRequest, NewTreeEntry, RepoName, ACCEPT, API_VERSION, USER_AGENT,
+    GitHub, NewPullRequest, NewTreeEntry, RepoName, RetryPolicy, ACCEPT, API_VERSION, USER_AGENT,
 };
 use serde_json::{json, Value};
 
@@ -153,8 +153,13 @@ fn every_operation_the_client_uses_is_called_and_checked_against_the_description
     let fake = fake();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let github = GitHub::new(&fake.url, TOKEN, RepoName::parse("octo/product").unwrap())
-            .expect("a client");
+        let github = GitHub::new(
+            &fake.url,
+            &secrecy::SecretString::from(TOKEN),
+            RepoName::parse("octo/product").unwrap(),
+            RetryPolicy::with_first_backoff(std::time::Duration::from_millis(10)),
+        )
+        .expect("a client");
         walk(&github).await;
     });
     let violations = fake.take_violations();
@@ -193,8 +198,13 @@ fn each_request_carries_our_user_agent_accept_and_api_version_exactly_once() {
     let fake = fake();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let github =
-            GitHub::new(&fake.url, TOKEN, RepoName::parse("octo/product").unwrap()).unwrap();
+        let github = GitHub::new(
+            &fake.url,
+            &secrecy::SecretString::from(TOKEN),
+            RepoName::parse("octo/product").unwrap(),
+            RetryPolicy::with_first_backoff(std::time::Duration::from_millis(10)),
+        )
+        .unwrap();
         walk(&github).await;
     });
     assert_eq!(
