@@ -602,6 +602,9 @@ impl Config {
             message,
             help,
         };
+        // The located parse first: it bounds the nesting depth before serde_yaml's parse.
+        let located = crate::template::located_yaml(text)
+            .map_err(|e| error(e.location, String::new(), e.message, e.help))?;
         let deserializer = serde_yaml::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let at_path = e.path().to_string();
@@ -632,10 +635,9 @@ impl Config {
             let key = at_path.replace('[', ".").replace(']', "");
             error(location, key, format!("{place}{message}"), help)
         })?;
-        let located = crate::template::located_yaml(text);
         let lines = LineIndex::new(text);
         let locate = |path: &[&str]| -> Option<Location> {
-            let mut node: &Node = located.as_ref()?;
+            let mut node: &Node = &located;
             for step in path {
                 node = match step.parse::<usize>() {
                     Ok(i) => match &node.kind {
@@ -814,6 +816,22 @@ impl Config {
                     "remove the duplicate",
                 ));
             }
+        }
+        let home = self.build.region.partition();
+        if let Some((i, region)) = listed
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.partition() != home)
+        {
+            return Err(fail(
+                &["regions", &i.to_string()],
+                format!(
+                    "{region} is in partition {}, but build.region {} is in {home}; an AMI is copied only within its partition, so a release targets only its own",
+                    region.partition(),
+                    self.build.region
+                ),
+                format!("remove {region} from regions (its row in a template is kept as it is); release to {} with a separate config whose build.region is there", region.partition()),
+            ));
         }
         if !listed.is_empty() && !listed.iter().any(|r| r.as_str() == "us-east-1") {
             return Err(fail(
@@ -1282,6 +1300,19 @@ mod tests {
         let err = parse(&MINIMAL.replace("  script:", "  scirpt:")).unwrap_err();
         assert!(err.to_string().contains("did you mean `script`"), "{err}");
         assert!(err.to_string().contains("`build.scirpt`"), "{err}");
+    }
+
+    #[test]
+    fn regions_stay_in_build_regions_partition_and_nesting_is_bounded() {
+        let err = parse(&MINIMAL.replace("eu-west-1]", "eusc-de-east-1]")).unwrap_err();
+        assert_eq!(err.key, "regions.1", "{err}");
+        assert!(err.message.contains("partition aws-eusc"), "{err}");
+        assert_eq!(err.location.map(|l| l.line), Some(5), "{err}");
+        let deep = format!("{MINIMAL}x: {}\n", "[".repeat(200_000));
+        let started = std::time::Instant::now();
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nest more than"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]

@@ -771,6 +771,7 @@ pub fn regenerate_templates(context: &Context, manifest: &Manifest) -> Result<()
             mapping: target.mapping.clone(),
             key: None,
             prune: target.prune,
+            prune_other_partitions: false,
             version: target.set_version.then(|| context.version.clone()),
             version_parameter: target.version_parameter.clone(),
         };

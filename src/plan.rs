@@ -432,6 +432,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
             mapping: target.mapping.clone(),
             key: None,
             prune: target.prune,
+            prune_other_partitions: false,
             version: target.set_version.then(|| version.clone()),
             version_parameter: target.version_parameter.clone(),
         };
@@ -439,7 +440,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         let old = std::str::from_utf8(bytes).expect("parse_bytes checked UTF-8");
         templates.push(TemplatePlan {
             diff: crate::report::unified_diff(&path, old, &edited.text),
-            summary: summarize(&edited.changes),
+            summary: summarize(&edited.changes) + &edited.other_partitions_note(),
             path,
             mapping: edited.mapping,
             changes: edited.changes,
