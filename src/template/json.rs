@@ -28,9 +28,7 @@ pub fn parse(text: &str) -> Result<Node, JsonSyntaxError> {
         offset: e.offset + base,
         message: e.message,
     })?;
-    if base > 0 {
-        shift(&mut root, base);
-    }
+    root.shift(base);
     Ok(root)
 }
 
@@ -57,21 +55,6 @@ fn parse_body(text: &str) -> Result<Node, JsonSyntaxError> {
         message: "the file holds no JSON value".into(),
     })?;
     convert(text, &value, 0)
-}
-
-/// Moves every span of `node` by `by` bytes.
-fn shift(node: &mut Node, by: usize) {
-    node.span = node.span.start + by..node.span.end + by;
-    match &mut node.kind {
-        NodeKind::Map { entries, .. } => {
-            for entry in entries {
-                shift(&mut entry.key, by);
-                shift(&mut entry.value, by);
-            }
-        }
-        NodeKind::Seq { items, .. } => items.iter_mut().for_each(|i| shift(i, by)),
-        _ => {}
-    }
 }
 
 /// A raw control character inside the string token at `range`: strict JSON (and serde_json)

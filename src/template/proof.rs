@@ -155,21 +155,22 @@ impl fmt::Display for ParseFailure {
 /// Parses `text` as the semantic value the proof compares. A leading byte-order mark is
 /// skipped, as CloudFormation skips it.
 pub fn semantic_value(text: &str, format: Format) -> Result<Value<'_>, ParseFailure> {
+    let base = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[base..];
     match format {
-        Format::Json => {
-            let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-            serde_json::from_str(body).map_err(|e| ParseFailure {
-                location: (e.line() > 0).then(|| Location {
-                    line: e.line(),
-                    column: e.column().max(1),
-                }),
-                message: e.to_string(),
-            })
-        }
-        Format::Yaml => serde_yaml::from_str(text).map_err(|e| {
+        Format::Json => serde_json::from_str(body).map_err(|e| ParseFailure {
+            location: (e.line() > 0).then(|| Location {
+                line: e.line(),
+                column: e.column().max(1),
+            }),
+            message: e.to_string(),
+        }),
+        // serde_yaml tells libyaml the encoding, so libyaml's scanner skips a mark as if it
+        // were a column, and a key on the first line no longer lines up with the next one.
+        Format::Yaml => serde_yaml::from_str(body).map_err(|e| {
             let location = e
                 .location()
-                .map(|l| LineIndex::new(text).location(text, l.index()));
+                .map(|l| LineIndex::new(text).location(text, l.index() + base));
             let message = e.to_string();
             // serde_yaml appends "at line L column C"; the location says it already.
             let message = match message.rfind(" at line ") {
@@ -564,7 +565,7 @@ mod tests {
         assert_eq!(failure.location.map(|l| l.line), Some(2), "{failure}");
         // A byte-order mark is skipped in both formats.
         assert!(semantic_value("\u{feff}{\"a\": 1}", Format::Json).is_ok());
-        assert!(semantic_value("\u{feff}a: 1\n", Format::Yaml).is_ok());
+        assert!(semantic_value("\u{feff}a: 1\nb: 2\n", Format::Yaml).is_ok());
     }
 
     #[test]

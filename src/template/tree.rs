@@ -100,6 +100,22 @@ impl Node {
             .find(|e| e.key.as_scalar() == Some(key))
     }
 
+    /// Moves the spans of this node and everything below it `by` bytes later: a reader that
+    /// parsed the text after a byte-order mark gives spans in the whole text.
+    pub fn shift(&mut self, by: usize) {
+        self.span = self.span.start + by..self.span.end + by;
+        match &mut self.kind {
+            NodeKind::Map { entries, .. } => {
+                for entry in entries {
+                    entry.key.shift(by);
+                    entry.value.shift(by);
+                }
+            }
+            NodeKind::Seq { items, .. } => items.iter_mut().for_each(|i| i.shift(by)),
+            NodeKind::Scalar { .. } | NodeKind::Alias => {}
+        }
+    }
+
     /// Whether this node or anything below it carries an anchor or is an alias.
     pub fn find_anchor_or_alias(&self) -> Option<&Node> {
         if self.anchored || matches!(self.kind, NodeKind::Alias) {

@@ -50,25 +50,38 @@ pub struct YamlSyntaxError {
     pub message: String,
 }
 
-/// Parses `text`, which must hold exactly one YAML document, into a located tree.
+/// Parses `text`, which must hold exactly one YAML document, into a located tree. A leading
+/// byte-order mark is skipped here rather than by libyaml, whose scanner counts it as a column
+/// (so that a key on the first line would sit one column right of the keys below it); spans
+/// and error offsets stay offsets into the whole text.
 pub fn parse(text: &str) -> Result<Node, YamlSyntaxError> {
-    let mut parser = LibYaml::new(text);
+    let base = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[base..];
+    let moved = |e: YamlSyntaxError| YamlSyntaxError {
+        offset: e.offset + base,
+        message: e.message,
+    };
+    let mut parser = LibYaml::new(body);
     let mut builder = Builder {
-        text,
+        text: body,
         stack: Vec::new(),
         root: None,
         documents: 0,
     };
     loop {
-        let event = parser.next_event().map_err(|e| e.into_syntax_error(text))?;
-        if builder.push(event)? {
+        let event = parser
+            .next_event()
+            .map_err(|e| moved(e.into_syntax_error(body)))?;
+        if builder.push(event).map_err(moved)? {
             break;
         }
     }
-    builder.root.ok_or_else(|| YamlSyntaxError {
-        offset: 0,
+    let mut root = builder.root.ok_or_else(|| YamlSyntaxError {
+        offset: base,
         message: "the file holds no YAML document".into(),
-    })
+    })?;
+    root.shift(base);
+    Ok(root)
 }
 
 /// One libyaml event, copied out of libyaml's memory.
@@ -581,9 +594,14 @@ mod tests {
 
     #[test]
     fn a_bom_is_skipped_and_offsets_stay_bytes_of_the_whole_text() {
-        let text = "\u{feff}A: ami-0123456789abcdef0\n";
+        // The second key must line up with the first, which follows the mark.
+        let text = "\u{feff}A: ami-0123456789abcdef0\r\nB: [1\r\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(&text[err.offset..], "", "{err:?}");
+        let text = "\u{feff}A: ami-0123456789abcdef0\r\nB: 2\r\n";
         let root = parse(text).unwrap();
         assert_eq!(token(text, root.get("A").unwrap()), "ami-0123456789abcdef0");
+        assert_eq!(token(text, root.get("B").unwrap()), "2");
     }
 
     #[test]
