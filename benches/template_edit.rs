@@ -1,7 +1,9 @@
 //! Template regeneration speed: parse, edit, and prove, as `template` does it.
 //!
-//! Inputs: the largest YAML and JSON templates of `../shared/corpus` (when present), and
-//! generated YAML templates of 1, 2.5 and 5 MB to show that the cost grows linearly.
+//! Inputs: the largest YAML and JSON templates of `../shared/corpus` (when present),
+//! generated YAML templates of 1, 2.5 and 5 MB to show that the cost grows linearly, and two
+//! 200 KB files of deeply nested flow collections: one 200,000 levels deep (refused at the
+//! depth limit) and one 90 levels deep (edited).
 //! Run with `cargo bench --bench template_edit`; figures are in the README.
 
 use std::fmt::Write;
@@ -63,6 +65,24 @@ fn generated_template(bytes: usize) -> String {
     text
 }
 
+/// About 200 KB of flow sequences nested `depth` levels deep in a resource property, with
+/// a mapping to edit: `[[[…[1, 2, 3, …]…]]]`.
+fn nested_template(depth: usize) -> String {
+    let mut text = String::from(
+        "AWSTemplateFormatVersion: '2010-09-09'\nMappings:\n  Images:\n    us-east-1:\n      BYOL: ami-0123456789abcdef0\nResources:\n  Deep:\n    Type: Custom::Deep\n    Properties:\n      Value: ",
+    );
+    text.push_str(&"[".repeat(depth));
+    let mut i = 0;
+    while text.len() < 200_000 - depth {
+        write!(text, "{i}, ").unwrap();
+        i += 1;
+    }
+    text.push('0');
+    text.push_str(&"]".repeat(depth));
+    text.push('\n');
+    text
+}
+
 fn corpus_largest(ext: &str) -> Option<(String, String)> {
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     let mut best: Option<(u64, PathBuf)> = None;
@@ -121,6 +141,35 @@ fn bench(c: &mut Criterion) {
             },
         );
     }
+    // A deeply nested file is refused at the depth limit, at once ...
+    let deep = format!("Resources:\n  X: {}", "[".repeat(200_000));
+    group.throughput(Throughput::Bytes(deep.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::from_parameter(format!(
+            "nested 200,000 deep, refused ({} KB)",
+            deep.len() / 1000
+        )),
+        &deep,
+        |b, text| b.iter(|| Template::parse(text).err().expect("refused")),
+    );
+    // ... and one within the limit is edited in linear time.
+    let nested = nested_template(90);
+    let request = request_for(&nested);
+    group.throughput(Throughput::Bytes(nested.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::from_parameter(format!(
+            "nested 90 deep, edited ({} KB)",
+            nested.len() / 1000
+        )),
+        &nested,
+        |b, text| {
+            b.iter(|| {
+                Template::parse(text)
+                    .and_then(|t| t.edit(&request))
+                    .expect("edit succeeds")
+            })
+        },
+    );
     group.finish();
 }
 
