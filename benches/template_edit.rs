@@ -1,13 +1,16 @@
 //! Template regeneration speed: parse, edit, and prove, as `template` does it.
 //!
-//! Inputs: the largest YAML and JSON templates of `../shared/corpus` (when present), and
-//! generated YAML templates of 1, 2.5 and 5 MB to show that the cost grows linearly.
+//! Inputs: the largest YAML and JSON templates of `../shared/corpus` (when present),
+//! generated YAML templates of 1, 2.5 and 5 MB to show that the cost grows linearly, and two
+//! 200 KB files of deeply nested flow collections: one 200,000 levels deep (refused at the
+//! depth limit) and one 90 levels deep (edited).
 //! Run with `cargo bench --bench template_edit`; figures are in the README.
 
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented functions"
 )]
+#![allow(clippy::print_stderr, reason = "a benchmark reports on stderr")]
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -65,6 +68,24 @@ fn generated_template(bytes: usize) -> String {
     for r in 0..30 {
         write!(text, "    us-east-{r}:\n      BYOL: ami-{r:017x}\n").unwrap();
     }
+    text
+}
+
+/// About 200 KB of flow sequences nested `depth` levels deep in a resource property, with
+/// a mapping to edit: `[[[…[1, 2, 3, …]…]]]`.
+fn nested_template(depth: usize) -> String {
+    let mut text = String::from(
+        "AWSTemplateFormatVersion: '2010-09-09'\nMappings:\n  Images:\n    us-east-1:\n      BYOL: ami-0123456789abcdef0\nResources:\n  Deep:\n    Type: Custom::Deep\n    Properties:\n      Value: ",
+    );
+    text.push_str(&"[".repeat(depth));
+    let mut i = 0;
+    while text.len() < 200_000 - depth {
+        write!(text, "{i}, ").unwrap();
+        i += 1;
+    }
+    text.push('0');
+    text.push_str(&"]".repeat(depth));
+    text.push('\n');
     text
 }
 
@@ -126,6 +147,35 @@ fn bench(c: &mut Criterion) {
             },
         );
     }
+    // A deeply nested file is refused at the depth limit, at once ...
+    let deep = format!("Resources:\n  X: {}", "[".repeat(200_000));
+    group.throughput(Throughput::Bytes(deep.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::from_parameter(format!(
+            "nested 200,000 deep, refused ({} KB)",
+            deep.len() / 1000
+        )),
+        &deep,
+        |b, text| b.iter(|| Template::parse(text).err().expect("refused")),
+    );
+    // ... and one within the limit is edited in linear time.
+    let nested = nested_template(90);
+    let request = request_for(&nested);
+    group.throughput(Throughput::Bytes(nested.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::from_parameter(format!(
+            "nested 90 deep, edited ({} KB)",
+            nested.len() / 1000
+        )),
+        &nested,
+        |b, text| {
+            b.iter(|| {
+                Template::parse(text)
+                    .and_then(|t| t.edit(&request))
+                    .expect("edit succeeds")
+            })
+        },
+    );
     group.finish();
 }
 

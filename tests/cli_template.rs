@@ -191,11 +191,17 @@ fn bad_input_is_refused_with_place_and_help_and_nothing_is_written() {
         &["t.yaml:15:1:", "YAML syntax error"],
     );
 
-    ws.write("t.yaml", "{\n  \"Mappings\": {\n    \"M\": {\"us-east-1\": {\"K\": \"ami-0123456789abcdef0\"},}\n  }\n}\n");
+    // A missing comma: neither strict JSON nor YAML; both places are named.
+    ws.write("t.yaml", "{\n  \"Mappings\": {\n    \"M\": {\"us-east-1\": {\"K\": \"ami-0123456789abcdef0\" \"L\": 1}}\n  }\n}\n");
     refused(
         &ws,
         &["--amis", "amis.json"],
-        &["t.yaml:3:", "JSON syntax error"],
+        &[
+            "t.yaml:3:",
+            "JSON syntax error",
+            "read as YAML",
+            "line 3, column",
+        ],
     );
 
     std::fs::write(
@@ -326,4 +332,148 @@ fn errors_become_annotations_inside_github_actions() {
         stdout.starts_with("::error file=t.yaml,line=13,col="),
         "{stdout}"
     );
+}
+
+/// A fixture of `tests/fixtures/templates`, copied into the workspace as `name`.
+fn fixture(ws: &Workspace, file: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(common::repo().join("tests/fixtures/templates").join(file))
+        .unwrap();
+    ws.write(name, &text);
+    text
+}
+
+#[test]
+fn json_looking_yaml_lenient_scalars_and_byte_order_marks_are_edited_in_place() {
+    let ws = Workspace::new();
+    let amis = r#"{"us-east-1": "ami-0aaaaaaaaaaaaaaa1", "sa-east-1": "ami-0aaaaaaaaaaaaaaa2"}"#;
+    ws.write("amis.json", amis);
+    let run = |name: &str, extra: &[&str]| {
+        let mut args = vec!["template", name, "--amis", "amis.json", "--in-place"];
+        args.extend_from_slice(extra);
+        let (code, _, err) = ws.run(&args);
+        assert_eq!(code, 0, "{name}: {err}");
+        ws.read(name)
+    };
+
+    let text = fixture(&ws, "json-looking-yaml.template.json", "j.json");
+    let out = run("j.json", &["--version", "4.4.4"]);
+    let expected = text
+        .replace("ami-0a1b2c3d4e5f60718", "ami-0aaaaaaaaaaaaaaa1")
+        .replace("\"Default\": \"4.4.3\"", "\"Default\": \"4.4.4\"")
+        .replace("[\"4.4.3\", \"4.3.10\",]", "[\"4.4.4\", \"4.4.3\", \"4.3.10\",]")
+        .replace(
+            "      \"eu-west-1\": { \"BYOL\": \"ami-0a1b2c3d4e5f6071a\" },\n",
+            "      \"eu-west-1\": { \"BYOL\": \"ami-0a1b2c3d4e5f6071a\" },\n      \"sa-east-1\": { \"BYOL\": \"ami-0aaaaaaaaaaaaaaa2\" },\n",
+        );
+    assert_eq!(out, expected);
+
+    let text = fixture(&ws, "lenient-scalars.template.yaml", "l.yaml");
+    let out = run("l.yaml", &["--version", "2026.01.0"]);
+    assert_eq!(
+        out,
+        text.replace("ami-0a1b2c3d4e5f60718", "ami-0aaaaaaaaaaaaaaa1")
+            .replace("Default: 2025.06.0", "Default: 2026.01.0")
+            .replace(
+                "      HVM64: ami-0a1b2c3d4e5f60719\n",
+                "      HVM64: ami-0a1b2c3d4e5f60719\n    sa-east-1:\n      HVM64: ami-0aaaaaaaaaaaaaaa2\n"
+            )
+    );
+
+    let text = fixture(&ws, "bom-crlf.template.yaml", "b.yaml");
+    let out = run("b.yaml", &[]);
+    assert_eq!(
+        out,
+        text.replace("ami-0a1b2c3d4e5f60718", "ami-0aaaaaaaaaaaaaaa1")
+            .replace(
+                "      BYOL: ami-0aaaaaaaaaaaaaaa1\r\n",
+                "      BYOL: ami-0aaaaaaaaaaaaaaa1\r\n    sa-east-1:\r\n      BYOL: ami-0aaaaaaaaaaaaaaa2\r\n"
+            )
+    );
+    assert!(out.starts_with('\u{feff}') && !out.ends_with('\n'));
+
+    let text = fixture(&ws, "bom.template.json", "b.json");
+    let out = run("b.json", &[]);
+    assert_eq!(
+        out,
+        text.replace(
+            "\"us-east-1\": {\"BYOL\": \"ami-0a1b2c3d4e5f60718\"}\n",
+            "\"us-east-1\": {\"BYOL\": \"ami-0aaaaaaaaaaaaaaa1\"},\n            \"sa-east-1\": {\"BYOL\": \"ami-0aaaaaaaaaaaaaaa2\"}\n"
+        )
+    );
+    assert!(out.starts_with("\u{feff}{"));
+}
+
+#[test]
+fn duplicate_keys_and_deep_nesting_are_refused_with_their_places() {
+    let ws = Workspace::new();
+    fixture(&ws, "duplicate-region.template.yaml", "t.yaml");
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &[
+            "t.yaml:9:5:",
+            "`Mappings.AMIs.us-east-1` is written twice, at line 4, column 5 and at line 9, column 5",
+            "uses the last one",
+        ],
+    );
+    fixture(&ws, "duplicate-ami-key.template.json", "t.yaml");
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &[
+            "t.yaml:4:55:",
+            "`Mappings.AMIs.us-east-1.BYOL` is written twice, at line 4, column 22",
+        ],
+    );
+    // 200 KB of nested flow collections: refused at once, at the level that is too deep.
+    ws.write(
+        "t.yaml",
+        &format!("Resources:\n  X: {}", "[".repeat(200_000)),
+    );
+    let started = std::time::Instant::now();
+    refused(
+        &ws,
+        &["--amis", "amis.json"],
+        &["t.yaml:2:", "nest more than 100 levels"],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn rows_of_other_partitions_are_kept_unless_asked() {
+    let ws = Workspace::new();
+    let text = fixture(&ws, "partitions.template.yaml", "p.yaml");
+    ws.write("amis.json", r#"{"us-east-1": "ami-0aaaaaaaaaaaaaaa1"}"#);
+    let (code, _, err) = ws.run(&[
+        "template",
+        "p.yaml",
+        "--amis",
+        "amis.json",
+        "--prune",
+        "--output",
+        "kept.yaml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        ws.read("kept.yaml"),
+        text.replace("ami-0a1b2c3d4e5f60718", "ami-0aaaaaaaaaaaaaaa1")
+            .replace("    eu-west-1:\n      BYOL: ami-0a1b2c3d4e5f60719\n", "")
+    );
+    let (code, _, err) = ws.run(&[
+        "template",
+        "p.yaml",
+        "--amis",
+        "amis.json",
+        "--prune",
+        "--prune-other-partitions",
+        "--output",
+        "only.yaml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let only = ws.read("only.yaml");
+    assert!(
+        only.contains("    us-east-1:\n      BYOL: ami-0aaaaaaaaaaaaaaa1\nResources:"),
+        "{only}"
+    );
+    assert_eq!(only.matches("ami-").count(), 1, "{only}");
 }

@@ -3,6 +3,13 @@
 //! and Catalog fakes) and the corpus. One binary links the AWS SDK once, instead of once per
 //! file.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::too_many_lines,
+    reason = "tests print their corpus summaries and NOTEs, and a scenario reads top to bottom; these rules are for src/"
+)]
+
 mod common;
 
 mod action_metadata;
@@ -13,6 +20,7 @@ mod cli_submit;
 mod cli_template;
 mod corpus;
 mod ec2_stages;
+mod fuzz;
 mod github_openapi;
 mod iam_policy;
 mod pairs;

@@ -37,6 +37,9 @@ struct Pair {
     mappings: &'static [&'static str],
     version_parameter: Option<&'static str>,
     prune: bool,
+    /// The author also pruned the rows of other partitions (GovCloud), which a release keeps:
+    /// the request says so with `prune_other_partitions` (`template --prune-other-partitions`).
+    prune_other_partitions: bool,
     hand_edits: &'static [HandEdit],
 }
 
@@ -50,6 +53,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
     Pair {
@@ -59,6 +63,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: Some("GraphDatabaseVersion"),
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
     Pair {
@@ -68,6 +73,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: Some("GraphDatabaseVersion"),
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
     Pair {
@@ -77,6 +83,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[FinalNewline],
     },
     Pair {
@@ -86,6 +93,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: Some("GraphDatabaseVersion"),
         prune: true,
+        prune_other_partitions: true,
         hand_edits: &[FinalNewline],
     },
     Pair {
@@ -95,6 +103,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[BlankLines],
     },
     Pair {
@@ -104,6 +113,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[Spacing],
     },
     Pair {
@@ -113,6 +123,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[RegionOrder, Spacing],
     },
     Pair {
@@ -122,6 +133,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: true,
+        prune_other_partitions: true,
         hand_edits: &[BlankLines],
     },
     Pair {
@@ -131,6 +143,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[BlankLines, FinalNewline],
     },
     Pair {
@@ -140,6 +153,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
     Pair {
@@ -149,6 +163,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["Neo4j"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[BlankLines],
     },
     Pair {
@@ -158,6 +173,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["AWSAMIRegionMap"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[Replace(
             "ubuntu-xenial-16.04-amd64-server-20181114",
             "ubuntu-xenial-16.04-amd64-server-20181223",
@@ -170,6 +186,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["AWSAMIRegionMap"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
     Pair {
@@ -179,6 +196,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["AWSAMIRegionMap"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[CommentedKey],
     },
     Pair {
@@ -188,6 +206,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["AWSAMIRegionMap"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
     Pair {
@@ -197,6 +216,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["CouchbaseServer", "CouchbaseSyncGateway"],
         version_parameter: None,
         prune: true,
+        prune_other_partitions: true,
         hand_edits: &[FlowKeyOrder],
     },
     Pair {
@@ -206,6 +226,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["RegionMap"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
     Pair {
@@ -215,6 +236,7 @@ const PAIRS: &[Pair] = &[
         mappings: &["AWSAMIRegionMap"],
         version_parameter: None,
         prune: false,
+        prune_other_partitions: false,
         hand_edits: &[],
     },
 ];
@@ -346,6 +368,7 @@ fn real_before_after_pairs_are_reproduced() {
                 amis: after_amis(&after_doc, mapping),
                 mapping: Some(mapping.to_string()),
                 prune: pair.prune,
+                prune_other_partitions: pair.prune_other_partitions,
                 version,
                 version_parameter: pair.version_parameter.map(str::to_owned),
                 ..Default::default()

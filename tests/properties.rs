@@ -1,6 +1,9 @@
 //! Property test: random AMI maps (existing and new regions, several keys, with and without
 //! `--prune`) over random templates always re-parse, change only the intended paths, and are
 //! idempotent. Templates come from `../shared/corpus` when present, else from our fixtures.
+//! Each template also enters as variants: CRLF line endings, a byte-order mark, no final
+//! newline, and for JSON templates a JSON-looking YAML one (trailing commas, a raw line break
+//! in a string) that only a YAML parser reads.
 
 use crate::common;
 
@@ -8,7 +11,8 @@ use std::sync::LazyLock;
 
 use marketplace_release::domain::ami::{AmiSet, Region};
 use marketplace_release::template::proof::{semantic_value, Value};
-use marketplace_release::template::{EditRequest, ErrorKind, Template};
+use marketplace_release::template::tree::{Node, NodeKind, ScalarStyle};
+use marketplace_release::template::{located_yaml, EditRequest, ErrorKind, Format, Template};
 use proptest::prelude::*;
 
 /// (label, text, mapping, keys of its first region, its regions)
@@ -26,11 +30,25 @@ static POOL: LazyLock<Vec<Case>> = LazyLock::new(|| {
             }
         }
         None => {
-            eprintln!("NOTE: property test runs over the bundled example template only");
+            eprintln!("NOTE: property test runs over the bundled example template and the repository's fixtures only");
             let example = common::repo().join("examples/neo4j/neo4j.template.yaml");
             files.push(("example".into(), std::fs::read_to_string(example).unwrap()));
+            for name in [
+                "json-looking-yaml.template.json",
+                "lenient-scalars.template.yaml",
+                "bom-crlf.template.yaml",
+                "bom.template.json",
+                "partitions.template.yaml",
+            ] {
+                let path = common::repo().join("tests/fixtures/templates").join(name);
+                files.push((name.into(), std::fs::read_to_string(path).unwrap()));
+            }
         }
     }
+    let files: Vec<(String, String)> = files
+        .into_iter()
+        .flat_map(|(label, text)| variants(&label, &text))
+        .collect();
     let mut pool = Vec::new();
     for (label, text) in files {
         for mapping in common::ami_mappings(&text) {
@@ -70,6 +88,92 @@ const NEW_REGIONS: [&str; 6] = [
     "eu-south-2",
     "ap-east-2",
 ];
+
+/// The template and its variants: CRLF, a byte-order mark, no final newline, and for strict
+/// JSON a JSON-looking YAML variant.
+fn variants(label: &str, text: &str) -> Vec<(String, String)> {
+    let mut out = vec![(label.to_owned(), text.to_owned())];
+    if !text.contains("\r\n") {
+        out.push((format!("{label} [CRLF]"), text.replace('\n', "\r\n")));
+    }
+    if !text.starts_with('\u{feff}') {
+        out.push((format!("{label} [BOM]"), format!("\u{feff}{text}")));
+    }
+    if text.ends_with('\n') {
+        out.push((
+            format!("{label} [no final newline]"),
+            text.trim_end_matches(['\r', '\n']).to_owned(),
+        ));
+    }
+    if Template::parse(text).is_ok_and(|t| t.format() == Format::Json) {
+        if let Some(yamlish) = json_looking_yaml(text) {
+            assert_eq!(
+                Template::parse(&yamlish).unwrap().format(),
+                Format::Yaml,
+                "{label}: the variant is not strict JSON"
+            );
+            out.push((format!("{label} [JSON-looking YAML]"), yamlish));
+        }
+    }
+    out
+}
+
+/// Strict JSON made JSON-looking YAML, as CloudFormation accepts it: a trailing comma after the
+/// last entry of every object and array (up to 50 of them), and a raw line break (with the
+/// next line's indentation) for the first space of the first string that has one. Values stay
+/// the same: YAML folds the line break into that space.
+fn json_looking_yaml(text: &str) -> Option<String> {
+    let root = located_yaml(text).ok()?;
+    let mut ends = Vec::new();
+    let mut first_string: Option<usize> = None;
+    collect(&root, text, &mut ends, &mut first_string);
+    let mut out = text.to_owned();
+    let mut edits: Vec<(usize, &str)> = ends.into_iter().take(50).map(|at| (at, ",")).collect();
+    if let Some(space) = first_string {
+        edits.push((space, "\n   "));
+    }
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (at, what) in edits {
+        if what == "," {
+            out.insert(at, ',');
+        } else {
+            out.replace_range(at..at + 1, what);
+        }
+    }
+    Some(out)
+}
+
+fn collect(node: &Node, text: &str, ends: &mut Vec<usize>, first_string: &mut Option<usize>) {
+    match &node.kind {
+        NodeKind::Map { entries, .. } => {
+            if let Some(last) = entries.last() {
+                ends.push(last.value.span.end);
+            }
+            for e in entries {
+                collect(&e.value, text, ends, first_string);
+            }
+        }
+        NodeKind::Seq { items, .. } => {
+            if let Some(last) = items.last() {
+                ends.push(last.span.end);
+            }
+            for i in items {
+                collect(i, text, ends, first_string);
+            }
+        }
+        NodeKind::Scalar {
+            style: ScalarStyle::DoubleQuoted,
+            value,
+            ..
+        } if first_string.is_none() => {
+            let token = &text[node.span.clone()];
+            if value.contains(' ') && !token.contains('\\') {
+                *first_string = token.find(' ').map(|i| node.span.start + i);
+            }
+        }
+        _ => {}
+    }
+}
 
 fn scalar(v: &Value<'_>) -> Option<String> {
     v.as_str().map(str::to_owned)
@@ -160,13 +264,15 @@ proptest! {
                 }
             }
         }
-        // ... and other entries are kept, or pruned when they are regions and prune is on.
+        // ... and other entries are kept, or pruned when they are regions of a partition that
+        // the AMIs cover and prune is on.
+        let partitions: Vec<_> = chosen.iter().filter_map(|(r, _)| Region::partition_of(r)).collect();
         for (name, value) in &old_regions {
             if chosen.iter().any(|(r, _)| r == name) {
                 continue;
             }
             let kept = new_regions.iter().find(|(r, _)| r == name).map(|(_, v)| *v);
-            if prune && Region::is_region_name(name) {
+            if prune && Region::partition_of(name).is_some_and(|p| partitions.contains(&p)) {
                 prop_assert!(kept.is_none(), "{}: {} should be pruned", label, name);
             } else {
                 prop_assert_eq!(kept, Some(*value), "{}: {} should be kept as it was", label, name);

@@ -199,9 +199,13 @@ pub struct TemplateArgs {
     /// The second-level key for a flat AMIS.json, when regions have several keys.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
-    /// Remove regions of the mapping that AMIS.json does not list.
+    /// Remove regions of the mapping that AMIS.json does not list (in the partitions it
+    /// covers; rows of other partitions, such as cn-north-1 for an aws release, are kept).
     #[arg(long)]
     pub prune: bool,
+    /// With --prune, remove the rows of other partitions too.
+    #[arg(long, requires = "prune")]
+    pub prune_other_partitions: bool,
     /// Write the result to this file (atomically).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,

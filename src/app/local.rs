@@ -54,6 +54,7 @@ pub fn template(args: TemplateArgs) -> Result<ExitCode> {
         mapping: args.mapping,
         key: args.key,
         prune: args.prune,
+        prune_other_partitions: args.prune_other_partitions,
         version,
         version_parameter: args.version_parameter,
     };

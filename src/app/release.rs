@@ -498,6 +498,7 @@ impl Release {
                 mapping: target.mapping.clone(),
                 key: None,
                 prune: target.prune,
+                prune_other_partitions: false,
                 version: target.set_version.then(|| self.version.clone()),
                 version_parameter: target.version_parameter.clone(),
             };

@@ -174,12 +174,15 @@ impl Config {
             message,
             help,
         };
-        // Values are located in the YAML tree by their key: serde_yaml's own location for an
-        // error raised by a value's check lags behind (it points at an earlier key).
-        let located = crate::template::located_yaml(text);
+        // The located parse first: it bounds the nesting depth before serde_yaml's parse, whose
+        // time grows with the square of the depth. Values are then located in that tree by
+        // their key: serde_yaml's own location for an error raised by a value's check lags
+        // behind (it points at an earlier key).
+        let located = crate::template::located_yaml(text)
+            .map_err(|e| error(e.location, String::new(), e.message, e.help))?;
         let lines = LineIndex::new(text);
         let locate = |path: &[&str]| -> Option<Location> {
-            let mut node: &Node = located.as_ref()?;
+            let mut node: &Node = &located;
             for step in path {
                 node = match step.parse::<usize>() {
                     Ok(i) => match &node.kind {
@@ -364,6 +367,19 @@ mod tests {
     #[allow(clippy::result_large_err)]
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("cfg.yml"))
+    }
+
+    #[test]
+    fn regions_stay_in_build_regions_partition_and_nesting_is_bounded() {
+        let err = parse(&MINIMAL.replace("eu-west-1]", "eusc-de-east-1]")).unwrap_err();
+        assert_eq!(err.key, "regions.1", "{err}");
+        assert!(err.message.contains("partition aws-eusc"), "{err}");
+        assert_eq!(err.location.map(|l| l.line), Some(5), "{err}");
+        let deep = format!("{MINIMAL}x: {}\n", "[".repeat(200_000));
+        let started = std::time::Instant::now();
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nest more than"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn fail(steps: &[&str], message: impl Into<String>, help: impl Into<String>) -> 
 pub(super) fn validate(config: &Config) -> Result<(), Failure> {
     templates_fit_the_build(config)?;
     paths_are_written_once(config)?;
+    regions_stay_in_one_partition(config)?;
     let listed = config.regions.listed();
     for (i, region) in config.copy.required_regions.iter().enumerate() {
         if !listed.is_empty() && !listed.contains(region) {
@@ -77,6 +78,27 @@ pub(super) fn validate(config: &Config) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// A release targets only its own partition (build.region's): an AMI is copied only within one.
+fn regions_stay_in_one_partition(config: &Config) -> Result<(), Failure> {
+    let home = config.build.region.partition();
+    let listed = config.regions.listed();
+    match listed.iter().enumerate().find(|(_, r)| r.partition() != home) {
+        Some((i, region)) => Err(fail(
+            &["regions", &i.to_string()],
+            format!(
+                "{region} is in partition {}, but build.region {} is in {home}; an AMI is copied only within its partition, so a release targets only its own",
+                region.partition(),
+                config.build.region
+            ),
+            format!(
+                "remove {region} from regions (its row in a template is kept as it is); release to {} with a separate config whose build.region is there",
+                region.partition()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Mapping keys name built architectures, and several architectures need a key each.

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub enum AmiInputError {
     /// A region key that is not an AWS region name.
     #[error(
-        "`{0}` is not an AWS region name (expected something like `us-east-1` or `us-gov-west-1`)"
+        "`{0}` is not an AWS region name (expected something like `us-east-1`, `us-gov-west-1`, `cn-north-1` or `eusc-de-east-1`)"
     )]
     InvalidRegion(String),
     /// A value that is not an AMI ID.
@@ -41,14 +41,100 @@ pub enum AmiInputError {
     },
 }
 
-/// The shape of a region name (also the config schema's `pattern`).
-pub const REGION_PATTERN: &str = r"^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[0-9]{1,2}$";
+/// AWS's partitions and the pattern of each one's region names, copied verbatim from the
+/// `regionRegex` fields of the endpoint partition data in `aws-sdk-ec2` 1.274.0
+/// (`src/endpoint_lib.rs`, `PartitionResolver::new_from_json`, partition data version 1.1).
+/// The SDK keeps this table private, so it is copied here; order as in the SDK.
+const PARTITIONS: [(Partition, &str); 8] = [
+    (Partition::Aws, r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$"),
+    (Partition::AwsCn, r"^cn\-\w+\-\d+$"),
+    (Partition::AwsEusc, r"^eusc\-(de)\-\w+\-\d+$"),
+    (Partition::AwsIso, r"^us\-iso\-\w+\-\d+$"),
+    (Partition::AwsIsoB, r"^us\-isob\-\w+\-\d+$"),
+    (Partition::AwsIsoE, r"^eu\-isoe\-\w+\-\d+$"),
+    (Partition::AwsIsoF, r"^us\-isof\-\w+\-\d+$"),
+    (Partition::AwsUsGov, r"^us\-gov\-\w+\-\d+$"),
+];
+
+static PARTITION_RES: LazyLock<Vec<(Partition, Regex)>> = LazyLock::new(|| {
+    PARTITIONS
+        .iter()
+        .map(|(p, re)| (*p, Regex::new(re).expect("partition pattern compiles")))
+        .collect()
+});
+
+/// Our own shape check on top of the partition patterns: lower case, and a compass direction
+/// before a one- or two-digit number, as every AWS region name has it. The SDK's `\w+` and
+/// `\d+` would also accept typos such as `us-eats-1` or `US-EAST-1`, which would otherwise
+/// reach EC2 (or count as a region row of a template) before failing.
+static REGION_SHAPE_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(REGION_PATTERN).expect("region pattern compiles"));
+
+/// The shape of a region name (also the config schema's `pattern`); see `REGION_SHAPE_RE`.
+pub const REGION_PATTERN: &str = r"^[a-z]+(-[a-z]+)*-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[0-9]{1,2}$";
 
 /// The shape of an AMI ID (also the config schema's `pattern`).
 pub const AMI_PATTERN: &str = r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$";
 
-static REGION_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(REGION_PATTERN).expect("region pattern compiles"));
+/// An AWS partition: a separate set of regions with its own accounts and endpoints. An AMI
+/// can only be copied between regions of one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Partition {
+    /// `aws`: the commercial regions.
+    #[serde(rename = "aws")]
+    Aws,
+    /// `aws-cn`: the China regions.
+    #[serde(rename = "aws-cn")]
+    AwsCn,
+    /// `aws-eusc`: the AWS European Sovereign Cloud.
+    #[serde(rename = "aws-eusc")]
+    AwsEusc,
+    /// `aws-iso`.
+    #[serde(rename = "aws-iso")]
+    AwsIso,
+    /// `aws-iso-b`.
+    #[serde(rename = "aws-iso-b")]
+    AwsIsoB,
+    /// `aws-iso-e`.
+    #[serde(rename = "aws-iso-e")]
+    AwsIsoE,
+    /// `aws-iso-f`.
+    #[serde(rename = "aws-iso-f")]
+    AwsIsoF,
+    /// `aws-us-gov`: AWS GovCloud (US).
+    #[serde(rename = "aws-us-gov")]
+    AwsUsGov,
+}
+
+impl Partition {
+    /// The partition whose region pattern `name` matches, if any (no shape check).
+    pub fn of(name: &str) -> Option<Self> {
+        PARTITION_RES
+            .iter()
+            .find(|(_, re)| re.is_match(name))
+            .map(|(p, _)| *p)
+    }
+
+    /// The partition's ID, as in ARNs: `aws`, `aws-cn`, `aws-us-gov`, …
+    pub fn id(self) -> &'static str {
+        match self {
+            Partition::Aws => "aws",
+            Partition::AwsCn => "aws-cn",
+            Partition::AwsEusc => "aws-eusc",
+            Partition::AwsIso => "aws-iso",
+            Partition::AwsIsoB => "aws-iso-b",
+            Partition::AwsIsoE => "aws-iso-e",
+            Partition::AwsIsoF => "aws-iso-f",
+            Partition::AwsUsGov => "aws-us-gov",
+        }
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
 
 static AMI_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(AMI_PATTERN).expect("AMI pattern compiles"));
@@ -68,10 +154,24 @@ impl Region {
         }
     }
 
-    /// Whether `name` has the shape of a region name. Template mappings mix regions with other
-    /// keys (a name row called `AMI`, say), and only region-shaped keys are treated as regions.
+    /// Whether `name` is a region name of one of AWS's partitions ([`Partition`]). Template
+    /// mappings mix regions with other keys (a name row called `AMI`, say), and only
+    /// region-named keys are treated as regions.
     pub fn is_region_name(name: &str) -> bool {
-        REGION_RE.is_match(name)
+        Self::partition_of(name).is_some()
+    }
+
+    /// The partition of the region name `name`; `None` when it is not a region name.
+    pub fn partition_of(name: &str) -> Option<Partition> {
+        if !REGION_SHAPE_RE.is_match(name) {
+            return None;
+        }
+        Partition::of(name)
+    }
+
+    /// The region's partition.
+    pub fn partition(&self) -> Partition {
+        Self::partition_of(&self.0).expect("validated region names have a partition")
     }
 
     /// The region name.
@@ -256,6 +356,18 @@ impl AmiSet {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The partitions of the regions, each once, in the order first seen.
+    pub fn partitions(&self) -> Vec<Partition> {
+        let mut seen = Vec::new();
+        for region in self.0.keys() {
+            let partition = region.partition();
+            if !seen.contains(&partition) {
+                seen.push(partition);
+            }
+        }
+        seen
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +385,9 @@ mod tests {
             "cn-northwest-1",
             "us-iso-east-1",
             "us-isob-east-1",
+            "eusc-de-east-1",
+            "eu-isoe-west-1",
+            "us-isof-south-1",
         ] {
             assert!(Region::is_region_name(ok), "{ok}");
         }
@@ -288,6 +403,36 @@ mod tests {
         ] {
             assert!(!Region::is_region_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_region_per_partition() {
+        for (region, partition) in [
+            ("us-east-1", Partition::Aws),
+            ("cn-northwest-1", Partition::AwsCn),
+            ("eusc-de-east-1", Partition::AwsEusc),
+            ("us-iso-east-1", Partition::AwsIso),
+            ("us-isob-east-1", Partition::AwsIsoB),
+            ("eu-isoe-west-1", Partition::AwsIsoE),
+            ("us-isof-south-1", Partition::AwsIsoF),
+            ("us-gov-west-1", Partition::AwsUsGov),
+        ] {
+            assert_eq!(Region::partition_of(region), Some(partition), "{region}");
+            assert_eq!(
+                Region::new(region).unwrap().partition().id(),
+                partition.id()
+            );
+        }
+        // Every partition of the table has a region above.
+        assert_eq!(PARTITIONS.len(), 8);
+        for bad in ["eusc-fr-east-1", "us-isoz-east-1", "xx-east-1", "cn-east"] {
+            assert_eq!(Region::partition_of(bad), None, "{bad}");
+        }
+        let mixed = AmiSet::from_json(
+            r#"{"us-east-1": "ami-0123456789abcdef0", "cn-north-1": "ami-0123456789abcdef1", "us-west-2": "ami-0123456789abcdef2"}"#,
+        )
+        .unwrap();
+        assert_eq!(mixed.partitions(), [Partition::Aws, Partition::AwsCn]);
     }
 
     #[test]

@@ -498,6 +498,7 @@ fn plan_template(
         mapping: target.mapping.clone(),
         key: None,
         prune: target.prune,
+        prune_other_partitions: false,
         version: target.set_version.then(|| version.clone()),
         version_parameter: target.version_parameter.clone(),
     };
@@ -505,7 +506,7 @@ fn plan_template(
     let old = std::str::from_utf8(bytes).expect("parse_bytes checked UTF-8");
     Ok(TemplatePlan {
         diff: crate::output::unified_diff(&path, old, &edited.text),
-        summary: summarize(&edited.changes),
+        summary: summarize(&edited.changes) + &edited.other_partitions_note(),
         path,
         mapping: edited.mapping,
         changes: edited.changes,

@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::proof::{self, Intent};
 use super::splice::{self, Layout, Splice};
 use super::tree::{Entry, Node, NodeKind, ScalarStyle};
-use super::{did_you_mean, EditRequest, ErrorKind, Template, TemplateError};
-use crate::domain::ami::{AmiSet, Region, RegionAmis};
+use super::{did_you_mean, EditRequest, ErrorKind, Template, TemplateError, PARALLEL_PARSE_BYTES};
+use crate::domain::ami::{AmiSet, Partition, Region, RegionAmis};
 use crate::domain::version::looks_like_version;
 
 /// One change made to a template, for reports and PR bodies.
@@ -75,6 +75,31 @@ pub struct Edited {
     pub mapping: Option<String>,
     /// Whether `text` differs from the input.
     pub changed: bool,
+    /// Region rows of the edited mapping in a partition that none of the AMIs' regions is in
+    /// (`cn-north-1` in a release for `aws`): kept as they are, never written to or pruned.
+    pub other_partitions: Vec<String>,
+}
+
+impl Edited {
+    /// `; kept (other partition): cn-north-1 (aws-cn), …` for a plan's summary line, or
+    /// nothing when every region row is in the release's partition.
+    pub fn other_partitions_note(&self) -> String {
+        if self.other_partitions.is_empty() {
+            return String::new();
+        }
+        let rows: Vec<String> = self
+            .other_partitions
+            .iter()
+            .map(|r| match Region::partition_of(r) {
+                Some(p) => format!("{r} ({p})"),
+                None => r.clone(),
+            })
+            .collect();
+        format!(
+            "; kept, not copied to (other partition): {}",
+            rows.join(", ")
+        )
+    }
 }
 
 /// The (mapping key, AMI ID) pairs one region receives.
@@ -86,6 +111,9 @@ struct Editor<'a, 't> {
     splices: Vec<Splice>,
     intents: Vec<Intent>,
     changes: Vec<Change>,
+    /// The partitions of the AMIs' regions: a release has one, a hand-made AMIS.json may mix.
+    partitions: Vec<Partition>,
+    other_partitions: Vec<String>,
 }
 
 pub(super) fn run(template: &Template<'_>, request: &EditRequest) -> Result<Edited, TemplateError> {
@@ -95,6 +123,8 @@ pub(super) fn run(template: &Template<'_>, request: &EditRequest) -> Result<Edit
         splices: Vec::new(),
         intents: Vec::new(),
         changes: Vec::new(),
+        partitions: request.amis.partitions(),
+        other_partitions: Vec::new(),
     };
     let mapping = editor.select_mapping(request)?;
     match &mapping {
@@ -116,10 +146,28 @@ pub(super) fn run(template: &Template<'_>, request: &EditRequest) -> Result<Edit
         splices,
         intents,
         changes,
+        other_partitions,
         ..
     } = editor;
     let text = splice::apply(template.text, splices).map_err(|e| internal(&e))?;
-    proof::verify(&template.semantic, &text, template.format, &intents).map_err(|failure| {
+    // The proof's parser runs only now: the located parse has bounded the nesting depth.
+    let (original, edited) =
+        proof::semantic_pair(template.text, &text, template.format, PARALLEL_PARSE_BYTES);
+    let original = original.map_err(|failure| {
+        TemplateError::new(
+            ErrorKind::Syntax,
+            failure.location,
+            format!(
+                "the proof's {} parser refuses the template: {}",
+                parser_name(template.format),
+                failure.message
+            ),
+            "fix the template at this place so that it parses; the template was not changed",
+        )
+    })?;
+    let edited = edited
+        .map_err(|failure| internal(&format!("the edited text no longer parses ({failure})")))?;
+    proof::verify(&original, edited, &intents).map_err(|failure| {
         TemplateError::new(
             ErrorKind::ProofFailed,
             None,
@@ -136,7 +184,15 @@ pub(super) fn run(template: &Template<'_>, request: &EditRequest) -> Result<Edit
         changes,
         mapping: mapping.map(|(name, _)| name),
         changed,
+        other_partitions,
     })
+}
+
+fn parser_name(format: super::Format) -> &'static str {
+    match format {
+        super::Format::Json => "JSON (serde_json)",
+        super::Format::Yaml => "YAML (serde_yaml)",
+    }
 }
 
 fn internal(message: &str) -> TemplateError {
@@ -164,17 +220,65 @@ impl<'a, 't> Editor<'a, 't> {
         )
     }
 
+    /// The entry under `key` in the mapping `node`, refusing a key written twice: YAML and JSON
+    /// loaders, CloudFormation included, keep the last, so an edit must never pick one of two.
+    /// `path` names the key in the message (`Mappings.AMIs.us-east-1`).
+    fn unique(
+        &self,
+        node: &'a Node,
+        key: &str,
+        path: &str,
+    ) -> Result<Option<&'a Entry>, TemplateError> {
+        let mut found = node
+            .entries()
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| e.key.as_scalar() == Some(key));
+        let first = found.next();
+        match (first, found.next_back()) {
+            (Some(first), Some(last)) => {
+                let a = self.template.location(first.key.span.start);
+                let b = self.template.location(last.key.span.start);
+                Err(TemplateError::new(
+                    ErrorKind::DuplicateKey,
+                    Some(b),
+                    format!(
+                        "`{path}` is written twice, at line {}, column {} and at line {}, column {}; CloudFormation (like every YAML and JSON loader) uses the last one, so this tool will not edit either",
+                        a.line, a.column, b.line, b.column
+                    ),
+                    "delete the occurrence you do not mean (CloudFormation uses the last one today), then run again",
+                ))
+            }
+            (first, _) => Ok(first),
+        }
+    }
+
+    /// `unique` for the value: the node under `key`, if any.
+    fn unique_value(
+        &self,
+        node: &'a Node,
+        key: &str,
+        path: &str,
+    ) -> Result<Option<&'a Node>, TemplateError> {
+        Ok(self.unique(node, key, path)?.map(|e| &e.value))
+    }
+
     /// The mapping to update: the one named, or the only one holding AMI IDs.
     fn select_mapping(
         &self,
         request: &EditRequest,
     ) -> Result<Option<(String, &'a Node)>, TemplateError> {
         let template = self.template;
-        let mappings_node = template.root.get("Mappings");
-        let mappings_key = template.root.entry("Mappings").map(|e| &e.key);
+        let mappings_entry = self.unique(&template.root, "Mappings", "Mappings")?;
+        let mappings_node = mappings_entry.map(|e| &e.value);
+        let mappings_key = mappings_entry.map(|e| &e.key);
         let summaries = template.mappings();
         if let Some(wanted) = &request.mapping {
-            let Some(node) = mappings_node.and_then(|m| m.get(wanted)) else {
+            let found = match mappings_node {
+                Some(m) => self.unique_value(m, wanted, &format!("Mappings.{wanted}"))?,
+                None => None,
+            };
+            let Some(node) = found else {
                 let names: Vec<&str> = summaries.iter().map(|s| s.name.as_str()).collect();
                 let hint = match did_you_mean(wanted, names.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`? "),
@@ -205,6 +309,11 @@ impl<'a, 't> Editor<'a, 't> {
             return Ok(Some((wanted.clone(), node)));
         }
         let candidates: Vec<_> = summaries.iter().filter(|s| s.ami_values > 0).collect();
+        if let Some(m) = mappings_node {
+            for candidate in &candidates {
+                self.unique(m, &candidate.name, &format!("Mappings.{}", candidate.name))?;
+            }
+        }
         match candidates.as_slice() {
             [] => Ok(None),
             [only] => Ok(Some((
@@ -309,6 +418,10 @@ impl<'a, 't> Editor<'a, 't> {
             .collect())
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "decides one mapping's update in the order the README documents (keys, regions, prune, new rows); each step is a short block over the same entries"
+    )]
     fn update_mapping(
         &mut self,
         name: &str,
@@ -339,23 +452,34 @@ impl<'a, 't> Editor<'a, 't> {
             region_entries.len() >= 2 && region_entries.windows(2).all(|w| w[0].1 < w[1].1);
 
         let wanted = |region: &str| updates.iter().any(|(r, _)| r.as_str() == region);
+        // Rows of another partition are never ours to change: kept, and listed.
+        let partitions = self.partitions.clone();
+        let own_partition =
+            |region: &str| Region::partition_of(region).is_some_and(|p| partitions.contains(&p));
+        self.other_partitions = region_entries
+            .iter()
+            .filter(|(_, r)| !(own_partition(r) || request.prune && request.prune_other_partitions))
+            .map(|(_, r)| r.to_string())
+            .collect();
         let removed: Vec<usize> = if request.prune {
             region_entries
                 .iter()
-                .filter(|(_, r)| !wanted(r))
+                .filter(|(_, r)| !wanted(r) && (own_partition(r) || request.prune_other_partitions))
                 .map(|(i, _)| *i)
                 .collect()
         } else {
             Vec::new()
         };
+        for &i in &removed {
+            let region = entries[i].key.as_scalar().unwrap_or_default();
+            self.unique(mapping, region, &format!("Mappings.{name}.{region}"))?;
+        }
         let survives = |i: usize| !removed.contains(&i);
 
         let mut new_regions = Vec::new();
         for (region, pairs) in &updates {
-            match entries
-                .iter()
-                .find(|e| e.key.as_scalar() == Some(region.as_str()))
-            {
+            let path = format!("Mappings.{name}.{region}");
+            match self.unique(mapping, region.as_str(), &path)? {
                 Some(entry) => self.update_region(name, entry, pairs)?,
                 None => new_regions.push((region, pairs)),
             }
@@ -454,10 +578,14 @@ impl<'a, 't> Editor<'a, 't> {
     }
 
     /// Updates or adds the keys of one existing region entry.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one region entry: each key updated, added or refused, in one pass over its entries"
+    )]
     fn update_region(
         &mut self,
         mapping: &str,
-        entry: &Entry,
+        entry: &'a Entry,
         pairs: &[(String, String)],
     ) -> Result<(), TemplateError> {
         let region = entry.key.as_scalar().unwrap_or_default();
@@ -473,10 +601,8 @@ impl<'a, 't> Editor<'a, 't> {
         };
         let mut added = Vec::new();
         for (key, ami) in pairs {
-            match inner
-                .iter()
-                .find(|e| e.key.as_scalar() == Some(key.as_str()))
-            {
+            let path = format!("Mappings.{mapping}.{region}.{key}");
+            match self.unique(&entry.value, key, &path)? {
                 Some(slot) => {
                     let (old, style) = match &slot.value.kind {
                         NodeKind::Scalar { value, style } if *style != ScalarStyle::Block => (value.clone(), *style),
@@ -634,9 +760,7 @@ impl<'a, 't> Editor<'a, 't> {
     /// Without a mapping, the AMI lives in an `AWS::EC2::Image::Id` parameter's literal default.
     fn update_image_parameter(&mut self, request: &EditRequest) -> Result<(), TemplateError> {
         let params = self
-            .template
-            .root
-            .get("Parameters")
+            .unique_value(&self.template.root, "Parameters", "Parameters")?
             .and_then(Node::entries)
             .unwrap_or_default();
         let literal: Vec<&Entry> = params
@@ -650,6 +774,9 @@ impl<'a, 't> Editor<'a, 't> {
                         .is_some_and(crate::domain::ami::AmiId::is_ami_id)
             })
             .collect();
+        for candidate in &literal {
+            self.check_parameter(candidate)?;
+        }
         let param = match literal.as_slice() {
             [only] => *only,
             [] if request.version.is_some() && self.has_ssm_image_parameter(params) => return Ok(()),
@@ -674,6 +801,7 @@ impl<'a, 't> Editor<'a, 't> {
             }
         };
         let name = param.key.as_scalar().unwrap_or_default().to_owned();
+        self.check_parameter(param)?;
         let ami = single_ami_for(&request.amis, "us-east-1").map_err(|why| {
             self.err(
                 ErrorKind::ImageParameter,
@@ -684,6 +812,19 @@ impl<'a, 't> Editor<'a, 't> {
         })?;
         let default = param.value.get("Default").expect("filtered on Default");
         self.set_scalar(&name, default, &ami)
+    }
+
+    /// Refuses a parameter written twice under `Parameters`, or one whose `Type`, `Default` or
+    /// `AllowedValues` is written twice: the edit reads and writes those.
+    fn check_parameter(&self, param: &'a Entry) -> Result<(), TemplateError> {
+        let name = param.key.as_scalar().unwrap_or_default();
+        if let Some(params) = self.template.root.get("Parameters") {
+            self.unique(params, name, &format!("Parameters.{name}"))?;
+        }
+        for field in ["Type", "Default", "AllowedValues"] {
+            self.unique(&param.value, field, &format!("Parameters.{name}.{field}"))?;
+        }
+        Ok(())
     }
 
     fn has_ssm_image_parameter(&self, params: &[Entry]) -> bool {
@@ -733,8 +874,12 @@ impl<'a, 't> Editor<'a, 't> {
     }
 
     /// Sets the version parameter's Default (or the version segment of an SSM ImageId path).
+    #[allow(
+        clippy::too_many_lines,
+        reason = "finds the one version parameter and writes its Default or SSM path segment; the candidates and their errors read best together"
+    )]
     fn set_version(&mut self, version: &str, named: Option<&str>) -> Result<(), TemplateError> {
-        let params_node = self.template.root.get("Parameters");
+        let params_node = self.unique_value(&self.template.root, "Parameters", "Parameters")?;
         let params = params_node.and_then(Node::entries).unwrap_or_default();
         let param = match named {
             Some(name) => params
@@ -756,6 +901,9 @@ impl<'a, 't> Editor<'a, 't> {
             None => {
                 let candidates: Vec<&Entry> =
                     params.iter().filter(|p| is_version_candidate(p)).collect();
+                for candidate in &candidates {
+                    self.check_parameter(candidate)?;
+                }
                 match candidates.as_slice() {
                     [only] => *only,
                     [] => {
@@ -785,6 +933,7 @@ impl<'a, 't> Editor<'a, 't> {
             }
         };
         let name = param.key.as_scalar().unwrap_or_default().to_owned();
+        self.check_parameter(param)?;
         let Some(default) = param.value.get("Default") else {
             return Err(self.err(
                 ErrorKind::VersionParameter,

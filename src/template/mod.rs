@@ -4,7 +4,23 @@
 //! turns an [`EditRequest`] (new AMIs, a version) into byte splices, applies them, and proves
 //! with an independent parser that nothing but the intended paths changed. Everything outside
 //! the spliced ranges (comments, quoting, blank lines, line endings, a missing final newline,
-//! short-form tags) is kept byte for byte by construction.
+//! a byte-order mark, short-form tags) is kept byte for byte by construction.
+//!
+//! Who does what:
+//! - **reading** — `tree` (the located [`tree::Node`]), `json` (strict JSON, with
+//!   jsonc-parser) and `yaml` (everything else, with libyaml: see its docs for why). Text that
+//!   looks like JSON but is not strict JSON (a trailing comma, a raw line break in a string) is
+//!   read as YAML, as CloudFormation reads it, and edited as YAML in its own JSON-looking style.
+//!   Both readers refuse collections nested deeper than [`MAX_DEPTH`], and every syntax error
+//!   carries a line and column;
+//! - **deciding** — `edit`: which mapping, keys, regions and parameters change. A key written
+//!   twice anywhere on an edited path is refused ([`ErrorKind::DuplicateKey`]), because
+//!   loaders and CloudFormation use the last one. Region rows of a partition that the AMIs do
+//!   not cover are kept and reported ([`Edited::other_partitions`]);
+//! - **laying out** — `splice`: new entries copy their neighbours' separators and quoting;
+//! - **proving** — `proof`: serde_yaml or serde_json parse the original and the edited text
+//!   (only once the located parse has bounded the nesting depth, on two threads for large
+//!   templates) and the edited document must equal the original with the intended changes.
 //!
 //! This module is pure: no file system, no network.
 
@@ -24,21 +40,26 @@ use crate::domain::ami::{AmiId, AmiSet, Region};
 use crate::domain::version::Version;
 pub use edit::{Change, Edited};
 use tree::{LineIndex, Location, Node};
+pub use yaml::MAX_DEPTH;
 
-/// Templates at least this large are parsed by both parsers at once, on two threads.
+/// For templates at least this large, the proof parses the original and the edited text at
+/// once, on two threads.
 const PARALLEL_PARSE_BYTES: usize = 32 * 1024;
 
 /// The two template syntaxes CloudFormation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// YAML (including CloudFormation short-form tags).
+    /// YAML (including CloudFormation short-form tags, and JSON-looking text that is not
+    /// strict JSON).
     Yaml,
     /// Strict JSON.
     Json,
 }
 
 impl Format {
-    /// JSON when the first non-blank character opens an object, YAML otherwise.
+    /// Whether the text looks like JSON: JSON when the first non-blank character (after a
+    /// byte-order mark) opens an object, YAML otherwise. [`Template::parse`] reads JSON-looking
+    /// text that is not strict JSON as YAML; [`Template::format`] says which it was.
     pub fn detect(text: &str) -> Self {
         if text
             .trim_start_matches('\u{feff}')
@@ -73,6 +94,8 @@ pub enum ErrorKind {
     Shape,
     /// A YAML anchor or alias inside the edited mapping.
     AnchorOrAlias,
+    /// A key on an edited path is written twice (loaders keep the last).
+    DuplicateKey,
     /// The version parameter is missing, unknown or ambiguous.
     VersionParameter,
     /// The ImageId parameter cannot be updated from the AMIs given.
@@ -149,8 +172,12 @@ pub struct EditRequest {
     pub mapping: Option<String>,
     /// The second-level key for a flat AMI set; detected when `None`.
     pub key: Option<String>,
-    /// Remove regions of the mapping that `amis` does not name.
+    /// Remove regions of the mapping that `amis` does not name, in the partitions that
+    /// `amis` covers: rows of other partitions are kept (a release targets its own partition).
     pub prune: bool,
+    /// With `prune`, remove the rows of the other partitions too. A release never asks for it;
+    /// `template --prune-other-partitions` does, for a listing that goes back to us-east-1 only.
+    pub prune_other_partitions: bool,
     /// The version to write into the version parameter's `Default`.
     pub version: Option<Version>,
     /// The version parameter; detected when `None`.
@@ -207,7 +234,6 @@ pub struct Template<'t> {
     format: Format,
     root: Node,
     lines: LineIndex,
-    semantic: proof::Value<'t>,
 }
 
 impl<'t> Template<'t> {
@@ -227,53 +253,16 @@ impl<'t> Template<'t> {
         Self::parse(text)
     }
 
-    /// Parses `text` as YAML or JSON (detected from its first character).
+    /// Parses `text` into the located tree. Text that opens with `{` is read as strict JSON;
+    /// when it is not strict JSON (a trailing comma, a raw line break in a string), it is read
+    /// as YAML, as CloudFormation reads it, and edited as YAML in its own JSON-looking style.
+    /// Everything else is YAML. A UTF-8 byte-order mark is accepted and kept.
+    ///
+    /// Only the located parse runs here; the proof's own parse of the text runs when an edit
+    /// is proved, after this parse has bounded the nesting depth (see [`MAX_DEPTH`]).
     pub fn parse(text: &'t str) -> Result<Self, TemplateError> {
-        let format = Format::detect(text);
         let lines = LineIndex::new(text);
-        let syntax = |offset: usize, message: String| {
-            let what = if format == Format::Json {
-                "JSON"
-            } else {
-                "YAML"
-            };
-            TemplateError::new(
-                ErrorKind::Syntax,
-                Some(lines.location(text, offset)),
-                format!("{what} syntax error: {message}"),
-                format!("fix the {what} at this place; the template was not changed"),
-            )
-        };
-        // The located tree and the proof's semantic value come from independent parsers; on a
-        // large template they run side by side, which keeps regeneration within milliseconds.
-        let parse_semantic = || proof::semantic_value(text, format);
-        let parse_located = || match format {
-            Format::Yaml => yaml::parse(text).map_err(|e| (e.offset, e.message)),
-            Format::Json => json::parse(text).map_err(|e| (e.offset, e.message)),
-        };
-        let (root, semantic) = if text.len() >= PARALLEL_PARSE_BYTES {
-            std::thread::scope(|scope| {
-                let semantic = scope.spawn(parse_semantic);
-                let root = parse_located();
-                (
-                    root,
-                    semantic
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                )
-            })
-        } else {
-            (parse_located(), parse_semantic())
-        };
-        let root = root.map_err(|(offset, message)| syntax(offset, message))?;
-        let semantic = semantic.map_err(|message| {
-            TemplateError::new(
-                ErrorKind::Syntax,
-                None,
-                format!("the template does not parse as {format:?}: {message}"),
-                "fix the template so that it parses; the template was not changed",
-            )
-        })?;
+        let (format, root) = locate(text, &lines)?;
         if root.entries().is_none() {
             return Err(TemplateError::new(
                 ErrorKind::NotATemplate,
@@ -287,11 +276,11 @@ impl<'t> Template<'t> {
             format,
             root,
             lines,
-            semantic,
         })
     }
 
-    /// YAML or JSON.
+    /// How the template was read: strict JSON, or YAML (which includes JSON-looking text that
+    /// only a YAML parser reads).
     pub fn format(&self) -> Format {
         self.format
     }
@@ -318,10 +307,58 @@ impl<'t> Template<'t> {
     }
 }
 
-/// The located tree of a YAML text, for pointing at the line of a config key; `None` when the
-/// text does not parse.
-pub fn located_yaml(text: &str) -> Option<Node> {
-    yaml::parse(text).ok()
+/// Reads `text` into the located tree and its format: strict JSON, else YAML (see
+/// [`Template::parse`]). Every syntax error carries the line and column of both readers that
+/// tried.
+fn locate(text: &str, lines: &LineIndex) -> Result<(Format, Node), TemplateError> {
+    let at = |offset: usize| lines.location(text, offset);
+    if Format::detect(text) == Format::Json {
+        let json_error = match json::parse(text) {
+            Ok(root) => return Ok((Format::Json, root)),
+            Err(e) => e,
+        };
+        return match yaml::parse(text) {
+            Ok(root) => Ok((Format::Yaml, root)),
+            Err(yaml_error) => {
+                let yaml_at = at(yaml_error.offset);
+                Err(TemplateError::new(
+                    ErrorKind::Syntax,
+                    Some(at(json_error.offset)),
+                    format!(
+                        "JSON syntax error: {}; read as YAML (as CloudFormation reads JSON templates), it fails too, at line {}, column {}: {}",
+                        json_error.message, yaml_at.line, yaml_at.column, yaml_error.message
+                    ),
+                    "fix the JSON at this place; the template was not changed",
+                ))
+            }
+        };
+    }
+    yaml::parse(text)
+        .map(|root| (Format::Yaml, root))
+        .map_err(|e| {
+            TemplateError::new(
+                ErrorKind::Syntax,
+                Some(at(e.offset)),
+                format!("YAML syntax error: {}", e.message),
+                "fix the YAML at this place; the template was not changed",
+            )
+        })
+}
+
+/// The located tree of a YAML text (a config file), read as templates are read: with
+/// libyaml's leniency and the nesting-depth limit. Parse this before handing the text to
+/// serde_yaml, whose own parse has no depth limit until it builds values. The error names the
+/// line and column.
+pub fn located_yaml(text: &str) -> Result<Node, TemplateError> {
+    let lines = LineIndex::new(text);
+    yaml::parse(text).map_err(|e| {
+        TemplateError::new(
+            ErrorKind::Syntax,
+            Some(lines.location(text, e.offset)),
+            format!("YAML syntax error: {}", e.message),
+            "fix the YAML at this place",
+        )
+    })
 }
 
 /// The closest of `candidates` to `wanted`, for "did you mean" hints.

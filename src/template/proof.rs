@@ -1,9 +1,17 @@
 //! The semantic proof: the edited text means exactly the original plus the intended changes.
 //!
-//! Both texts are parsed by independent parsers (serde_yaml with CloudFormation tags kept as
-//! tagged values, serde_json for JSON), the intended changes are applied to the parsed original,
-//! and the result must equal the parsed edited text. Any other difference, anywhere in the
-//! document, refuses the edit.
+//! Both texts are parsed by parsers independent of the located tree (serde_yaml with
+//! CloudFormation tags kept as tagged values, serde_json for JSON), the intended changes are
+//! applied to the parsed original, and the result must equal the parsed edited text. Any other
+//! difference, anywhere in the document, refuses the edit.
+//!
+//! Lookups along an intended path read a repeated key as YAML and JSON loaders do, and as
+//! CloudFormation does: the last occurrence wins. The editor refuses duplicate keys on the
+//! paths it edits; should one slip through, the edit of the first occurrence fails this proof
+//! instead of showing a change that the stack would not see.
+//!
+//! These parsers run only after the located parse succeeded, so the nesting depth is already
+//! bounded when they start (serde_yaml's scanner is quadratic in it).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,6 +20,7 @@ use serde::de::{
     Deserialize, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 
+use super::tree::{LineIndex, Location};
 use super::Format;
 
 /// A parsed document as the proof compares it. Unlike `serde_yaml::Value`, mappings are lists
@@ -121,11 +130,89 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// Parses `text` as the semantic value the proof compares.
-pub fn semantic_value(text: &str, format: Format) -> Result<Value<'_>, String> {
+/// The proof's parser refused a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseFailure {
+    /// Where, when the parser says.
+    pub location: Option<Location>,
+    /// The parser's message.
+    pub message: String,
+}
+
+impl fmt::Display for ParseFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Some(at) => write!(
+                f,
+                "line {}, column {}: {}",
+                at.line, at.column, self.message
+            ),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Parses `text` as the semantic value the proof compares. A leading byte-order mark is
+/// skipped, as CloudFormation skips it.
+pub fn semantic_value(text: &str, format: Format) -> Result<Value<'_>, ParseFailure> {
+    let base = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[base..];
     match format {
-        Format::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
-        Format::Yaml => serde_yaml::from_str(text).map_err(|e| e.to_string()),
+        Format::Json => serde_json::from_str(body).map_err(|e| ParseFailure {
+            location: (e.line() > 0).then(|| Location {
+                line: e.line(),
+                column: e.column().max(1),
+            }),
+            message: e.to_string(),
+        }),
+        // serde_yaml tells libyaml the encoding, so libyaml's scanner skips a mark as if it
+        // were a column, and a key on the first line no longer lines up with the next one.
+        Format::Yaml => serde_yaml::from_str(body).map_err(|e| {
+            let location = e
+                .location()
+                .map(|l| LineIndex::new(text).location(text, l.index() + base));
+            let message = e.to_string();
+            // serde_yaml appends "at line L column C"; the location says it already.
+            let message = match message.rfind(" at line ") {
+                Some(cut) if location.is_some() => message[..cut].to_owned(),
+                _ => message,
+            };
+            ParseFailure { location, message }
+        }),
+    }
+}
+
+/// Parses the original and the edited text for [`verify`]: on two threads when the template
+/// is large, once when the edit changed nothing.
+pub fn semantic_pair<'a>(
+    original: &'a str,
+    edited: &'a str,
+    format: Format,
+    parallel_from: usize,
+) -> (
+    Result<Value<'a>, ParseFailure>,
+    Result<Value<'a>, ParseFailure>,
+) {
+    if original == edited {
+        let value = semantic_value(original, format);
+        return (value.clone(), value);
+    }
+    if original.len() >= parallel_from {
+        std::thread::scope(|scope| {
+            let first = scope.spawn(|| semantic_value(original, format));
+            let second = semantic_value(edited, format);
+            (
+                first
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                second,
+            )
+        })
+    } else {
+        (
+            semantic_value(original, format),
+            semantic_value(edited, format),
+        )
     }
 }
 
@@ -175,7 +262,7 @@ pub struct ProofFailure {
     pub detail: String,
 }
 
-/// Checks that `edited_text` means `original` with `intents` applied.
+/// Checks that `edited` (the parsed edited text) means `original` with `intents` applied.
 ///
 /// Rather than copying the original and applying the intents, each intended path of the
 /// edited document is checked to hold the intended value and then restored to the original's
@@ -183,14 +270,9 @@ pub struct ProofFailure {
 /// template is not copied.
 pub fn verify<'a>(
     original: &Value<'a>,
-    edited_text: &'a str,
-    format: Format,
+    mut edited: Value<'a>,
     intents: &[Intent],
 ) -> Result<(), ProofFailure> {
-    let mut edited = semantic_value(edited_text, format).map_err(|e| ProofFailure {
-        path: "(document)".into(),
-        detail: format!("the edited text no longer parses: {e}"),
-    })?;
     for intent in intents.iter().rev() {
         revert(&mut edited, original, intent).map_err(|detail| ProofFailure {
             path: intent_path(intent),
@@ -229,10 +311,12 @@ fn key_text<'v>(key: &'v Value<'_>) -> Option<&'v str> {
     }
 }
 
+/// The value under `key`; of repeated keys, the last, as loaders read it.
 fn get<'v, 'a>(value: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
     match value {
         Value::Mapping(pairs) => pairs
             .iter()
+            .rev()
             .find(|(k, _)| key_text(k) == Some(key))
             .map(|(_, v)| v),
         _ => None,
@@ -249,7 +333,7 @@ fn child_mut<'v, 'a>(map: &'v mut Value<'a>, key: &str) -> Result<&'v mut Value<
     };
     let i = pairs
         .iter()
-        .position(|(k, _)| key_text(k) == Some(key))
+        .rposition(|(k, _)| key_text(k) == Some(key))
         .ok_or_else(|| format!("`{key}` is missing from the edited text"))?;
     Ok(&mut pairs[i].1)
 }
@@ -261,7 +345,7 @@ fn path_mut<'v, 'a>(value: &'v mut Value<'a>, path: &[&str]) -> Result<&'v mut V
 
 fn remove_key(map: &mut Value<'_>, key: &str) {
     if let Value::Mapping(pairs) = map {
-        if let Some(i) = pairs.iter().position(|(k, _)| key_text(k) == Some(key)) {
+        if let Some(i) = pairs.iter().rposition(|(k, _)| key_text(k) == Some(key)) {
             pairs.remove(i);
         }
     }
@@ -449,6 +533,41 @@ mod tests {
         semantic_value(BEFORE, Format::Yaml).unwrap()
     }
 
+    fn parsed(text: &str) -> Value<'_> {
+        semantic_value(text, Format::Yaml).unwrap()
+    }
+
+    #[test]
+    fn a_repeated_key_is_read_as_loaders_read_it_the_last_one() {
+        let before = "Mappings:\n  M:\n    us-east-1:\n      K: ami-11111111\n    us-east-1:\n      K: ami-33333333\n";
+        let original = semantic_value(before, Format::Yaml).unwrap();
+        let intent = [Intent::SetMappingValue {
+            mapping: "M".into(),
+            region: "us-east-1".into(),
+            key: "K".into(),
+            value: "ami-22222222".into(),
+        }];
+        // Editing the first occurrence changes nothing a loader sees: refused.
+        let first = before.replacen("ami-11111111", "ami-22222222", 1);
+        let failure = verify(&original, parsed(&first), &intent).unwrap_err();
+        assert_eq!(failure.path, "Mappings.M.us-east-1.K");
+        // Editing the last occurrence is what loaders see.
+        let last = before.replace("ami-33333333", "ami-22222222");
+        verify(&original, parsed(&last), &intent).unwrap();
+    }
+
+    #[test]
+    fn parse_failures_are_located() {
+        let failure = semantic_value("a: 1\nb: [\n", Format::Yaml).unwrap_err();
+        assert!(failure.location.is_some_and(|l| l.line >= 2), "{failure}");
+        assert!(!failure.message.contains(" at line "), "{failure}");
+        let failure = semantic_value("{\n\"a\": 1e999\n}", Format::Json).unwrap_err();
+        assert_eq!(failure.location.map(|l| l.line), Some(2), "{failure}");
+        // A byte-order mark is skipped in both formats.
+        assert!(semantic_value("\u{feff}{\"a\": 1}", Format::Json).is_ok());
+        assert!(semantic_value("\u{feff}a: 1\nb: 2\n", Format::Yaml).is_ok());
+    }
+
     #[test]
     fn accepts_exactly_the_intended_changes() {
         let after = BEFORE
@@ -471,7 +590,7 @@ mod tests {
                 value: "2.0".into(),
             },
         ];
-        verify(&original(), &after, Format::Yaml, &intents).unwrap();
+        verify(&original(), parsed(&after), &intents).unwrap();
     }
 
     #[test]
@@ -485,7 +604,7 @@ mod tests {
             key: "K".into(),
             value: "ami-22222222".into(),
         }];
-        let failure = verify(&original(), &after, Format::Yaml, &intents).unwrap_err();
+        let failure = verify(&original(), parsed(&after), &intents).unwrap_err();
         assert_eq!(failure.path, "Resources.I.Properties.ImageId.1");
     }
 
@@ -497,7 +616,7 @@ mod tests {
             key: "K".into(),
             value: "ami-22222222".into(),
         }];
-        let failure = verify(&original(), BEFORE, Format::Yaml, &intents).unwrap_err();
+        let failure = verify(&original(), parsed(BEFORE), &intents).unwrap_err();
         assert_eq!(failure.path, "Mappings.M.us-east-1.K");
     }
 
@@ -507,7 +626,7 @@ mod tests {
             "      K: ami-11111111\n",
             "      K: ami-11111111\n      X: y\n",
         );
-        let failure = verify(&original(), &after, Format::Yaml, &[]).unwrap_err();
+        let failure = verify(&original(), parsed(&after), &[]).unwrap_err();
         assert_eq!(failure.path, "Mappings.M.us-east-1.X");
     }
 }

@@ -452,3 +452,272 @@ fn nothing_to_change_gives_identical_bytes() {
     assert_eq!(edited.text, BLOCK);
     assert!(edited.changes.is_empty());
 }
+
+/// JSON that only a YAML parser reads: a trailing comma, a raw line break in a string.
+const JSON_LOOKING_YAML: &str = "{\n  \"Description\": \"Sample with a\n    raw line break\",\n  \"Mappings\": {\n    \"AMIs\": {\n      \"us-east-1\": { \"HVM64\": \"ami-11111111\" },\n      \"eu-west-1\": { \"HVM64\": \"ami-22222222\" },\n    },\n  },\n}\n";
+
+#[test]
+fn json_looking_yaml_is_edited_as_yaml_in_its_own_style() {
+    let template = Template::parse(JSON_LOOKING_YAML).unwrap();
+    assert_eq!(template.format(), Format::Yaml);
+    let out = edit_ok(
+        JSON_LOOKING_YAML,
+        request(&format!(r#"{{"us-east-1": "{A1}", "sa-east-1": "{A2}"}}"#)),
+    );
+    let expected = JSON_LOOKING_YAML.replace("ami-11111111", A1).replace(
+        "      \"eu-west-1\": { \"HVM64\": \"ami-22222222\" },\n",
+        &format!("      \"eu-west-1\": {{ \"HVM64\": \"ami-22222222\" }},\n      \"sa-east-1\": {{ \"HVM64\": \"{A2}\" }},\n"),
+    );
+    assert_eq!(out, expected);
+    // Strict JSON stays JSON.
+    let strict = JSON_CRLF;
+    assert_eq!(Template::parse(strict).unwrap().format(), Format::Json);
+}
+
+#[test]
+fn json_that_no_reader_takes_names_both_places() {
+    let err = Template::parse("{\n  \"a\": [1,\n  \"b\": 2\n}\n")
+        .err()
+        .unwrap();
+    assert_eq!(err.kind, ErrorKind::Syntax);
+    assert!(err.location.is_some(), "{err}");
+    assert!(
+        err.message.starts_with("JSON syntax error")
+            && err.message.contains("read as YAML")
+            && err.message.contains(", column "),
+        "{err}"
+    );
+}
+
+#[test]
+fn quoted_and_plain_scalars_spanning_lines_are_read_as_libyaml_reads_them() {
+    // As in an AWS sample template: the quoted Description's continuation lines start at the
+    // key's column, which strict YAML 1.2 refuses and libyaml, PyYAML and cfn-lint accept.
+    let text = "Description: \"A sample template that spans\nlines without indentation\"\nParameters:\n  ProductVersion:\n    Type: String\n    Description: 'one\n    two'\n    Default: 1.2.3\nMappings:\n  AMIs:\n    us-east-1:\n      BYOL: ami-11111111\n";
+    let out = edit_ok(
+        text,
+        with_version(&format!(r#"{{"us-east-1": "{A1}"}}"#), "1.2.4"),
+    );
+    assert_eq!(
+        out,
+        text.replace("ami-11111111", A1).replace("1.2.3", "1.2.4")
+    );
+}
+
+#[test]
+fn duplicate_keys_on_an_edited_path_are_refused_with_both_places() {
+    let req = || request(&format!(r#"{{"us-east-1": "{A1}"}}"#));
+    let region = "Mappings:\n  M:\n    us-east-1:\n      K: ami-11111111\n    eu-west-1:\n      K: ami-22222222\n    us-east-1:\n      K: ami-33333333\n";
+    let err = edit(region, req()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::DuplicateKey);
+    assert_eq!(err.location.map(|l| l.line), Some(7));
+    assert!(
+        err.message.contains("`Mappings.M.us-east-1`")
+            && err.message.contains("line 3, column 5")
+            && err.message.contains("line 7, column 5")
+            && err.message.contains("uses the last"),
+        "{err}"
+    );
+    let key = "{\"Mappings\": {\"M\": {\"us-east-1\": {\"K\": \"ami-11111111\", \"K\": \"ami-33333333\"}}}}";
+    let err = edit(key, req()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::DuplicateKey, "{err}");
+    assert!(err.message.contains("`Mappings.M.us-east-1.K`"), "{err}");
+    let mappings = "Mappings:\n  M:\n    us-east-1:\n      K: ami-11111111\nMappings:\n  M:\n    us-east-1:\n      K: ami-33333333\n";
+    assert_eq!(
+        edit(mappings, req()).unwrap_err().kind,
+        ErrorKind::DuplicateKey
+    );
+    let default = "Parameters:\n  ProductVersion:\n    Type: String\n    Default: 1.0.0\n    Default: 1.0.1\nMappings:\n  M:\n    us-east-1:\n      K: ami-11111111\n";
+    let err = edit(
+        default,
+        with_version(&format!(r#"{{"us-east-1": "{A1}"}}"#), "2.0.0"),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::DuplicateKey);
+    assert!(
+        err.message.contains("`Parameters.ProductVersion.Default`"),
+        "{err}"
+    );
+    // A duplicate off the edited paths is left alone, as CloudFormation reads it.
+    let elsewhere = "Mappings:\n  M:\n    us-east-1:\n      K: ami-11111111\n    eu-west-1:\n      K: ami-22222222\n    eu-west-1:\n      K: ami-33333333\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    Type: AWS::S3::Bucket\n";
+    assert_eq!(
+        edit_ok(elsewhere, req()),
+        elsewhere.replace("ami-11111111", A1)
+    );
+    // Pruning a duplicated region is refused too.
+    let pruned = EditRequest {
+        prune: true,
+        ..req()
+    };
+    assert_eq!(
+        edit(elsewhere, pruned).unwrap_err().kind,
+        ErrorKind::DuplicateKey
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted_and_kept() {
+    let yaml = format!("\u{feff}{}", BLOCK.replace("# header comment\n", ""));
+    let out = edit_ok(&yaml, request(&format!(r#"{{"us-east-1": "{A1}"}}"#)));
+    assert_eq!(out, yaml.replace("ami-11111111", A1));
+    let json = format!("\u{feff}{JSON_CRLF}");
+    let template = Template::parse(&json).unwrap();
+    assert_eq!(template.format(), Format::Json);
+    let out = edit_ok(
+        &json,
+        request(&format!(
+            r#"{{"us-east-1": {{"BYOL": "{A1}", "Hourly": "{A2}"}}}}"#
+        )),
+    );
+    assert!(out.starts_with('\u{feff}'));
+    assert_eq!(out.matches(A1).count(), 1);
+    // Columns on the first line do not count the mark.
+    let err = Template::parse("\u{feff}a: [\n").err().unwrap();
+    assert_eq!(err.location.map(|l| l.line), Some(2), "{err}");
+    let err = Template::parse("\u{feff}{\"a\" 1}").err().unwrap();
+    assert_eq!(
+        err.location,
+        Some(tree::Location { line: 1, column: 6 }),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_syntax_error_has_a_line_and_column() {
+    for text in [
+        "a: [1, 2\nb: c\n",
+        "a: 'x\n",
+        "a:\n  - b\n c: d\n",
+        "{\"a\": [}",
+        "{\"a\": 1,, \"b\": 2}",
+        "{\"a\": \"x\n",
+        "a: 1\n---\nb: 2\n",
+        "",
+        "\u{feff}",
+        "a: \"\\q\"\n",
+    ] {
+        let err = Template::parse(text)
+            .err()
+            .unwrap_or_else(|| panic!("{text:?} parses"));
+        assert!(err.location.is_some(), "{text:?} has no location: {err}");
+        assert!(
+            matches!(err.kind, ErrorKind::Syntax | ErrorKind::NotATemplate),
+            "{text:?}: {err}"
+        );
+    }
+    // An alias to no anchor is a composer error: the proof's parser finds it, located too.
+    let err = edit(
+        "X: *missing\nMappings:\n  M:\n    us-east-1:\n      K: ami-11111111\n",
+        request(&format!(r#"{{"us-east-1": "{A1}"}}"#)),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Syntax);
+    assert_eq!(err.location.map(|l| l.line), Some(1), "{err}");
+}
+
+#[test]
+fn deeply_nested_files_are_refused_in_bounded_time() {
+    for text in [
+        "[".repeat(200_000),
+        format!("{{\"a\": {}", "{\"a\": ".repeat(20_000)),
+        format!("a: {}", "{a: ".repeat(40_000)),
+        (0..300)
+            .map(|i| format!("{}- \n", " ".repeat(i)))
+            .collect::<String>(),
+    ] {
+        let started = std::time::Instant::now();
+        let err = Template::parse(&text).err().unwrap();
+        assert!(err.message.contains("nest more than"), "{err}");
+        assert!(err.location.is_some());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// Regions of four partitions in one mapping.
+const PARTITIONS: &str = "Mappings:\n  M:\n    us-east-1:\n      K: ami-11111111\n    eu-west-1:\n      K: ami-22222222\n    cn-north-1:\n      K: ami-33333333\n    us-gov-west-1:\n      K: ami-44444444\n    eusc-de-east-1:\n      K: ami-55555555\n    AMI:\n      K: name\n";
+
+#[test]
+fn rows_of_other_partitions_are_kept_listed_and_never_pruned() {
+    let template = Template::parse(PARTITIONS).unwrap();
+    assert_eq!(
+        template.mappings()[0].regions,
+        [
+            "us-east-1",
+            "eu-west-1",
+            "cn-north-1",
+            "us-gov-west-1",
+            "eusc-de-east-1"
+        ]
+    );
+    let pruned = EditRequest {
+        prune: true,
+        ..request(&format!(r#"{{"us-east-1": "{A1}"}}"#))
+    };
+    let edited = edit(PARTITIONS, pruned.clone()).unwrap();
+    assert_eq!(
+        edited.text,
+        PARTITIONS
+            .replace("ami-11111111", A1)
+            .replace("    eu-west-1:\n      K: ami-22222222\n", "")
+    );
+    assert_eq!(
+        edited.other_partitions,
+        ["cn-north-1", "us-gov-west-1", "eusc-de-east-1"]
+    );
+    assert_eq!(
+        edited.other_partitions_note(),
+        "; kept, not copied to (other partition): cn-north-1 (aws-cn), us-gov-west-1 (aws-us-gov), eusc-de-east-1 (aws-eusc)"
+    );
+    edit_ok(PARTITIONS, pruned);
+    // A release in the European Sovereign Cloud updates its own row and keeps the others.
+    let eusc = edit(
+        PARTITIONS,
+        EditRequest {
+            prune: true,
+            ..request(&format!(r#"{{"eusc-de-east-1": "{A2}"}}"#))
+        },
+    )
+    .unwrap();
+    assert_eq!(eusc.text, PARTITIONS.replace("ami-55555555", A2));
+    assert_eq!(
+        eusc.other_partitions,
+        ["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"]
+    );
+    // A hand-made AMIS.json may cover several partitions: each is updated and pruned, the
+    // others kept.
+    let mixed = edit(
+        PARTITIONS,
+        EditRequest {
+            prune: true,
+            ..request(&format!(r#"{{"us-east-1": "{A1}", "cn-north-1": "{A2}"}}"#))
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        mixed.text,
+        PARTITIONS
+            .replace("ami-11111111", A1)
+            .replace("ami-33333333", A2)
+            .replace("    eu-west-1:\n      K: ami-22222222\n", "")
+    );
+    assert_eq!(mixed.other_partitions, ["us-gov-west-1", "eusc-de-east-1"]);
+    // Asked explicitly, prune takes the other partitions' rows too (and lists none as kept).
+    let everything = edit(
+        PARTITIONS,
+        EditRequest {
+            prune: true,
+            prune_other_partitions: true,
+            ..request(&format!(r#"{{"us-east-1": "{A1}"}}"#))
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        everything.text,
+        format!("Mappings:\n  M:\n    us-east-1:\n      K: {A1}\n    AMI:\n      K: name\n")
+    );
+    assert!(everything.other_partitions.is_empty());
+}

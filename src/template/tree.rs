@@ -100,6 +100,22 @@ impl Node {
             .find(|e| e.key.as_scalar() == Some(key))
     }
 
+    /// Moves the spans of this node and everything below it `by` bytes later: a reader that
+    /// parsed the text after a byte-order mark gives spans in the whole text.
+    pub fn shift(&mut self, by: usize) {
+        self.span = self.span.start + by..self.span.end + by;
+        match &mut self.kind {
+            NodeKind::Map { entries, .. } => {
+                for entry in entries {
+                    entry.key.shift(by);
+                    entry.value.shift(by);
+                }
+            }
+            NodeKind::Seq { items, .. } => items.iter_mut().for_each(|i| i.shift(by)),
+            NodeKind::Scalar { .. } | NodeKind::Alias => {}
+        }
+    }
+
     /// Whether this node or anything below it carries an anchor or is an alias.
     pub fn find_anchor_or_alias(&self) -> Option<&Node> {
         if self.anchored || matches!(self.kind, NodeKind::Alias) {
@@ -131,11 +147,20 @@ impl LineIndex {
         Self { line_starts }
     }
 
-    /// The 1-based line and column (in characters) of byte offset `offset` in `text`.
+    /// The 1-based line and column (in characters) of byte offset `offset` in `text`. A
+    /// byte-order mark at the start of the text takes no column, as editors show it.
     pub fn location(&self, text: &str, offset: usize) -> Location {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset += 1;
+        }
         let line = self.line_starts.partition_point(|&start| start <= offset);
-        let start = self.line_starts[line - 1];
-        let column = text[start..offset.min(text.len())].chars().count() + 1;
+        let mut start = self.line_starts[line - 1];
+        if start == 0 && text.starts_with('\u{feff}') {
+            start = 3;
+            offset = offset.max(3);
+        }
+        let column = text[start..offset].chars().count() + 1;
         Location { line, column }
     }
 }
@@ -185,6 +210,13 @@ mod tests {
         assert_eq!(index.location(text, c), Location { line: 3, column: 1 });
         let two = text.find('2').unwrap();
         assert_eq!(index.location(text, two), Location { line: 2, column: 5 });
+        let bom = "\u{feff}a: [";
+        let index = LineIndex::new(bom);
+        assert_eq!(index.location(bom, 3), Location { line: 1, column: 1 });
+        assert_eq!(index.location(bom, 7), Location { line: 1, column: 5 });
+        // An offset inside a character (or past the end) is rounded up, never a panic.
+        assert_eq!(index.location(bom, 1), Location { line: 1, column: 1 });
+        assert_eq!(index.location(bom, 99), Location { line: 1, column: 5 });
     }
 
     #[test]

@@ -65,6 +65,25 @@ pub fn cfn_lint() -> PathBuf {
     candidate
 }
 
+/// The Python of the README's venv, with ruamel.yaml (the fuzz test's independent loader):
+/// `$MARKETPLACE_RELEASE_PYTHON`, else `.venv/bin/python`. Panics (never skips) when it is
+/// missing or lacks ruamel.yaml, with the command that installs it.
+pub fn venv_python() -> PathBuf {
+    let candidate = std::env::var_os("MARKETPLACE_RELEASE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    let has_ruamel = Command::new(&candidate)
+        .args(["-c", "import ruamel.yaml"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        has_ruamel,
+        "no Python with ruamel.yaml at {}: run the README's test command (bash scripts/test.sh), which installs tests/requirements.txt into .venv, or set MARKETPLACE_RELEASE_PYTHON",
+        candidate.display()
+    );
+    candidate
+}
+
 /// Runs the release binary with `args` in `dir`, with the GitHub variables of the machine
 /// removed and `env` added.
 pub fn run_binary(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
