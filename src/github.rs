@@ -729,6 +729,8 @@ impl GitHub {
     }
 
     /// The repository's settings we read.
+    ///
+    /// GitHub operation `repos/get`.
     pub async fn repository(&self) -> Result<Repository, GitHubError> {
         let action = format!("read the repository {}", self.repo);
         self.typed(Method::GET, &self.route(""), None, &action, Scope::Read)
@@ -736,6 +738,8 @@ impl GitHub {
     }
 
     /// The commit a branch points at, or `None` when the branch does not exist.
+    ///
+    /// GitHub operation `git/get-ref`.
     pub async fn branch_head(&self, branch: &str) -> Result<Option<String>, GitHubError> {
         let action = format!("read the branch {branch} of {}", self.repo);
         let url = self.route(&format!("/git/ref/heads/{}", encode_ref(branch)));
@@ -750,6 +754,8 @@ impl GitHub {
     }
 
     /// A commit.
+    ///
+    /// GitHub operation `git/get-commit`.
     pub async fn commit(&self, sha: &str) -> Result<GitCommit, GitHubError> {
         let action = format!("read commit {sha} of {}", self.repo);
         let url = self.route(&format!("/git/commits/{sha}"));
@@ -758,6 +764,8 @@ impl GitHub {
     }
 
     /// One level of a tree.
+    ///
+    /// GitHub operation `git/get-tree`.
     pub async fn tree(&self, sha: &str) -> Result<GitTree, GitHubError> {
         let action = format!("read tree {sha} of {}", self.repo);
         let url = self.route(&format!("/git/trees/{sha}"));
@@ -766,6 +774,8 @@ impl GitHub {
     }
 
     /// A blob's bytes.
+    ///
+    /// GitHub operation `git/get-blob`.
     pub async fn blob(&self, sha: &str) -> Result<Vec<u8>, GitHubError> {
         let action = format!("read blob {sha} of {}", self.repo);
         let url = self.route(&format!("/git/blobs/{sha}"));
@@ -794,6 +804,8 @@ impl GitHub {
     }
 
     /// Stores a blob; returns its SHA.
+    ///
+    /// GitHub operation `git/create-blob`.
     pub async fn create_blob(&self, path: &str, bytes: &[u8]) -> Result<String, GitHubError> {
         let action = format!("upload {path} to {}", self.repo);
         let body = json!({
@@ -813,6 +825,8 @@ impl GitHub {
     }
 
     /// Stores a tree: `base_tree` with `entries` replaced; returns its SHA.
+    ///
+    /// GitHub operation `git/create-tree`.
     pub async fn create_tree(
         &self,
         base_tree: &str,
@@ -834,6 +848,8 @@ impl GitHub {
 
     /// Creates a commit. No author or committer is sent, so GitHub makes the token's identity
     /// both and signs the commit (it shows as verified).
+    ///
+    /// GitHub operation `git/create-commit`.
     pub async fn create_commit(
         &self,
         message: &str,
@@ -853,6 +869,8 @@ impl GitHub {
     }
 
     /// Creates a branch at `sha`.
+    ///
+    /// GitHub operation `git/create-ref`.
     pub async fn create_branch(&self, branch: &str, sha: &str) -> Result<(), GitHubError> {
         let action = format!("create the branch {branch} in {}", self.repo);
         let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": sha });
@@ -869,6 +887,8 @@ impl GitHub {
     }
 
     /// Points an existing branch at `sha`, even when that is not a fast-forward.
+    ///
+    /// GitHub operation `git/update-ref`.
     pub async fn force_branch(&self, branch: &str, sha: &str) -> Result<(), GitHubError> {
         let action = format!("update the branch {branch} in {}", self.repo);
         let url = self.route(&format!("/git/refs/heads/{}", encode_ref(branch)));
@@ -886,6 +906,8 @@ impl GitHub {
     }
 
     /// Deletes a branch.
+    ///
+    /// GitHub operation `git/delete-ref`.
     pub async fn delete_branch(&self, branch: &str) -> Result<(), GitHubError> {
         let action = format!("delete the branch {branch} in {}", self.repo);
         let url = self.route(&format!("/git/refs/heads/{}", encode_ref(branch)));
@@ -900,6 +922,8 @@ impl GitHub {
     }
 
     /// The open pull request from `branch` of this repository, if any.
+    ///
+    /// GitHub operation `pulls/list`.
     pub async fn open_pull_request(
         &self,
         branch: &str,
@@ -916,6 +940,8 @@ impl GitHub {
     }
 
     /// Opens a pull request.
+    ///
+    /// GitHub operation `pulls/create`.
     pub async fn create_pull_request(
         &self,
         new: &NewPullRequest<'_>,
@@ -936,6 +962,8 @@ impl GitHub {
     }
 
     /// Sets a pull request's title and body.
+    ///
+    /// GitHub operation `pulls/update`.
     pub async fn update_pull_request(
         &self,
         number: u64,
@@ -977,6 +1005,8 @@ impl GitHub {
     }
 
     /// Adds labels (creating missing ones, as GitHub does).
+    ///
+    /// GitHub operation `issues/add-labels`.
     pub async fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
         self.post_about_new_pull_request(
             &format!("/issues/{number}/labels"),
@@ -987,6 +1017,8 @@ impl GitHub {
     }
 
     /// Adds assignees.
+    ///
+    /// GitHub operation `issues/add-assignees`.
     pub async fn add_assignees(
         &self,
         number: u64,
@@ -1001,6 +1033,8 @@ impl GitHub {
     }
 
     /// Requests reviews from users and teams.
+    ///
+    /// GitHub operation `pulls/request-reviewers`.
     pub async fn request_reviewers(
         &self,
         number: u64,
@@ -1304,6 +1338,30 @@ mod tests {
                 panic!("{id} {status}: the client cannot read the smallest answer GitHub may give ({e}): make the field an Option or #[serde(default)]\n{smallest:#}")
             });
         }
+    }
+
+    /// The methods name exactly the operations of `scripts/github-openapi/operations.txt`, the
+    /// ones the tests' fake accepts.
+    #[test]
+    fn each_operation_is_named_on_the_method_that_calls_it() {
+        let marker = concat!("GitHub operation", " `");
+        let mut named: Vec<&str> = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", file!()))
+            .split(marker)
+            .skip(1)
+            .map(|rest| rest.split('`').next().unwrap())
+            .collect();
+        named.sort_unstable();
+        let listed = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/github-openapi/operations.txt"
+        ));
+        let mut listed: Vec<&str> = listed
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(named, listed);
     }
 
     #[test]
