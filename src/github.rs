@@ -474,7 +474,7 @@ pub struct NewPullRequest<'a> {
     pub maintainer_can_modify: bool,
 }
 
-/// A tree entry to write: `sha: None` deletes the path.
+/// A tree entry to write: the blob `sha` at `path`.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewTreeEntry {
     /// Path from the repository root.
