@@ -470,7 +470,7 @@ pub struct NewPullRequest<'a> {
     pub maintainer_can_modify: bool,
 }
 
-/// A tree entry to write: `sha: None` deletes the path.
+/// A tree entry to write: the blob `sha` at `path`.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewTreeEntry {
     /// Path from the repository root.
@@ -734,6 +734,8 @@ impl GitHub {
     }
 
     /// The repository's settings we read.
+    ///
+    /// GitHub operation `repos/get`.
     pub async fn repository(&self) -> Result<Repository, GitHubError> {
         let action = format!("read the repository {}", self.repo);
         self.typed(Method::GET, &self.route(""), None, &action, Scope::Read)
@@ -741,6 +743,8 @@ impl GitHub {
     }
 
     /// The commit a branch points at, or `None` when the branch does not exist.
+    ///
+    /// GitHub operation `git/get-ref`.
     pub async fn branch_head(&self, branch: &str) -> Result<Option<String>, GitHubError> {
         let action = format!("read the branch {branch} of {}", self.repo);
         let url = self.route(&format!("/git/ref/heads/{}", encode_ref(branch)));
@@ -755,6 +759,8 @@ impl GitHub {
     }
 
     /// A commit.
+    ///
+    /// GitHub operation `git/get-commit`.
     pub async fn commit(&self, sha: &str) -> Result<GitCommit, GitHubError> {
         let action = format!("read commit {sha} of {}", self.repo);
         let url = self.route(&format!("/git/commits/{sha}"));
@@ -763,6 +769,8 @@ impl GitHub {
     }
 
     /// One level of a tree.
+    ///
+    /// GitHub operation `git/get-tree`.
     pub async fn tree(&self, sha: &str) -> Result<GitTree, GitHubError> {
         let action = format!("read tree {sha} of {}", self.repo);
         let url = self.route(&format!("/git/trees/{sha}"));
@@ -771,6 +779,8 @@ impl GitHub {
     }
 
     /// A blob's bytes.
+    ///
+    /// GitHub operation `git/get-blob`.
     pub async fn blob(&self, sha: &str) -> Result<Vec<u8>, GitHubError> {
         let action = format!("read blob {sha} of {}", self.repo);
         let url = self.route(&format!("/git/blobs/{sha}"));
@@ -799,6 +809,8 @@ impl GitHub {
     }
 
     /// Stores a blob; returns its SHA.
+    ///
+    /// GitHub operation `git/create-blob`.
     pub async fn create_blob(&self, path: &str, bytes: &[u8]) -> Result<String, GitHubError> {
         let action = format!("upload {path} to {}", self.repo);
         let body = json!({
@@ -818,6 +830,8 @@ impl GitHub {
     }
 
     /// Stores a tree: `base_tree` with `entries` replaced; returns its SHA.
+    ///
+    /// GitHub operation `git/create-tree`.
     pub async fn create_tree(
         &self,
         base_tree: &str,
@@ -839,6 +853,8 @@ impl GitHub {
 
     /// Creates a commit. No author or committer is sent, so GitHub makes the token's identity
     /// both and signs the commit (it shows as verified).
+    ///
+    /// GitHub operation `git/create-commit`.
     pub async fn create_commit(
         &self,
         message: &str,
@@ -858,6 +874,8 @@ impl GitHub {
     }
 
     /// Creates a branch at `sha`.
+    ///
+    /// GitHub operation `git/create-ref`.
     pub async fn create_branch(&self, branch: &str, sha: &str) -> Result<(), GitHubError> {
         let action = format!("create the branch {branch} in {}", self.repo);
         let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": sha });
@@ -874,6 +892,8 @@ impl GitHub {
     }
 
     /// Points an existing branch at `sha`, even when that is not a fast-forward.
+    ///
+    /// GitHub operation `git/update-ref`.
     pub async fn force_branch(&self, branch: &str, sha: &str) -> Result<(), GitHubError> {
         let action = format!("update the branch {branch} in {}", self.repo);
         let url = self.route(&format!("/git/refs/heads/{}", encode_ref(branch)));
@@ -891,6 +911,8 @@ impl GitHub {
     }
 
     /// Deletes a branch.
+    ///
+    /// GitHub operation `git/delete-ref`.
     pub async fn delete_branch(&self, branch: &str) -> Result<(), GitHubError> {
         let action = format!("delete the branch {branch} in {}", self.repo);
         let url = self.route(&format!("/git/refs/heads/{}", encode_ref(branch)));
@@ -905,6 +927,8 @@ impl GitHub {
     }
 
     /// The open pull request from `branch` of this repository, if any.
+    ///
+    /// GitHub operation `pulls/list`.
     pub async fn open_pull_request(
         &self,
         branch: &str,
@@ -921,6 +945,8 @@ impl GitHub {
     }
 
     /// Opens a pull request.
+    ///
+    /// GitHub operation `pulls/create`.
     pub async fn create_pull_request(
         &self,
         new: &NewPullRequest<'_>,
@@ -941,6 +967,8 @@ impl GitHub {
     }
 
     /// Sets a pull request's title and body.
+    ///
+    /// GitHub operation `pulls/update`.
     pub async fn update_pull_request(
         &self,
         number: u64,
@@ -982,6 +1010,8 @@ impl GitHub {
     }
 
     /// Adds labels (creating missing ones, as GitHub does).
+    ///
+    /// GitHub operation `issues/add-labels`.
     pub async fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
         self.post_about_new_pull_request(
             &format!("/issues/{number}/labels"),
@@ -992,6 +1022,8 @@ impl GitHub {
     }
 
     /// Adds assignees.
+    ///
+    /// GitHub operation `issues/add-assignees`.
     pub async fn add_assignees(
         &self,
         number: u64,
@@ -1006,6 +1038,8 @@ impl GitHub {
     }
 
     /// Requests reviews from users and teams.
+    ///
+    /// GitHub operation `pulls/request-reviewers`.
     pub async fn request_reviewers(
         &self,
         number: u64,
@@ -1309,6 +1343,30 @@ mod tests {
                 panic!("{id} {status}: the client cannot read the smallest answer GitHub may give ({e}): make the field an Option or #[serde(default)]\n{smallest:#}")
             });
         }
+    }
+
+    /// The methods name exactly the operations of `scripts/github-openapi/operations.txt`, the
+    /// ones the tests' fake accepts.
+    #[test]
+    fn each_operation_is_named_on_the_method_that_calls_it() {
+        let marker = concat!("GitHub operation", " `");
+        let mut named: Vec<&str> = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", file!()))
+            .split(marker)
+            .skip(1)
+            .map(|rest| rest.split('`').next().unwrap())
+            .collect();
+        named.sort_unstable();
+        let listed = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/github-openapi/operations.txt"
+        ));
+        let mut listed: Vec<&str> = listed
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(named, listed);
     }
 
     #[test]
