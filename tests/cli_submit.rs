@@ -209,7 +209,7 @@ fn local_validation_errors_come_before_any_call() {
             "manifest.json",
             "1 to 25 security group rules",
         ),
-        (config("  {}\n"), "bad.json", "`ami-12` is not an AMI ID"),
+        (config("  {}\n"), "bad.json", "`ami-12` (region us-east-1) is not an AMI ID"),
         (
             config("  {}\n").replace("  id: prod-example12345\n", ""),
             "manifest.json",
