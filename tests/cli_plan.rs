@@ -315,3 +315,53 @@ fn written_files_are_readable_by_another_user() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn template_rows_of_other_partitions_are_listed_as_kept_and_regions_stay_in_one() {
+    let repo = user_repo();
+    let template = repo.path().join("cfn/product.template.yaml");
+    let text = std::fs::read_to_string(&template).unwrap().replace(
+        "    us-east-1:\n      BYOL: ami-0a1b2c3d4e5f60718",
+        "    us-east-1:\n      BYOL: ami-0a1b2c3d4e5f60718\n    cn-north-1:\n      BYOL: ami-0a1b2c3d4e5f60719\n    us-gov-west-1:\n      BYOL: ami-0a1b2c3d4e5f6071a",
+    );
+    std::fs::write(&template, &text).unwrap();
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let pruning = std::fs::read_to_string(&config).unwrap().replace(
+        "    version-parameter: GraphDatabaseVersion\n",
+        "    version-parameter: GraphDatabaseVersion\n    prune: true\n",
+    );
+    std::fs::write(&config, &pruning).unwrap();
+    let args = [
+        "--config",
+        ".github/marketplace-release.yml",
+        "--version",
+        "5.26.0",
+    ];
+    let (code, out, err) = plan(repo.path(), &args, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("kept, not copied to (other partition): cn-north-1 (aws-cn), us-gov-west-1 (aws-us-gov)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("-    cn-north-1:") && !out.contains("-    us-gov-west-1:"),
+        "{out}"
+    );
+
+    std::fs::write(
+        &config,
+        pruning.replace(
+            "regions:\n  - us-east-1\n",
+            "regions:\n  - us-east-1\n  - cn-north-1\n",
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = plan(repo.path(), &args, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "`regions.1`: cn-north-1 is in partition aws-cn, but build.region us-east-1 is in aws"
+        ),
+        "{err}"
+    );
+}
