@@ -20,7 +20,7 @@ check() { # what, pattern, allowed path regex
     status=1
   fi
 }
-check "the AWS SDK crates" '\baws_(sdk_[a-z0-9_]+|config|smithy_[a-z_]+|types)\b' 'src/aws/'
+check "the AWS SDK crates" '\baws_(sdk_[a-z0-9_]+|config|smithy_[a-z_]+|types|credential_types)\b' 'src/aws/'
 check "octocrab" '\boctocrab\b' 'src/github(\.rs|/)'
 check "printing" '\b(e?print(ln)?)!\(' 'src/app/|src/output/'
 check "serde_yaml" '\bserde_yaml\b' 'src/config/|src/action/inputs\.rs|src/template/'

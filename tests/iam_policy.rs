@@ -20,10 +20,13 @@ fn pascal(operation: &str) -> String {
     pascal
 }
 
-/// Every SDK call in `src/`: `.client(region).operation()` (EC2, one client per region) and
-/// `self.client.operation()` (the Marketplace Catalog API, one client).
+/// Every AWS call in `src/`: EC2 calls go through the adapter's one layer, which names the
+/// action (`.call("DescribeImages", …)`); Service Quotas errors name theirs
+/// (`from_sdk("GetServiceQuota", …)` in `src/aws/quotas.rs`); the Marketplace Catalog API is
+/// one client (`self.client.operation()`).
 fn called_actions() -> BTreeSet<String> {
-    let ec2 = regex::Regex::new(r"\.client\([^)]*\)\s*\.([a-z_]+)\(\)").unwrap();
+    let ec2 = regex::Regex::new(r#"\.call\(\s*"([A-Za-z]+)""#).unwrap();
+    let quotas = regex::Regex::new(r#"from_sdk\(\s*"([A-Za-z]+)""#).unwrap();
     let catalog = regex::Regex::new(r"self\s*\.client\s*\.([a-z_]+)\(\)").unwrap();
     let mut actions = BTreeSet::new();
     let mut stack = vec![common::repo().join("src")];
@@ -34,10 +37,22 @@ fn called_actions() -> BTreeSet<String> {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                actions.extend(
-                    ec2.captures_iter(&text)
-                        .map(|c| format!("ec2:{}", pascal(&c[1]))),
-                );
+                let name = path.file_name().unwrap().to_string_lossy();
+                if name == "ec2.rs" {
+                    actions.extend(ec2.captures_iter(&text).map(|c| format!("ec2:{}", &c[1])));
+                    // Tags given at creation need ec2:CreateTags (the policy allows it only
+                    // with an ec2:CreateAction condition).
+                    if text.contains(".tag_specifications(") {
+                        actions.insert("ec2:CreateTags".to_owned());
+                    }
+                }
+                if name == "quotas.rs" {
+                    actions.extend(
+                        quotas
+                            .captures_iter(&text)
+                            .map(|c| format!("servicequotas:{}", &c[1])),
+                    );
+                }
                 actions.extend(
                     catalog
                         .captures_iter(&text)
@@ -69,7 +84,11 @@ fn policy_actions() -> BTreeSet<String> {
     }
     actions
         .into_iter()
-        .filter(|a| a.starts_with("ec2:") || a.starts_with("aws-marketplace:"))
+        .filter(|a| {
+            ["ec2:", "aws-marketplace:", "servicequotas:"]
+                .iter()
+                .any(|service| a.starts_with(service))
+        })
         .collect()
 }
 
@@ -112,7 +131,12 @@ fn sdk_calls_live_in_the_aws_adapters_only() {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            for needle in ["aws_sdk_", "aws_config", "aws_smithy_"] {
+            for needle in [
+                "aws_sdk_",
+                "aws_config",
+                "aws_smithy_",
+                "aws_credential_types",
+            ] {
                 assert!(
                     !text.contains(needle),
                     "{} names {needle}: SDK calls go through src/aws/",
@@ -122,4 +146,33 @@ fn sdk_calls_live_in_the_aws_adapters_only() {
         }
     }
     assert!(files > 20, "the scan found too few files");
+}
+
+/// Tags are given only at creation (`TagSpecifications`), so the policy allows `CreateTags`
+/// only with the `ec2:CreateAction` condition of the actions that create ("Grant permission to
+/// tag Amazon EC2 resources during creation",
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html>).
+#[test]
+fn tags_are_allowed_only_while_creating() {
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("iam/policy.json")).unwrap(),
+    )
+    .unwrap();
+    let tagging: Vec<&serde_json::Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"].to_string().contains("ec2:CreateTags"))
+        .collect();
+    assert_eq!(tagging.len(), 1, "one statement allows ec2:CreateTags");
+    let actions = &tagging[0]["Condition"]["StringEquals"]["ec2:CreateAction"];
+    assert_eq!(
+        actions,
+        &serde_json::json!(["RunInstances", "CreateImage", "CopyImage"]),
+        "CreateTags is allowed only while RunInstances, CreateImage and CopyImage create"
+    );
+    assert_eq!(
+        tagging[0]["Action"], "ec2:CreateTags",
+        "and alone in its statement"
+    );
 }

@@ -20,6 +20,7 @@ mod cli_submit;
 mod cli_template;
 mod corpus;
 mod ec2_stages;
+mod ec2_unkind;
 mod fuzz;
 mod github_openapi;
 mod iam_policy;

@@ -32,7 +32,7 @@ fn invalid(input: &'static str, message: impl Into<String>, help: impl Into<Stri
 }
 
 /// The name of every input, as action.yml declares them.
-pub const INPUT_NAMES: [&str; 20] = [
+pub const INPUT_NAMES: [&str; 21] = [
     "config",
     "version",
     "tag-prefix",
@@ -45,6 +45,7 @@ pub const INPUT_NAMES: [&str; 20] = [
     "public",
     "accounts",
     "dry-run",
+    "rebuild",
     "token",
     "base",
     "branch",
@@ -71,6 +72,7 @@ pub struct RawInputs {
     public: Option<String>,
     accounts: Option<String>,
     dry_run: Option<String>,
+    rebuild: Option<String>,
     #[serde(default, deserialize_with = "secret")]
     token: Option<SecretString>,
     base: Option<String>,
@@ -163,6 +165,8 @@ pub struct ActionInputs {
     pub architecture: Option<Architecture>,
     /// Plan only: no AWS call, no GitHub write.
     pub dry_run: bool,
+    /// Build even though this release's AMI name is taken, under a new name.
+    pub rebuild: bool,
     /// The GitHub token (never printed, `Debug` included).
     pub token: Option<SecretString>,
     /// Where this job writes (or, for `copy` alone, reads) its manifest.
@@ -319,6 +323,10 @@ impl ActionInputs {
             architecture,
             dry_run: given(raw.dry_run)
                 .map(|t| boolean("dry-run", &t))
+                .transpose()?
+                .unwrap_or(false),
+            rebuild: given(raw.rebuild)
+                .map(|t| boolean("rebuild", &t))
                 .transpose()?
                 .unwrap_or(false),
             token: raw

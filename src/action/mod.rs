@@ -59,6 +59,7 @@ pub fn run(env: RunnerEnv) -> Result<ExitCode> {
             token: inputs.token,
         },
         cleanup_on_failure: false,
+        rebuild: inputs.rebuild,
         intent: None,
         wait: false,
     };

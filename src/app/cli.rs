@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use super::env::RunnerEnv;
@@ -75,6 +75,11 @@ pub struct StageArgs {
     /// the current directory.
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// Build again even though this release's AMI name is taken in the build region by an
+    /// image that can't be resumed from; the new image is named `<ami-name>-<run ID>` (build
+    /// and release).
+    #[arg(long)]
+    pub rebuild: bool,
 }
 
 /// Arguments of `copy`.
@@ -297,24 +302,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             run_release(request, env)
         }
-        Command::Copy(args) => {
-            let mut request = stage_request(
-                &args.stage,
-                &env,
-                Stages {
-                    copy: true,
-                    ..Stages::default()
-                },
-            )?;
-            request.cleanup_on_failure = args.cleanup_on_failure;
-            request.image = args
-                .image
-                .as_deref()
-                .map(|image| AmiId::new(image, request.config.build.region.as_str()))
-                .transpose()
-                .map_err(|e| anyhow!("--image: {e}\n  help: pass the AMI ID of the image to copy, in build.region"))?;
-            run_release(request, env)
-        }
+        Command::Copy(args) => run_release(copy_request(&args, &env)?, env),
         Command::Release(args) => {
             let stages = Stages {
                 build: true,
@@ -409,9 +397,35 @@ fn base_request(
         image: None,
         github: GitHubRequest::default(),
         cleanup_on_failure: false,
+        rebuild: false,
         intent: None,
         wait: false,
     })
+}
+
+/// The request of `copy`.
+fn copy_request(args: &CopyArgs, env: &RunnerEnv) -> Result<Request> {
+    let mut request = stage_request(
+        &args.stage,
+        env,
+        Stages {
+            copy: true,
+            ..Stages::default()
+        },
+    )?;
+    if args.stage.rebuild {
+        bail!("--rebuild: copy builds nothing\n  help: pass --rebuild to build or release");
+    }
+    request.cleanup_on_failure = args.cleanup_on_failure;
+    request.image = args
+        .image
+        .as_deref()
+        .map(|image| AmiId::new(image, request.config.build.region.as_str()))
+        .transpose()
+        .map_err(|e| {
+            anyhow!("--image: {e}\n  help: pass the AMI ID of the image to copy, in build.region")
+        })?;
+    Ok(request)
 }
 
 /// The request of an AWS stage command.
@@ -423,6 +437,7 @@ fn stage_request(args: &StageArgs, env: &RunnerEnv, stages: Stages) -> Result<Re
         None => request.config.build.architectures[0],
     });
     request.manifest = Some(absolute(std::slice::from_ref(&args.manifest))?.remove(0));
+    request.rebuild = args.rebuild;
     Ok(request)
 }
 

@@ -33,6 +33,7 @@ use crate::output::{self, log};
 use crate::plan::{self, userdata, Vars};
 use crate::stages::build::{self, BuildPlan};
 use crate::stages::copy::CopyPlan;
+use crate::stages::preflight::{self, Start};
 use crate::stages::publish::{self, PublishInputs, Published};
 use crate::stages::submit::{self, Submission};
 use crate::stages::{tag, CancellationToken, StageError};
@@ -135,6 +136,9 @@ pub struct Request {
     pub github: GitHubRequest,
     /// Remove this run's images and snapshots when a required region fails.
     pub cleanup_on_failure: bool,
+    /// Build even though the AMI name is taken by an image that can't be resumed from, under
+    /// the name `<ami-name>-<run ID>`.
+    pub rebuild: bool,
     /// Overrides submit.intent.
     pub intent: Option<SubmitIntent>,
     /// Wait for the APPLY change set to end.
@@ -156,6 +160,8 @@ struct Job {
     manifest_path: PathBuf,
     manifest: Manifest,
     user_data: Option<userdata::UserData>,
+    /// The build script's SHA-256 (empty when the job does not build).
+    script_sha256: String,
     description: String,
     copy_plan: CopyPlan,
 }
@@ -273,6 +279,10 @@ pub const PREFLIGHT: &[Check] = &[
         name: "the manifests belong to this release (product, version, architectures)",
         run: check_given_manifests,
     },
+    Check {
+        name: "every manifest this run writes can be written",
+        run: check_manifest_paths,
+    },
 ];
 
 impl Release {
@@ -363,7 +373,9 @@ impl Release {
         cancel: &CancellationToken,
     ) -> Option<Stopped> {
         if !self.jobs.is_empty() {
-            let ec2 = Arc::new(Ec2::from_env().await);
+            let max_in_flight =
+                usize::try_from(self.config.copy.max_concurrency.get()).unwrap_or(1);
+            let ec2 = Arc::new(Ec2::from_env(max_in_flight).await);
             for job in std::mem::take(&mut self.jobs) {
                 let path = job.manifest_path.display().to_string();
                 let (manifest, result) = self.build_and_copy(ec2.clone(), job, cancel).await;
@@ -431,30 +443,88 @@ impl Release {
         tags
     }
 
-    /// Builds (when the job has user data), then copies (when copying), saving the manifest
-    /// after every step. Returns the manifest, whatever happened, and the outcome.
+    /// Checks the account (read-only), builds or resumes (when the job has user data), then
+    /// copies (when copying), saving the manifest after every step. Returns the manifest,
+    /// whatever happened, and the outcome; after a failure the manifest is marked incomplete
+    /// and lists the commands that remove what still exists.
     async fn build_and_copy(
         &self,
         ec2: Arc<Ec2>,
+        mut job: Job,
+        cancel: &CancellationToken,
+    ) -> (Manifest, Result<(), StageError>) {
+        // The AWS preflight: nothing exists yet, and the manifest is left as it is when it
+        // fails.
+        job.copy_plan.tags = self.tags(&job.manifest.run_id);
+        let building = job.user_data.is_some();
+        let start = match self
+            .aws_preflight(
+                &ec2,
+                &job.script_sha256,
+                building,
+                &mut job.copy_plan,
+                &job.manifest,
+            )
+            .await
+        {
+            Ok(start) => start,
+            Err(e) => return (job.manifest, Err(e)),
+        };
+        let path = job.manifest_path.clone();
+        let (mut manifest, result) = self.run_job(ec2, job, start, cancel).await;
+        manifest.incomplete = manifest.incomplete || result.is_err();
+        manifest.cleanup = if manifest.incomplete {
+            manifest.cleanup_commands()
+        } else {
+            Vec::new()
+        };
+        let saved = build::save(&manifest, &path);
+        let result = result
+            .and(saved)
+            .map_err(|e| with_leftovers(e, &manifest, &path));
+        (manifest, result)
+    }
+
+    /// Builds or resumes (when the job has user data), then copies (when copying), saving
+    /// the manifest after every step.
+    async fn run_job(
+        &self,
+        ec2: Arc<Ec2>,
         job: Job,
+        start: Start,
         cancel: &CancellationToken,
     ) -> (Manifest, Result<(), StageError>) {
         let mut manifest = job.manifest;
         let path = &job.manifest_path;
         if let Some(user_data) = job.user_data {
-            let plan = BuildPlan {
-                config: &self.config,
-                architecture: job.architecture,
-                user_data,
-                tags: self.tags(&manifest.run_id),
-                description: job.description.clone(),
-                schedule: self.env.poll_schedule(),
+            let built = match start {
+                Start::Resume(image) => {
+                    build::resume(
+                        &ec2,
+                        &image,
+                        &mut manifest,
+                        path,
+                        self.config.copy.timeout_minutes.duration(),
+                        self.env.poll_schedule(),
+                        cancel,
+                    )
+                    .await
+                }
+                Start::Build => {
+                    let build_plan = BuildPlan {
+                        config: &self.config,
+                        architecture: job.architecture,
+                        user_data,
+                        tags: self.tags(&manifest.run_id),
+                        description: job.description.clone(),
+                        schedule: self.env.poll_schedule(),
+                        script_sha256: job.script_sha256.clone(),
+                    };
+                    build::build(&ec2, &build_plan, &mut manifest, path, cancel).await
+                }
             };
-            let built = build::build(&ec2, &plan, &mut manifest, path, cancel).await;
             manifest.incomplete = built.is_err() || self.stages.copy;
-            let saved = build::save(&manifest, path);
-            if let Err(e) = built.and(saved) {
-                manifest.incomplete = true;
+            if let Err(e) = built {
                 return (manifest, Err(e));
             }
             log::say(&format!(
@@ -466,16 +536,50 @@ impl Release {
         if !self.stages.copy {
             return (manifest, Ok(()));
         }
-        let mut plan = job.copy_plan;
-        plan.tags = self.tags(&manifest.run_id);
-        if let Err(e) = resolve_regions(&ec2, &mut plan, &manifest.source_region).await {
-            return (manifest, Err(e));
-        }
-        let (manifest, copied) = crate::stages::copy::copy(ec2, plan, manifest, path, cancel).await;
+        let (manifest, copied) =
+            crate::stages::copy::copy(ec2, job.copy_plan, manifest, path, cancel).await;
         if copied.is_ok() {
             announce(&manifest, path);
         }
         (manifest, copied)
+    }
+
+    /// Resolves the target regions and asks the account what would stop the release
+    /// ([`preflight`]); where the build starts.
+    async fn aws_preflight(
+        &self,
+        ec2: &Ec2,
+        script_sha256: &str,
+        building: bool,
+        plan: &mut CopyPlan,
+        manifest: &Manifest,
+    ) -> Result<Start, StageError> {
+        if self.stages.copy {
+            plan.regions =
+                preflight::target_regions(ec2, &plan.regions, &manifest.source_region).await?;
+        } else {
+            let source = manifest.source_region.clone();
+            preflight::target_regions(ec2, std::slice::from_ref(&source), &source).await?;
+        }
+        let regions = if self.stages.copy {
+            plan.regions.clone()
+        } else {
+            Vec::new()
+        };
+        let budget = self.config.build.timeout_minutes.duration() * u32::from(building)
+            + self.config.copy.timeout_minutes.duration() * u32::from(self.stages.copy);
+        let checks = preflight::Checks {
+            build_region: &manifest.source_region,
+            regions: &regions,
+            building,
+            public: self.config.sharing.public,
+            marketplace: self.config.product.id.is_some() || self.config.submit.is_some(),
+            image_name: &manifest.name,
+            release: (&manifest.product, &manifest.version, &manifest.architecture),
+            script_sha256,
+            budget,
+        };
+        preflight::run(ec2, &checks).await
     }
 
     /// Writes the available AMIs (and the version) into every configured template in the
@@ -821,26 +925,13 @@ fn prepare_job(
     let config = &request.config;
     let vars = Vars::new(config, version, date).for_architecture(architecture);
     let description = plan::ami_description(config, vars).map_err(Diagnostic::from)?;
-    let manifest = if request.stages.build || request.image.is_some() {
-        let mut manifest = new_manifest(config, version, architecture, &new_run_id(), date)?;
-        manifest.source_image_id = request.image.as_ref().map(|i| i.to_string());
-        manifest
+    let manifest = job_manifest(request, version, architecture, &manifest_path, date)?;
+    let (user_data, script_sha256) = if request.stages.build {
+        let (user_data, digest) =
+            read_user_data(config, &request.workspace, &manifest.run_id, version)?;
+        (Some(user_data), digest)
     } else {
-        let manifest = Manifest::read(&manifest_path)?;
-        if manifest.source_image_id.is_none() {
-            bail!("{}: the manifest has no built image\n  help: run the build stage first (it failed or was cancelled), or pass --image", manifest_path.display());
-        }
-        manifest
-    };
-    let user_data = if request.stages.build {
-        Some(read_user_data(
-            config,
-            &request.workspace,
-            &manifest.run_id,
-            version,
-        )?)
-    } else {
-        None
+        (None, String::new())
     };
     Ok(Job {
         architecture,
@@ -848,8 +939,62 @@ fn prepare_job(
         manifest_path,
         manifest,
         user_data,
+        script_sha256,
         description,
     })
+}
+
+/// The manifest a job starts from:
+/// - a build resumes the manifest of an earlier run of the same release at the same path (its
+///   run ID, builder and copies), so a re-run never replaces it with an emptier one; otherwise,
+///   or with `rebuild`, a new one (`rebuild` names the image `<ami-name>-<run ID>`);
+/// - a copy of a given image starts a new one;
+/// - a copy alone reads the build's manifest, which must be of this release.
+fn job_manifest(
+    request: &Request,
+    version: &Version,
+    architecture: Architecture,
+    path: &Path,
+    date: &str,
+) -> Result<Manifest> {
+    let config = &request.config;
+    let (product, arch) = (config.product.name.as_str(), architecture.as_str());
+    if request.stages.build || request.image.is_some() {
+        if request.stages.build && !request.rebuild && path.is_file() {
+            if let Ok(earlier) = Manifest::read(path) {
+                if earlier.same_release(product, version.as_str(), arch) {
+                    log::say(&format!(
+                        "build: resuming run {} of {} {} ({arch}) from {}",
+                        earlier.run_id,
+                        product,
+                        version,
+                        path.display()
+                    ));
+                    return Ok(earlier);
+                }
+            }
+        }
+        let mut manifest = new_manifest(config, version, architecture, &new_run_id(), date)?;
+        if request.rebuild {
+            manifest.name = format!("{}-{}", manifest.name, manifest.run_id);
+        }
+        manifest.source_image_id = request.image.as_ref().map(|i| i.to_string());
+        return Ok(manifest);
+    }
+    let manifest = Manifest::read(path)?;
+    if !manifest.same_release(product, version.as_str(), arch) {
+        bail!(
+            "{}: the manifest is of {} {} ({}), not of this run's {product} {version} ({arch}); copying or cleaning up from it could touch another release's images\n  help: pass the manifest this release's build wrote (--manifest), or the version and architecture it was built for",
+            path.display(),
+            manifest.product,
+            manifest.version,
+            manifest.architecture
+        );
+    }
+    if manifest.source_image_id.is_none() {
+        bail!("{}: the manifest has no built image\n  help: run the build stage first (it failed or was cancelled), or pass --image", path.display());
+    }
+    Ok(manifest)
 }
 
 fn copy_plan(
@@ -885,7 +1030,6 @@ fn copy_plan(
         },
         tags: Vec::new(),
         description,
-        max_concurrency: config.copy.max_concurrency.get() as usize,
         timeout: config.copy.timeout_minutes.duration(),
         schedule: env.poll_schedule(),
         cleanup_on_failure,
@@ -914,6 +1058,8 @@ fn new_manifest(
         regions: IndexMap::new(),
         timings: IndexMap::new(),
         incomplete: true,
+        script_sha256: None,
+        cleanup: Vec::new(),
     })
 }
 
@@ -1028,32 +1174,36 @@ fn check_branch(release: &Release) -> Result<()> {
     Ok(())
 }
 
+fn check_manifest_paths(release: &Release) -> Result<()> {
+    for job in &release.jobs {
+        let path = &job.manifest_path;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let writable = tempfile::NamedTempFile::new_in(dir).and_then(|probe| {
+            if path.exists() {
+                std::fs::OpenOptions::new().append(true).open(path)?;
+            }
+            drop(probe);
+            Ok(())
+        });
+        if let Err(e) = writable {
+            return Err(file_error(
+                format!("cannot write the manifest {}", path.display()),
+                e,
+                "give a manifest path in a directory this user may write (the manifest is written before the builder is launched, and after every step)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_given_manifests(release: &Release) -> Result<()> {
     if release.given.is_empty() {
         return Ok(());
     }
     publish::amis_from_manifests(&release.config, &release.given, Some(&release.version))?;
-    Ok(())
-}
-
-/// Fills in the target regions for `regions: all`: every region enabled in the account, the
-/// source region first.
-async fn resolve_regions(
-    ec2: &Ec2,
-    plan: &mut CopyPlan,
-    source_region: &str,
-) -> Result<(), StageError> {
-    if !plan.regions.is_empty() {
-        return Ok(());
-    }
-    let mut regions = ec2.enabled_regions(source_region).await?;
-    regions.retain(|r| r != source_region);
-    regions.insert(0, source_region.to_owned());
-    log::say(&format!(
-        "copy: regions: all {} enabled in the account",
-        regions.len()
-    ));
-    plan.regions = regions;
     Ok(())
 }
 
@@ -1104,13 +1254,14 @@ pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
     }
 }
 
-/// Reads the build script and wraps it; fails before any AWS call.
+/// Reads the build script and wraps it; fails before any AWS call. Also the script's SHA-256,
+/// which the image records.
 fn read_user_data(
     config: &Config,
     workspace: &Path,
     run_id: &str,
     version: &Version,
-) -> Result<userdata::UserData> {
+) -> Result<(userdata::UserData, String)> {
     let script = std::fs::read_to_string(workspace.join(&config.build.script)).map_err(|e| {
         file_error(
             format!(
@@ -1121,8 +1272,36 @@ fn read_user_data(
             "check build.script, which is relative to the repository root",
         )
     })?;
-    userdata::render_user_data(&script, run_id, version.as_str(), &config.product.name)
-        .map_err(|e| anyhow!("{}: {e}", config.build.script.display()))
+    let digest = sha256_hex(script.as_bytes());
+    let user_data =
+        userdata::render_user_data(&script, run_id, version.as_str(), &config.product.name)
+            .map_err(|e| anyhow!("{}: {e}", config.build.script.display()))?;
+    Ok((user_data, digest))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Adds what is still in the account, and how to remove it, to a failure the run can't clean
+/// up after itself (credentials that expired or are gone).
+fn with_leftovers(error: StageError, manifest: &Manifest, path: &Path) -> StageError {
+    if error.credential_problem().is_none() || manifest.cleanup.is_empty() {
+        return error;
+    }
+    let commands: String = manifest
+        .cleanup
+        .iter()
+        .map(|c| format!("\n    {c}"))
+        .collect();
+    StageError::Other(format!(
+        "{error}\n  still in the account, made by this run (listed in {} under `cleanup`); a re-run resumes from them, or remove them with:{commands}",
+        path.display()
+    ))
 }
 
 /// Today's date in UTC as `YYYY-MM-DD`.

@@ -1,17 +1,31 @@
 //! The EC2 adapter: one client per region, built from one shared SDK config, and one thin
-//! method per EC2 action the stages use. Every SDK call of the project is in this file, which
+//! method per EC2 action the stages use. Every EC2 call of the project is in this file, which
 //! is how `tests/iam_policy.rs` checks the shipped IAM policy against the code.
 //!
-//! Throttling (`RequestLimitExceeded`) and transient errors are retried by the SDK's standard
-//! retry mode with exponential backoff and jitter; the stages see only what remains.
+//! Every call goes through one layer, [`Ec2::call`], which:
+//! - bounds the EC2 requests in flight across all regions (`copy.max-concurrency`);
+//! - for calls that name a resource this run may have just created, retries the NotFound that
+//!   EC2's eventual consistency answers for a while after RunInstances, CreateImage and
+//!   CopyImage ("Eventual consistency in the Amazon EC2 API",
+//!   <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>), with
+//!   exponential backoff for up to [`SETTLE_LIMIT`], as Packer's amazon plugin does;
+//! - turns SDK errors into [`AwsError`] values that know whether the credentials are the
+//!   problem.
+//!
+//! Throttling (`RequestLimitExceeded`) and transient errors are retried inside the SDK by its
+//! standard retry mode with exponential backoff and jitter; the stages see only what remains.
+//! Tags are given at creation (`TagSpecifications` on RunInstances, CreateImage and CopyImage),
+//! so nothing this tool makes is ever untagged and the policy need not allow tagging later.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
     AttributeValue, BlockDeviceMapping, EbsBlockDevice, Filter, HttpTokensState, Image,
     InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName,
@@ -19,45 +33,21 @@ use aws_sdk_ec2::types::{
     ShutdownBehavior, SnapshotAttributeName, Tag, TagSpecification, VolumeType,
 };
 use aws_sdk_ec2::Client;
+use tokio::sync::Semaphore;
 
-/// An EC2 call failed after the SDK's retries.
-#[derive(Debug, thiserror::Error)]
-#[error("{action} in {region} failed: {code}{message}")]
-pub struct Ec2Error {
-    /// The EC2 action, such as `CopyImage`.
-    pub action: &'static str,
-    /// The region it was sent to.
-    pub region: String,
-    /// AWS's error code, such as `InvalidAMIID.NotFound`, or the transport failure.
-    pub code: String,
-    /// AWS's message, prefixed with `: `.
-    pub message: String,
-}
+pub use crate::aws::error::AwsError;
 
-fn ec2_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    action: &'static str,
-    region: &str,
-    error: aws_sdk_ec2::error::SdkError<E>,
-) -> Ec2Error {
-    let (code, message) = match error.code() {
-        Some(code) => (
-            code.to_owned(),
-            error
-                .message()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default(),
-        ),
-        None => (
-            "request failed".to_owned(),
-            format!(": {}", aws_sdk_ec2::error::DisplayErrorContext(&error)),
-        ),
-    };
-    Ec2Error {
-        action,
-        region: region.to_owned(),
-        code,
-        message,
-    }
+/// How long a NotFound for a resource this run just created is retried before it counts.
+/// EC2 documents no bound; its changes usually show within seconds.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(120);
+
+/// Whether a call names resources this run may have created moments ago.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ids {
+    /// Created by this run: NotFound is retried until [`SETTLE_LIMIT`].
+    Fresh,
+    /// Anything else: NotFound is the answer.
+    Settled,
 }
 
 /// The AWS configuration every client is built from: the standard chain (environment,
@@ -100,8 +90,21 @@ pub struct ImageInfo {
     pub root_device_name: Option<String>,
     /// Snapshots of its EBS block devices.
     pub snapshot_ids: Vec<String>,
+    /// Those of its snapshots that are encrypted: AWS Marketplace ingests no such image, and
+    /// none can be made public.
+    pub encrypted_snapshots: Vec<String>,
     /// Its tags.
     pub tags: Vec<(String, String)>,
+}
+
+impl ImageInfo {
+    /// The value of tag `key`, when the image has it.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl From<&Image> for ImageInfo {
@@ -122,6 +125,13 @@ impl From<&Image> for ImageInfo {
                 .block_device_mappings()
                 .iter()
                 .filter_map(|b| b.ebs()?.snapshot_id().map(str::to_owned))
+                .collect(),
+            encrypted_snapshots: image
+                .block_device_mappings()
+                .iter()
+                .filter_map(|b| b.ebs())
+                .filter(|ebs| ebs.encrypted() == Some(true))
+                .map(|ebs| ebs.snapshot_id().unwrap_or("(no snapshot ID)").to_owned())
                 .collect(),
             tags: image
                 .tags()
@@ -169,24 +179,61 @@ pub struct LaunchPermissions {
     pub organizational_units: Vec<String>,
 }
 
+/// A region as DescribeRegions with `AllRegions` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionStatus {
+    /// Its name.
+    pub name: String,
+    /// `opt-in-not-required`, `opted-in` or `not-opted-in`.
+    pub opt_in_status: String,
+}
+
+impl RegionStatus {
+    /// Whether the account may use it ("Specify which AWS Regions your account can use",
+    /// <https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html>).
+    pub fn enabled(&self) -> bool {
+        self.opt_in_status != "not-opted-in"
+    }
+}
+
+/// How an instance ended up after TerminateInstances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Termination {
+    /// EC2 reports it `shutting-down` or `terminated`.
+    Confirmed,
+    /// EC2 accepted the calls but never reported either state within [`SETTLE_LIMIT`]; the
+    /// last state it reported.
+    Unconfirmed(String),
+}
+
 /// EC2 clients for every region from one shared configuration.
 pub struct Ec2 {
     config: SdkConfig,
     clients: Mutex<HashMap<String, Client>>,
+    in_flight: Semaphore,
+    started: Instant,
 }
 
 impl Ec2 {
     /// Loads the shared configuration the standard way (environment, profile, web identity, …;
-    /// `AWS_ENDPOINT_URL` redirects every client), with retries for throttling.
-    pub async fn from_env() -> Self {
+    /// `AWS_ENDPOINT_URL` redirects every client), with retries for throttling. At most
+    /// `max_in_flight` EC2 requests are in flight at once, across all regions.
+    pub async fn from_env(max_in_flight: usize) -> Self {
         Self {
             config: shared_config(8).await,
             clients: Mutex::new(HashMap::new()),
+            in_flight: Semaphore::new(max_in_flight.max(1)),
+            started: Instant::now(),
         }
     }
 
+    /// The shared configuration, for the other adapters of the same run.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.config
+    }
+
     /// The client for `region`.
-    pub fn client(&self, region: &str) -> Client {
+    fn client(&self, region: &str) -> Client {
         let mut clients = self.clients.lock().expect("client map lock");
         clients
             .entry(region.to_owned())
@@ -199,6 +246,49 @@ impl Ec2 {
             .clone()
     }
 
+    /// The one layer every call goes through: a permit of the in-flight bound, the call, and,
+    /// for [`Ids::Fresh`], retries of NotFound with backoff (1 s doubling to 8 s) until
+    /// [`SETTLE_LIMIT`].
+    async fn call<T, E, F, Fut>(
+        &self,
+        action: &'static str,
+        region: &str,
+        ids: Ids,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let first = Instant::now();
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let result = {
+                let _permit = self.in_flight.acquire().await.expect("never closed");
+                send(self.client(region)).await
+            };
+            let error = match result {
+                Ok(out) => return Ok(out),
+                Err(e) => AwsError::from_sdk(action, region, self.started.elapsed(), e),
+            };
+            if ids == Ids::Fresh && error.is_not_found() && first.elapsed() < SETTLE_LIMIT {
+                tracing::debug!(action, region, code = %error.code, "not visible yet; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(8));
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    /// When the credentials expire, if the provider says (temporary credentials do); `None`
+    /// for long-term keys or when no credentials can be loaded.
+    pub async fn credentials_expiry(&self) -> Option<SystemTime> {
+        let provider = self.config.credentials_provider()?;
+        provider.provide_credentials().await.ok()?.expiry()
+    }
+
     /// The newest image owned by `owner` whose name matches `name` (wildcards allowed).
     pub async fn newest_image(
         &self,
@@ -206,22 +296,22 @@ impl Ec2 {
         owner: &str,
         name: &str,
         architecture: &str,
-    ) -> Result<Option<ImageInfo>, Ec2Error> {
+    ) -> Result<Option<ImageInfo>, AwsError> {
         let out = self
-            .client(region)
-            .describe_images()
-            .owners(owner)
-            .filters(Filter::builder().name("name").values(name).build())
-            .filters(
-                Filter::builder()
-                    .name("architecture")
-                    .values(architecture)
-                    .build(),
-            )
-            .filters(Filter::builder().name("state").values("available").build())
-            .send()
-            .await
-            .map_err(|e| ec2_error("DescribeImages", region, e))?;
+            .call("DescribeImages", region, Ids::Settled, |c| {
+                c.describe_images()
+                    .owners(owner)
+                    .filters(Filter::builder().name("name").values(name).build())
+                    .filters(
+                        Filter::builder()
+                            .name("architecture")
+                            .values(architecture)
+                            .build(),
+                    )
+                    .filters(Filter::builder().name("state").values("available").build())
+                    .send()
+            })
+            .await?;
         Ok(out
             .images()
             .iter()
@@ -229,15 +319,31 @@ impl Ec2 {
             .max_by(|a, b| a.creation_date.cmp(&b.creation_date)))
     }
 
-    /// Images by ID (one call for the whole batch); missing IDs are simply absent.
-    pub async fn images(&self, region: &str, ids: &[String]) -> Result<Vec<ImageInfo>, Ec2Error> {
+    /// Images by ID (one call for the whole batch) that were made earlier (the base image, a
+    /// given image, a manifest's); NotFound is an answer.
+    pub async fn images(&self, region: &str, ids: &[String]) -> Result<Vec<ImageInfo>, AwsError> {
+        self.describe_images(region, ids, Ids::Settled).await
+    }
+
+    /// An image this run just created: NotFound is retried while EC2 catches up.
+    pub async fn new_image(&self, region: &str, id: &str) -> Result<Option<ImageInfo>, AwsError> {
+        let found = self
+            .describe_images(region, &[id.to_owned()], Ids::Fresh)
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn describe_images(
+        &self,
+        region: &str,
+        ids: &[String],
+        fresh: Ids,
+    ) -> Result<Vec<ImageInfo>, AwsError> {
         let out = self
-            .client(region)
-            .describe_images()
-            .set_image_ids(Some(ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| ec2_error("DescribeImages", region, e))?;
+            .call("DescribeImages", region, fresh, |c| {
+                c.describe_images().set_image_ids(Some(ids.to_vec())).send()
+            })
+            .await?;
         Ok(out.images().iter().map(ImageInfo::from).collect())
     }
 
@@ -247,101 +353,122 @@ impl Ec2 {
         region: &str,
         key: &str,
         value: &str,
-    ) -> Result<Vec<ImageInfo>, Ec2Error> {
+    ) -> Result<Vec<ImageInfo>, AwsError> {
+        self.own_images(
+            region,
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(value)
+                .build(),
+        )
+        .await
+    }
+
+    /// The image owned by this account named `name` (names are unique per account and region).
+    pub async fn own_image_named(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<ImageInfo>, AwsError> {
+        let found = self
+            .own_images(region, Filter::builder().name("name").values(name).build())
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    /// The public images this account owns in `region` (the "Public AMIs" quota counts them).
+    pub async fn public_images(&self, region: &str) -> Result<Vec<ImageInfo>, AwsError> {
+        self.own_images(
+            region,
+            Filter::builder().name("is-public").values("true").build(),
+        )
+        .await
+    }
+
+    async fn own_images(&self, region: &str, filter: Filter) -> Result<Vec<ImageInfo>, AwsError> {
         let out = self
-            .client(region)
-            .describe_images()
-            .owners("self")
-            .filters(
-                Filter::builder()
-                    .name(format!("tag:{key}"))
-                    .values(value)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| ec2_error("DescribeImages", region, e))?;
+            .call("DescribeImages", region, Ids::Settled, |c| {
+                c.describe_images()
+                    .owners("self")
+                    .filters(filter.clone())
+                    .send()
+            })
+            .await?;
         Ok(out.images().iter().map(ImageInfo::from).collect())
     }
 
-    /// Launches the builder: IMDSv2 required, no key pair, stops (not terminates) on power-off.
+    /// Launches the builder: IMDSv2 required, no key pair, stops (not terminates) on
+    /// power-off; the instance and its volumes are tagged at launch.
     pub async fn run_builder(
         &self,
         region: &str,
         request: &LaunchRequest,
-    ) -> Result<String, Ec2Error> {
+    ) -> Result<String, AwsError> {
         let tag_spec = |kind: ResourceType| {
             TagSpecification::builder()
                 .resource_type(kind)
                 .set_tags(Some(tags(&request.tags)))
                 .build()
         };
-        let mut call = self
-            .client(region)
-            .run_instances()
-            .image_id(&request.image_id)
-            .instance_type(request.instance_type.as_str().into())
-            .min_count(1)
-            .max_count(1)
-            .user_data(&request.user_data)
-            .instance_initiated_shutdown_behavior(ShutdownBehavior::Stop)
-            .metadata_options(
-                InstanceMetadataOptionsRequest::builder()
-                    .http_tokens(HttpTokensState::Required)
-                    .http_endpoint(InstanceMetadataEndpointState::Enabled)
-                    .build(),
-            )
-            .tag_specifications(tag_spec(ResourceType::Instance))
-            .tag_specifications(tag_spec(ResourceType::Volume));
-        if let Some((device, size, kind)) = &request.root_volume {
-            call = call.block_device_mappings(
-                BlockDeviceMapping::builder()
-                    .device_name(device)
-                    .ebs(
-                        EbsBlockDevice::builder()
-                            .volume_size(*size)
-                            .volume_type(VolumeType::from(kind.as_str()))
-                            .delete_on_termination(true)
+        let root = request.root_volume.as_ref().map(|(device, size, kind)| {
+            BlockDeviceMapping::builder()
+                .device_name(device)
+                .ebs(
+                    EbsBlockDevice::builder()
+                        .volume_size(*size)
+                        .volume_type(VolumeType::from(kind.as_str()))
+                        .delete_on_termination(true)
+                        .build(),
+                )
+                .build()
+        });
+        let out = self
+            .call("RunInstances", region, Ids::Settled, |c| {
+                c.run_instances()
+                    .image_id(&request.image_id)
+                    .instance_type(request.instance_type.as_str().into())
+                    .min_count(1)
+                    .max_count(1)
+                    .user_data(&request.user_data)
+                    .instance_initiated_shutdown_behavior(ShutdownBehavior::Stop)
+                    .metadata_options(
+                        InstanceMetadataOptionsRequest::builder()
+                            .http_tokens(HttpTokensState::Required)
+                            .http_endpoint(InstanceMetadataEndpointState::Enabled)
                             .build(),
                     )
-                    .build(),
-            );
-        }
-        if let Some(subnet) = &request.subnet_id {
-            call = call.subnet_id(subnet);
-        }
-        if let Some(group) = &request.security_group_id {
-            call = call.security_group_ids(group);
-        }
-        let out = call
-            .send()
-            .await
-            .map_err(|e| ec2_error("RunInstances", region, e))?;
+                    .tag_specifications(tag_spec(ResourceType::Instance))
+                    .tag_specifications(tag_spec(ResourceType::Volume))
+                    .set_block_device_mappings(root.clone().map(|r| vec![r]))
+                    .set_subnet_id(request.subnet_id.clone())
+                    .set_security_group_ids(request.security_group_id.clone().map(|g| vec![g]))
+                    .send()
+            })
+            .await?;
         out.instances()
             .first()
             .and_then(|i| i.instance_id())
             .map(str::to_owned)
-            .ok_or_else(|| Ec2Error {
+            .ok_or_else(|| AwsError {
                 action: "RunInstances",
                 region: region.into(),
                 code: "no instance returned".into(),
                 message: String::new(),
+                after: self.started.elapsed(),
             })
     }
 
-    /// The instance's state name (`pending`, `running`, `stopped`, …).
+    /// The builder's state name (`pending`, `running`, `stopped`, …).
     pub async fn instance_state(
         &self,
         region: &str,
         instance_id: &str,
-    ) -> Result<String, Ec2Error> {
+    ) -> Result<String, AwsError> {
         let out = self
-            .client(region)
-            .describe_instances()
-            .instance_ids(instance_id)
-            .send()
-            .await
-            .map_err(|e| ec2_error("DescribeInstances", region, e))?;
+            .call("DescribeInstances", region, Ids::Fresh, |c| {
+                c.describe_instances().instance_ids(instance_id).send()
+            })
+            .await?;
         Ok(out
             .reservations()
             .iter()
@@ -355,21 +482,25 @@ impl Ec2 {
             .to_owned())
     }
 
-    /// The instance's serial console output, decoded.
+    /// The builder's serial console output, decoded; empty until EC2 has posted some.
+    /// `latest` asks for the most recent output, which only Nitro instances support: others
+    /// answer `UnsupportedOperation` (GetConsoleOutput,
+    /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetConsoleOutput.html>).
     pub async fn console_output(
         &self,
         region: &str,
         instance_id: &str,
-    ) -> Result<String, Ec2Error> {
+        latest: bool,
+    ) -> Result<String, AwsError> {
         use base64::Engine;
         let out = self
-            .client(region)
-            .get_console_output()
-            .instance_id(instance_id)
-            .latest(true)
-            .send()
-            .await
-            .map_err(|e| ec2_error("GetConsoleOutput", region, e))?;
+            .call("GetConsoleOutput", region, Ids::Fresh, |c| {
+                c.get_console_output()
+                    .instance_id(instance_id)
+                    .set_latest(latest.then_some(true))
+                    .send()
+            })
+            .await?;
         let encoded = out.output().unwrap_or_default();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
@@ -377,18 +508,43 @@ impl Ec2 {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    /// Terminates an instance.
-    pub async fn terminate(&self, region: &str, instance_id: &str) -> Result<(), Ec2Error> {
-        self.client(region)
-            .terminate_instances()
-            .instance_ids(instance_id)
-            .send()
-            .await
-            .map_err(|e| ec2_error("TerminateInstances", region, e))?;
-        Ok(())
+    /// Terminates the builder, and asks again until EC2 reports it `shutting-down` or
+    /// `terminated` (a just-launched instance may answer NotFound first).
+    pub async fn terminate(
+        &self,
+        region: &str,
+        instance_id: &str,
+    ) -> Result<Termination, AwsError> {
+        let first = Instant::now();
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let out = self
+                .call("TerminateInstances", region, Ids::Fresh, |c| {
+                    c.terminate_instances().instance_ids(instance_id).send()
+                })
+                .await?;
+            let state = out
+                .terminating_instances()
+                .iter()
+                .find_map(|i| i.current_state()?.name().cloned());
+            match state {
+                Some(InstanceStateName::ShuttingDown | InstanceStateName::Terminated) => {
+                    return Ok(Termination::Confirmed)
+                }
+                other if first.elapsed() >= SETTLE_LIMIT => {
+                    return Ok(Termination::Unconfirmed(
+                        other.map_or_else(|| "unknown".into(), |s| s.as_str().to_owned()),
+                    ))
+                }
+                _ => {}
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(8));
+        }
     }
 
-    /// Creates an image of a stopped instance, tagging the image.
+    /// Creates an image of the stopped builder; the image and its snapshots get `image_tags`
+    /// at creation.
     pub async fn create_image(
         &self,
         region: &str,
@@ -396,51 +552,30 @@ impl Ec2 {
         name: &str,
         description: &str,
         image_tags: &[(String, String)],
-    ) -> Result<String, Ec2Error> {
+    ) -> Result<String, AwsError> {
         let out = self
-            .client(region)
-            .create_image()
-            .instance_id(instance_id)
-            .name(name)
-            .description(description)
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::Image)
-                    .set_tags(Some(tags(image_tags)))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| ec2_error("CreateImage", region, e))?;
+            .call("CreateImage", region, Ids::Fresh, |c| {
+                c.create_image()
+                    .instance_id(instance_id)
+                    .name(name)
+                    .description(description)
+                    .tag_specifications(tag_specification(ResourceType::Image, image_tags))
+                    .tag_specifications(tag_specification(ResourceType::Snapshot, image_tags))
+                    .send()
+            })
+            .await?;
         Ok(out.image_id().unwrap_or_default().to_owned())
     }
 
-    /// Tags resources (images and snapshots).
-    pub async fn tag(
-        &self,
-        region: &str,
-        resources: &[String],
-        pairs: &[(String, String)],
-    ) -> Result<(), Ec2Error> {
-        self.client(region)
-            .create_tags()
-            .set_resources(Some(resources.to_vec()))
-            .set_tags(Some(tags(pairs)))
-            .send()
-            .await
-            .map_err(|e| ec2_error("CreateTags", region, e))?;
-        Ok(())
-    }
-
     /// Requires IMDSv2 on instances launched from the image.
-    pub async fn require_imdsv2(&self, region: &str, image_id: &str) -> Result<(), Ec2Error> {
-        self.client(region)
-            .modify_image_attribute()
-            .image_id(image_id)
-            .imds_support(AttributeValue::builder().value("v2.0").build())
-            .send()
-            .await
-            .map_err(|e| ec2_error("ModifyImageAttribute", region, e))?;
+    pub async fn require_imdsv2(&self, region: &str, image_id: &str) -> Result<(), AwsError> {
+        self.call("ModifyImageAttribute", region, Ids::Fresh, |c| {
+            c.modify_image_attribute()
+                .image_id(image_id)
+                .imds_support(AttributeValue::builder().value("v2.0").build())
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
@@ -450,7 +585,7 @@ impl Ec2 {
         region: &str,
         image_id: &str,
         who: &LaunchPermissions,
-    ) -> Result<(), Ec2Error> {
+    ) -> Result<(), AwsError> {
         let mut add = Vec::new();
         if who.public {
             add.push(
@@ -477,17 +612,17 @@ impl Ec2 {
         if add.is_empty() {
             return Ok(());
         }
-        self.client(region)
-            .modify_image_attribute()
-            .image_id(image_id)
-            .launch_permission(
-                LaunchPermissionModifications::builder()
-                    .set_add(Some(add))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| ec2_error("ModifyImageAttribute", region, e))?;
+        self.call("ModifyImageAttribute", region, Ids::Fresh, |c| {
+            c.modify_image_attribute()
+                .image_id(image_id)
+                .launch_permission(
+                    LaunchPermissionModifications::builder()
+                        .set_add(Some(add.clone()))
+                        .build(),
+                )
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
@@ -497,88 +632,117 @@ impl Ec2 {
         region: &str,
         snapshot_id: &str,
         accounts: &[String],
-    ) -> Result<(), Ec2Error> {
-        self.client(region)
-            .modify_snapshot_attribute()
-            .snapshot_id(snapshot_id)
-            .attribute(SnapshotAttributeName::CreateVolumePermission)
-            .operation_type(OperationType::Add)
-            .set_user_ids(Some(accounts.to_vec()))
-            .send()
-            .await
-            .map_err(|e| ec2_error("ModifySnapshotAttribute", region, e))?;
+    ) -> Result<(), AwsError> {
+        self.call("ModifySnapshotAttribute", region, Ids::Fresh, |c| {
+            c.modify_snapshot_attribute()
+                .snapshot_id(snapshot_id)
+                .attribute(SnapshotAttributeName::CreateVolumePermission)
+                .operation_type(OperationType::Add)
+                .set_user_ids(Some(accounts.to_vec()))
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
     /// Whether "block public access for AMIs" stops public sharing in `region`.
-    pub async fn public_sharing_blocked(&self, region: &str) -> Result<bool, Ec2Error> {
+    pub async fn public_sharing_blocked(&self, region: &str) -> Result<bool, AwsError> {
         let out = self
-            .client(region)
-            .get_image_block_public_access_state()
-            .send()
-            .await
-            .map_err(|e| ec2_error("GetImageBlockPublicAccessState", region, e))?;
+            .call(
+                "GetImageBlockPublicAccessState",
+                region,
+                Ids::Settled,
+                |c| c.get_image_block_public_access_state().send(),
+            )
+            .await?;
         Ok(out.image_block_public_access_state() == Some("block-new-sharing"))
     }
 
-    /// Starts a copy of `source_image_id` into `region`.
+    /// Whether new EBS volumes (and so the snapshots of images made or copied here) are
+    /// encrypted by default in `region` ("Amazon EBS encryption by default",
+    /// <https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html>).
+    pub async fn encryption_by_default(&self, region: &str) -> Result<bool, AwsError> {
+        let out = self
+            .call("GetEbsEncryptionByDefault", region, Ids::Settled, |c| {
+                c.get_ebs_encryption_by_default().send()
+            })
+            .await?;
+        Ok(out.ebs_encryption_by_default().unwrap_or(false))
+    }
+
+    /// Starts a copy of `source_image_id` into `region`; the copy and its snapshots get
+    /// `copy_tags` at creation.
     pub async fn copy_image(
         &self,
         region: &str,
-        source_region: &str,
-        source_image_id: &str,
+        source: (&str, &str),
         name: &str,
         description: &str,
         client_token: &str,
-    ) -> Result<String, Ec2Error> {
+        copy_tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        let (source_region, source_image_id) = source;
         let out = self
-            .client(region)
-            .copy_image()
-            .source_region(source_region)
-            .source_image_id(source_image_id)
-            .name(name)
-            .description(description)
-            .client_token(client_token)
-            .send()
-            .await
-            .map_err(|e| ec2_error("CopyImage", region, e))?;
+            .call("CopyImage", region, Ids::Fresh, |c| {
+                c.copy_image()
+                    .source_region(source_region)
+                    .source_image_id(source_image_id)
+                    .name(name)
+                    .description(description)
+                    .client_token(client_token)
+                    .tag_specifications(tag_specification(ResourceType::Image, copy_tags))
+                    .tag_specifications(tag_specification(ResourceType::Snapshot, copy_tags))
+                    .send()
+            })
+            .await?;
         Ok(out.image_id().unwrap_or_default().to_owned())
     }
 
-    /// The regions enabled in the account (opted-in, or needing no opt-in).
-    pub async fn enabled_regions(&self, region: &str) -> Result<Vec<String>, Ec2Error> {
+    /// Every region of the partition, with whether the account has enabled it.
+    pub async fn regions(&self, region: &str) -> Result<Vec<RegionStatus>, AwsError> {
         let out = self
-            .client(region)
-            .describe_regions()
-            .send()
-            .await
-            .map_err(|e| ec2_error("DescribeRegions", region, e))?;
+            .call("DescribeRegions", region, Ids::Settled, |c| {
+                c.describe_regions().all_regions(true).send()
+            })
+            .await?;
         Ok(out
             .regions()
             .iter()
-            .filter_map(|r| r.region_name().map(str::to_owned))
+            .filter_map(|r| {
+                Some(RegionStatus {
+                    name: r.region_name()?.to_owned(),
+                    opt_in_status: r
+                        .opt_in_status()
+                        .unwrap_or("opt-in-not-required")
+                        .to_owned(),
+                })
+            })
             .collect())
     }
 
-    /// Deregisters an image.
-    pub async fn deregister(&self, region: &str, image_id: &str) -> Result<(), Ec2Error> {
-        self.client(region)
-            .deregister_image()
-            .image_id(image_id)
-            .send()
-            .await
-            .map_err(|e| ec2_error("DeregisterImage", region, e))?;
+    /// Deregisters an image this run made.
+    pub async fn deregister(&self, region: &str, image_id: &str) -> Result<(), AwsError> {
+        self.call("DeregisterImage", region, Ids::Fresh, |c| {
+            c.deregister_image().image_id(image_id).send()
+        })
+        .await?;
         Ok(())
     }
 
-    /// Deletes a snapshot.
-    pub async fn delete_snapshot(&self, region: &str, snapshot_id: &str) -> Result<(), Ec2Error> {
-        self.client(region)
-            .delete_snapshot()
-            .snapshot_id(snapshot_id)
-            .send()
-            .await
-            .map_err(|e| ec2_error("DeleteSnapshot", region, e))?;
+    /// Deletes a snapshot of an image this run made.
+    pub async fn delete_snapshot(&self, region: &str, snapshot_id: &str) -> Result<(), AwsError> {
+        self.call("DeleteSnapshot", region, Ids::Fresh, |c| {
+            c.delete_snapshot().snapshot_id(snapshot_id).send()
+        })
+        .await?;
         Ok(())
     }
+}
+
+/// One tag specification for `kind`.
+fn tag_specification(kind: ResourceType, pairs: &[(String, String)]) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(tags(pairs)))
+        .build()
 }

@@ -1,6 +1,9 @@
 //! The AWS adapters: thin, typed wrappers that own their SDK crates. Nothing outside this
-//! module names an `aws_*` crate. [`ec2`] holds one EC2 client per region, [`catalog`] the AWS
-//! Marketplace Catalog client; both are made from one shared SDK config.
+//! module names an `aws_*` crate. [`ec2`] holds one EC2 client per region, [`quotas`] reads
+//! the public-AMI quota, [`catalog`] is the AWS Marketplace Catalog client; all are made from
+//! one shared SDK config. [`error`] says what kind of failure a call met.
 
 pub mod catalog;
 pub mod ec2;
+pub mod error;
+pub mod quotas;

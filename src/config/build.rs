@@ -42,6 +42,10 @@ pub struct Build {
     /// How long the builder may run before it counts as hung (minutes, fractions allowed).
     #[serde(default = "default_build_timeout")]
     pub timeout_minutes: Minutes,
+    /// How long to keep reading the builder's console for the result line after it stopped
+    /// (minutes): EC2 posts console output some time after the instance stops.
+    #[serde(default = "default_console_timeout")]
+    pub console_timeout_minutes: Minutes,
     /// The AMI name, a template that also gets `architecture`: 3–128 characters that EC2
     /// accepts.
     #[serde(default = "default_ami_name")]
@@ -77,6 +81,10 @@ fn default_instance_type() -> InstanceType {
 
 fn default_build_timeout() -> Minutes {
     Minutes::new(45.0).expect("valid minutes")
+}
+
+fn default_console_timeout() -> Minutes {
+    Minutes::new(10.0).expect("valid minutes")
 }
 
 fn default_ami_name() -> Template {

@@ -114,7 +114,8 @@ impl JsonSchema for Regions {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
 pub struct Copy {
-    /// Copies in flight at once.
+    /// EC2 requests in flight at once, across every region (polls included). Not a bound on
+    /// the copies: every region's copy runs at the same time.
     #[serde(default = "default_concurrency")]
     pub max_concurrency: AtLeastOne,
     /// How long one copy may take to become available (minutes, fractions allowed).

@@ -109,9 +109,50 @@ pub struct Manifest {
     /// Whether the run ended early (failure or cancellation).
     #[serde(default)]
     pub incomplete: bool,
+    /// The SHA-256 of the build script the image was built with (also the image's
+    /// `marketplace-release:script-sha256` tag); a re-run resumes only from the same script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_sha256: Option<String>,
+    /// When the run ended early: what this run made that still exists, as the commands that
+    /// remove it (a re-run resumes from it instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanup: Vec<String>,
 }
 
 impl Manifest {
+    /// The commands that remove what this run made and what is still there: a builder not
+    /// known to be terminated, and images (with their snapshots) this run created.
+    pub fn cleanup_commands(&self) -> Vec<String> {
+        let mut commands = Vec::new();
+        if let Some(builder) = self.builder.as_ref().filter(|b| !b.terminated) {
+            commands.push(format!(
+                "aws ec2 terminate-instances --region {} --instance-ids {}",
+                self.source_region, builder.instance_id
+            ));
+        }
+        for (region, image) in &self.regions {
+            if !image.created_by_this_run
+                || image.image_id.is_empty()
+                || image.state == ImageState::Deregistered
+            {
+                continue;
+            }
+            commands.push(format!(
+                "aws ec2 deregister-image --region {region} --image-id {}",
+                image.image_id
+            ));
+            commands.extend(image.snapshot_ids.iter().map(|snapshot| {
+                format!("aws ec2 delete-snapshot --region {region} --snapshot-id {snapshot}")
+            }));
+        }
+        commands
+    }
+
+    /// Whether this manifest records the same release (product, version, architecture).
+    pub fn same_release(&self, product: &str, version: &str, architecture: &str) -> bool {
+        self.product == product && self.version == version && self.architecture == architecture
+    }
+
     /// Reads a manifest file.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -179,6 +220,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cleanup_commands_name_what_this_run_made_and_still_exists() {
+        let mut manifest: Manifest = serde_json::from_str(
+            r#"{"schema_version": 2, "product": "P", "version": "1.0", "architecture": "x86_64",
+            "run_id": "r", "name": "p", "source_region": "us-east-1",
+            "builder": {"instance_id": "i-0123456789abcdef0", "terminated": false},
+            "regions": {
+              "us-east-1": {"image_id": "ami-0123456789abcdef0", "snapshot_ids": ["snap-1"], "state": "available", "created_by_this_run": true},
+              "eu-west-1": {"image_id": "ami-0123456789abcdef1", "state": "available", "created_by_this_run": false},
+              "eu-west-2": {"image_id": "ami-0123456789abcdef2", "state": "deregistered", "created_by_this_run": true}
+            }}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            manifest.cleanup_commands(),
+            [
+                "aws ec2 terminate-instances --region us-east-1 --instance-ids i-0123456789abcdef0",
+                "aws ec2 deregister-image --region us-east-1 --image-id ami-0123456789abcdef0",
+                "aws ec2 delete-snapshot --region us-east-1 --snapshot-id snap-1",
+            ]
+        );
+        manifest.builder.as_mut().unwrap().terminated = true;
+        assert_eq!(manifest.cleanup_commands().len(), 2);
+    }
+
+    #[test]
     fn round_trips_and_lists_only_available_images() {
         let mut manifest = Manifest {
             schema_version: SCHEMA_VERSION,
@@ -194,6 +260,8 @@ mod tests {
             regions: IndexMap::new(),
             timings: IndexMap::new(),
             incomplete: false,
+            script_sha256: None,
+            cleanup: Vec::new(),
         };
         for (region, state) in [
             ("us-east-1", "available"),

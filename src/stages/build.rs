@@ -1,18 +1,23 @@
 //! The build stage: boot a builder from the base image with the wrapped build script as
-//! user-data, wait for it to power off, check its console for the result marker, make the
-//! image, require IMDSv2 and tag it. The builder is terminated on every path: success,
-//! failure, timeout and cancellation.
+//! user-data, wait for it to power off, read its console until the result marker shows, make
+//! the image (tagged at creation, with the build's result and the script's digest), require
+//! IMDSv2, and check that its snapshots are unencrypted. The builder is terminated on every
+//! path after launch: success, failure, timeout, cancellation, a manifest that can't be
+//! written; and EC2 is asked until it reports the builder shutting down.
+//!
+//! [`resume`] takes an image an earlier run of the same release built instead (the AWS
+//! preflight decides which).
 
 use crate::domain::state::ImageState;
 use crate::output::progress;
 use std::time::{Duration, Instant};
 
-use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest};
+use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest, Termination};
 use crate::config::{Architecture, BaseAmi, Config};
 use crate::domain::manifest::{Builder, Manifest, RegionImage};
 use crate::plan::userdata::{self, BuildResult, UserData};
 use crate::stages::wait::{self, PollSchedule};
-use crate::stages::{sleep_or_cancel, tag, CancellationToken, StageError};
+use crate::stages::{sleep_or_cancel, tag, unless_cancelled, CancellationToken, StageError};
 
 /// Console lines shown when a build fails.
 const TAIL_LINES: usize = 25;
@@ -31,6 +36,8 @@ pub struct BuildPlan<'a> {
     pub description: String,
     /// How to poll.
     pub schedule: PollSchedule,
+    /// The build script's SHA-256, recorded on the image.
+    pub script_sha256: String,
 }
 
 /// Runs the build; on return the builder is terminated and `manifest` (rewritten at `path`
@@ -50,6 +57,7 @@ pub async fn build(
         plan.architecture.as_str()
     ));
     let started = Instant::now();
+    terminate_leftover(ec2, manifest, path, &region).await?;
     let base = resolve_base(ec2, config, plan.architecture, &region).await?;
     manifest.base_image_id = Some(base.image_id.clone());
     progress::line(&format!(
@@ -91,30 +99,98 @@ pub async fn build(
         instance_id: instance.clone(),
         terminated: false,
     });
-    save(manifest, path)?;
     progress::line(&format!("build: builder {instance} launched; waiting for the build script to finish and power it off"));
+    // From here on nothing may skip the terminate below, not even a manifest write.
+    let outcome = match save(manifest, path) {
+        Ok(()) => on_builder(ec2, plan, manifest, path, &region, &instance, cancel).await,
+        Err(e) => Err(e),
+    };
 
-    let outcome = on_builder(ec2, plan, manifest, path, &region, &instance, cancel).await;
-
-    // Always: the builder goes, whatever happened above.
-    let terminated = ec2.terminate(&region, &instance).await;
+    let terminated = terminate_builder(ec2, &region, &instance).await;
     if let Some(builder) = manifest.builder.as_mut() {
         builder.terminated = terminated.is_ok();
     }
     match &terminated {
         Ok(()) => progress::line(&format!("build: builder {instance} terminated")),
         Err(e) => progress::line(&format!(
-            "build: could not terminate builder {instance} in {region}: {e}; terminate it by hand"
+            "build: builder {instance} in {region} is not terminated: {}",
+            e.to_string().lines().next().unwrap_or_default()
         )),
     }
     manifest
         .timings
         .insert("build".into(), started.elapsed().as_secs_f64());
-    save(manifest, path)?;
+    let saved = save(manifest, path);
     progress::close_group();
     outcome?;
     terminated?;
-    Ok(())
+    saved
+}
+
+/// A builder an interrupted run of this manifest left running is terminated before another
+/// is launched.
+async fn terminate_leftover(
+    ec2: &Ec2,
+    manifest: &mut Manifest,
+    path: &std::path::Path,
+    region: &str,
+) -> Result<(), StageError> {
+    let Some(old) = manifest.builder.clone().filter(|b| !b.terminated) else {
+        return Ok(());
+    };
+    progress::line(&format!(
+        "build: terminating builder {} that an earlier run of this release left",
+        old.instance_id
+    ));
+    terminate_builder(ec2, region, &old.instance_id).await?;
+    if let Some(builder) = manifest.builder.as_mut() {
+        builder.terminated = true;
+    }
+    save(manifest, path)
+}
+
+/// Terminates the builder; an error unless EC2 reports it shutting down or terminated.
+async fn terminate_builder(ec2: &Ec2, region: &str, instance: &str) -> Result<(), StageError> {
+    match ec2.terminate(region, instance).await? {
+        Termination::Confirmed => Ok(()),
+        Termination::Unconfirmed(state) => Err(StageError::BuilderNotTerminated {
+            instance: instance.into(),
+            region: region.into(),
+            state,
+        }),
+    }
+}
+
+/// Takes `image`, which an earlier run of this release built (its tags say the build
+/// succeeded with the same script), as this run's source image: no builder is launched.
+pub async fn resume(
+    ec2: &Ec2,
+    image: &ImageInfo,
+    manifest: &mut Manifest,
+    path: &std::path::Path,
+    timeout: Duration,
+    schedule: PollSchedule,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
+    let region = manifest.source_region.clone();
+    progress::line(&format!(
+        "build: {} already exists in {region} ({}, built by run {}); resuming from it without a builder",
+        image.image_id,
+        image.name,
+        image.tag(tag::RUN_ID).unwrap_or("?")
+    ));
+    manifest.source_image_id = Some(image.image_id.clone());
+    let created = image.tag(tag::RUN_ID) == Some(manifest.run_id.as_str());
+    manifest
+        .regions
+        .entry(region.clone())
+        .or_insert_with(|| RegionImage::pending(&image.image_id, created));
+    save(manifest, path)?;
+    let image = wait_available(ec2, &region, &image.image_id, timeout, schedule, cancel).await?;
+    let entry = manifest.regions.get_mut(&region).expect("inserted above");
+    entry.state = ImageState::Available;
+    entry.snapshot_ids = image.snapshot_ids;
+    save(manifest, path)
 }
 
 async fn resolve_base(
@@ -144,6 +220,7 @@ async fn resolve_base(
                     creation_date: String::new(),
                     root_device_name: None,
                     snapshot_ids: Vec::new(),
+                    encrypted_snapshots: Vec::new(),
                     tags: Vec::new(),
                 },
             },
@@ -162,11 +239,7 @@ async fn resolve_base(
         })
 }
 
-/// Waits for the builder to stop, checks the result, and makes the image.
-#[allow(
-    clippy::too_many_lines,
-    reason = "the builder wait loop: its states, the timeout and the console reads share the loop's variables"
-)]
+/// Waits for the builder to stop, reads the result, and makes the image.
 async fn on_builder(
     ec2: &Ec2,
     plan: &BuildPlan<'_>,
@@ -176,20 +249,52 @@ async fn on_builder(
     instance: &str,
     cancel: &CancellationToken,
 ) -> Result<(), StageError> {
+    let started = Instant::now();
+    wait_stopped(ec2, plan, region, instance, cancel).await?;
+    let console = Console::new(ec2, region, instance);
+    match console.await_marker(plan, &manifest.run_id, cancel).await? {
+        (BuildResult::Success, _) => {
+            progress::line("build: the build script and the hardening succeeded");
+        }
+        (BuildResult::Failed(code), text) => {
+            return Err(StageError::ScriptFailed {
+                instance: instance.into(),
+                region: region.into(),
+                code,
+                tail: userdata::tail(&text, TAIL_LINES),
+            })
+        }
+        (BuildResult::Unknown, text) => {
+            return Err(StageError::NoResult {
+                instance: instance.into(),
+                region: region.into(),
+                tail: userdata::tail(&text, TAIL_LINES),
+            })
+        }
+    }
+    manifest
+        .timings
+        .insert("builder".into(), started.elapsed().as_secs_f64());
+    make_image(ec2, plan, manifest, path, region, instance, cancel).await
+}
+
+/// Polls the builder until it is `stopped` (the wrapper powers it off when the script ends).
+async fn wait_stopped(
+    ec2: &Ec2,
+    plan: &BuildPlan<'_>,
+    region: &str,
+    instance: &str,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
     let timeout = plan.config.build.timeout_minutes.duration();
     let started = Instant::now();
     let mut last_progress = Instant::now();
     loop {
-        let state = ec2.instance_state(region, instance).await?;
+        let state = unless_cancelled(ec2.instance_state(region, instance), cancel).await?;
         match state.as_str() {
-            "stopped" => break,
+            "stopped" => return Ok(()),
             "terminated" | "shutting-down" => {
-                let tail = userdata::tail(
-                    &ec2.console_output(region, instance)
-                        .await
-                        .unwrap_or_default(),
-                    TAIL_LINES,
-                );
+                let tail = Console::new(ec2, region, instance).tail().await;
                 return Err(StageError::NoResult {
                     instance: instance.into(),
                     region: region.into(),
@@ -200,14 +305,11 @@ async fn on_builder(
         }
         let waited = started.elapsed();
         if waited >= timeout {
-            let console = ec2
-                .console_output(region, instance)
-                .await
-                .unwrap_or_default();
+            let tail = Console::new(ec2, region, instance).tail().await;
             return Err(StageError::Timeout {
                 what: format!("the build on builder {instance} in {region}"),
                 seconds: timeout.as_secs(),
-                tail: format!(". Last console lines:\n{}", userdata::tail(&console, TAIL_LINES)),
+                tail: format!(". Last console lines:\n{tail}"),
                 help: "raise build.timeout-minutes if the build is slow, or check that the script ends and the instance can power off; the builder was terminated".into(),
             });
         }
@@ -227,34 +329,111 @@ async fn on_builder(
         )
         .await?;
     }
-    let console = ec2.console_output(region, instance).await?;
-    match userdata::parse_result(&console, &manifest.run_id) {
-        BuildResult::Success => {
-            progress::line("build: the build script and the hardening succeeded")
-        }
-        BuildResult::Failed(code) => {
-            return Err(StageError::ScriptFailed {
-                instance: instance.into(),
-                region: region.into(),
-                code,
-                tail: userdata::tail(&console, TAIL_LINES),
-            })
-        }
-        BuildResult::Unknown => {
-            return Err(StageError::NoResult {
-                instance: instance.into(),
-                region: region.into(),
-                tail: userdata::tail(&console, TAIL_LINES),
-            })
+}
+
+/// The builder's console. EC2 posts the output some time after a state transition, and
+/// answers `Latest` only on Nitro instances (GetConsoleOutput,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetConsoleOutput.html>): it is
+/// asked for the latest output first and without it after `UnsupportedOperation`.
+struct Console<'a> {
+    ec2: &'a Ec2,
+    region: &'a str,
+    instance: &'a str,
+    latest: std::cell::Cell<bool>,
+}
+
+impl<'a> Console<'a> {
+    fn new(ec2: &'a Ec2, region: &'a str, instance: &'a str) -> Self {
+        Self {
+            ec2,
+            region,
+            instance,
+            latest: std::cell::Cell::new(true),
         }
     }
-    manifest
-        .timings
-        .insert("builder".into(), started.elapsed().as_secs_f64());
 
+    async fn read(&self) -> Result<String, StageError> {
+        match self
+            .ec2
+            .console_output(self.region, self.instance, self.latest.get())
+            .await
+        {
+            Err(e) if self.latest.get() && e.code == "UnsupportedOperation" => {
+                self.latest.set(false);
+                Ok(self
+                    .ec2
+                    .console_output(self.region, self.instance, false)
+                    .await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The last lines, for an error that already has its own cause.
+    async fn tail(&self) -> String {
+        userdata::tail(&self.read().await.unwrap_or_default(), TAIL_LINES)
+    }
+
+    /// Reads until this run's result marker shows, or `build.console-timeout-minutes` pass;
+    /// the result and the console text last read.
+    async fn await_marker(
+        &self,
+        plan: &BuildPlan<'_>,
+        run_id: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(BuildResult, String), StageError> {
+        let limit = plan.config.build.console_timeout_minutes.duration();
+        let started = Instant::now();
+        let mut last_progress = Instant::now();
+        loop {
+            let text = unless_cancelled(self.read(), cancel).await?;
+            let result = userdata::parse_result(&text, run_id);
+            let waited = started.elapsed();
+            if result != BuildResult::Unknown || waited >= limit {
+                return Ok((result, text));
+            }
+            if last_progress.elapsed() >= plan.schedule.progress {
+                progress::line(&format!(
+                    "build: builder {} stopped; its console has no result line yet after {} (EC2 posts it with a delay)",
+                    self.instance,
+                    wait::short(waited)
+                ));
+                last_progress = Instant::now();
+            }
+            sleep_or_cancel(
+                plan.schedule
+                    .next(waited)
+                    .min(limit.saturating_sub(waited))
+                    .max(Duration::from_millis(50)),
+                cancel,
+            )
+            .await?;
+        }
+    }
+}
+
+/// Makes the image of the stopped builder, tagged at creation with the build's result and the
+/// script's digest; waits for it; requires IMDSv2; refuses encrypted snapshots.
+async fn make_image(
+    ec2: &Ec2,
+    plan: &BuildPlan<'_>,
+    manifest: &mut Manifest,
+    path: &std::path::Path,
+    region: &str,
+    instance: &str,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
     let image_started = Instant::now();
     let mut image_tags = plan.tags.clone();
-    image_tags.push(("Name".into(), manifest.name.clone()));
+    image_tags.extend([
+        ("Name".to_owned(), manifest.name.clone()),
+        (
+            tag::ARCHITECTURE.to_owned(),
+            plan.architecture.as_str().to_owned(),
+        ),
+        (tag::BUILD.to_owned(), "succeeded".to_owned()),
+        (tag::SCRIPT_SHA256.to_owned(), plan.script_sha256.clone()),
+    ]);
     let image_id = ec2
         .create_image(
             region,
@@ -265,6 +444,7 @@ async fn on_builder(
         )
         .await?;
     manifest.source_image_id = Some(image_id.clone());
+    manifest.script_sha256 = Some(plan.script_sha256.clone());
     manifest
         .regions
         .insert(region.into(), RegionImage::pending(&image_id, true));
@@ -281,12 +461,19 @@ async fn on_builder(
         cancel,
     )
     .await?;
+    if let Err(refused) = refuse_encrypted(&image, region) {
+        // Nothing can use it: remove it rather than leave it behind.
+        let removed = remove_image(ec2, region, &image).await;
+        if let Some(entry) = manifest.regions.get_mut(region) {
+            entry.snapshot_ids = image.snapshot_ids.clone();
+            if removed.is_ok() {
+                entry.state = ImageState::Deregistered;
+            }
+        }
+        save(manifest, path)?;
+        return Err(refused);
+    }
     ec2.require_imdsv2(region, &image_id).await?;
-    // Snapshots are tagged once they exist (CreateImage's snapshot tag specification is not
-    // accepted everywhere).
-    let mut resources = vec![image_id.clone()];
-    resources.extend(image.snapshot_ids.iter().cloned());
-    ec2.tag(region, &resources, &image_tags).await?;
     let entry = manifest.regions.get_mut(region).expect("inserted above");
     entry.state = ImageState::Available;
     entry.snapshot_ids = image.snapshot_ids.clone();
@@ -296,9 +483,30 @@ async fn on_builder(
         .insert("image".into(), image_started.elapsed().as_secs_f64());
     save(manifest, path)?;
     progress::line(&format!(
-        "build: image {image_id} is available in {region} (IMDSv2 required, tagged)"
+        "build: image {image_id} is available in {region} (IMDSv2 required, snapshots unencrypted)"
     ));
     Ok(())
+}
+
+/// Deregisters an image this run made and deletes its snapshots.
+pub async fn remove_image(ec2: &Ec2, region: &str, image: &ImageInfo) -> Result<(), StageError> {
+    ec2.deregister(region, &image.image_id).await?;
+    for snapshot in &image.snapshot_ids {
+        ec2.delete_snapshot(region, snapshot).await?;
+    }
+    Ok(())
+}
+
+/// An image with encrypted snapshots can't be public or ingested by AWS Marketplace.
+pub fn refuse_encrypted(image: &ImageInfo, region: &str) -> Result<(), StageError> {
+    if image.encrypted_snapshots.is_empty() {
+        return Ok(());
+    }
+    Err(StageError::Encrypted {
+        image: image.image_id.clone(),
+        region: region.into(),
+        snapshots: image.encrypted_snapshots.clone(),
+    })
 }
 
 /// Polls one image until it is available; `failed` reports AWS's state reason.
@@ -312,12 +520,7 @@ pub async fn wait_available(
 ) -> Result<ImageInfo, StageError> {
     let started = Instant::now();
     loop {
-        if let Some(image) = ec2
-            .images(region, &[image_id.to_owned()])
-            .await?
-            .into_iter()
-            .next()
-        {
+        if let Some(image) = unless_cancelled(ec2.new_image(region, image_id), cancel).await? {
             match image.state {
                 ImageState::Available => return Ok(image),
                 state if state.in_progress() => {}

@@ -1,13 +1,17 @@
 //! The copy stage: copy the source image to every target region at once, wait for each copy,
 //! then share it (launch permissions, snapshot permissions), require IMDSv2 and tag it.
 //!
-//! - `copy.max-concurrency` bounds the EC2 requests in flight, not the copies: every region's
-//!   copy runs at the same time, so the stage takes about as long as the slowest region.
+//! - `copy.max-concurrency` bounds the EC2 requests in flight (the EC2 adapter holds the
+//!   bound, so every call counts, polls included), not the copies: every region's copy runs at
+//!   the same time, so the stage takes about as long as the slowest region.
+//! - Copies are tagged at creation (CopyImage's tag specifications), snapshots included.
+//! - A copy whose snapshots are encrypted (EBS encryption by default in its region) fails its
+//!   region: it can be neither public nor ingested by AWS Marketplace.
 //! - A re-run never makes a second copy: copies carry the source image ID as a tag (and the
 //!   manifest lists them), and an existing copy is reused.
 //! - One region's failure does not stop the others; the stage ends with a table and fails
-//!   when a required region failed. With cleanup on failure, what this run created
-//!   (images and snapshots, in every region) is removed.
+//!   when a required region failed. With cleanup on failure, what this run created is
+//!   removed: only in the plan's regions, and only images that carry this run's ID as a tag.
 
 use crate::domain::state::ImageState;
 use crate::output::progress;
@@ -15,8 +19,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use tokio::sync::Semaphore;
 
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::domain::manifest::{Manifest, RegionImage};
@@ -38,8 +40,6 @@ pub struct CopyPlan {
     pub tags: Vec<(String, String)>,
     /// The AMI description.
     pub description: String,
-    /// EC2 requests in flight at once.
-    pub max_concurrency: usize,
     /// How long one copy may take.
     pub timeout: Duration,
     /// How to poll.
@@ -61,7 +61,6 @@ struct Shared {
     source_region: String,
     source_image_id: String,
     name: String,
-    permits: Semaphore,
     manifest: Mutex<Manifest>,
     path: PathBuf,
     progress: Mutex<HashMap<String, Progress>>,
@@ -117,7 +116,6 @@ pub async fn copy(
         source_region: manifest.source_region.clone(),
         source_image_id,
         name: manifest.name.clone(),
-        permits: Semaphore::new(plan.max_concurrency.max(1)),
         manifest: Mutex::new(manifest),
         path: path.to_owned(),
         progress: Mutex::new(HashMap::new()),
@@ -171,37 +169,25 @@ async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
             })
         })
         .collect();
-    let mut failures: Vec<(String, String)> = Vec::new();
+    let mut failures = Failures::default();
     for task in tasks {
         let (region, outcome) = task.await.expect("region task does not panic");
         match outcome {
             Ok(()) => shared.set_progress(&region, "available"),
             Err(StageError::Cancelled) => {}
-            Err(error) => {
-                let message = error.to_string();
-                shared.set_progress(&region, "failed");
-                let mut manifest = shared.manifest.lock().expect("manifest lock");
-                let entry = manifest
-                    .regions
-                    .entry(region.clone())
-                    .or_insert_with(|| RegionImage {
-                        image_id: String::new(),
-                        snapshot_ids: Vec::new(),
-                        state: ImageState::Failed,
-                        created_by_this_run: false,
-                        seconds: None,
-                        error: None,
-                    });
-                entry.state = ImageState::Failed;
-                entry.error = Some(message.lines().next().unwrap_or_default().to_owned());
-                save(&manifest, &shared.path)?;
-                failures.push((region, message));
-            }
+            Err(error) => failures.record(shared, region, error)?,
         }
     }
+    let Failures {
+        regions: failures,
+        credentials,
+    } = failures;
     print_table(shared);
     if shared.cancel.is_cancelled() {
         return Err(StageError::Cancelled);
+    }
+    if let Some(error) = credentials {
+        return Err(error);
     }
     let required = &shared.plan.required;
     let failed_required: Vec<String> = failures
@@ -231,7 +217,6 @@ async fn check_public_sharing(shared: &Arc<Shared>) -> Result<(), StageError> {
         let shared = shared.clone();
         let region = region.clone();
         tokio::spawn(async move {
-            let _permit = shared.permits.acquire().await.expect("semaphore open");
             (
                 region.clone(),
                 shared.ec2.public_sharing_blocked(&region).await,
@@ -272,6 +257,57 @@ async fn check_source(shared: &Shared) -> Result<(), StageError> {
     }
 }
 
+/// The regions that failed, and why.
+#[derive(Default)]
+struct Failures {
+    /// Region and message, for regions whose copy failed.
+    regions: Vec<(String, String)>,
+    /// Credentials that expired (or are gone) fail every region alike: that, not a copy
+    /// failure, is the news.
+    credentials: Option<StageError>,
+}
+
+impl Failures {
+    /// Records a region's failure in the manifest (saved) and here.
+    fn record(
+        &mut self,
+        shared: &Shared,
+        region: String,
+        error: StageError,
+    ) -> Result<(), StageError> {
+        let message = error.to_string();
+        let first_line = message.lines().next().unwrap_or_default().to_owned();
+        let mut manifest = shared.manifest.lock().expect("manifest lock");
+        if error.credential_problem().is_some() {
+            shared.set_progress(&region, "unknown");
+            if let Some(entry) = manifest.regions.get_mut(&region) {
+                // The image may well exist: keep its state for the re-run to look at.
+                entry.error = Some(first_line);
+            }
+            save(&manifest, &shared.path)?;
+            self.credentials.get_or_insert(error);
+            return Ok(());
+        }
+        shared.set_progress(&region, "failed");
+        let entry = manifest
+            .regions
+            .entry(region.clone())
+            .or_insert_with(|| RegionImage {
+                image_id: String::new(),
+                snapshot_ids: Vec::new(),
+                state: ImageState::Failed,
+                created_by_this_run: false,
+                seconds: None,
+                error: None,
+            });
+        entry.state = ImageState::Failed;
+        entry.error = Some(first_line);
+        save(&manifest, &shared.path)?;
+        self.regions.push((region, message));
+        Ok(())
+    }
+}
+
 /// One region: find or make the copy, wait for it, share it.
 #[allow(
     clippy::too_many_lines,
@@ -295,7 +331,6 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
             previous.as_ref().is_some_and(|p| p.created_by_this_run),
         )
     } else {
-        let _permit = shared.permits.acquire().await.expect("semaphore open");
         if shared.cancel.is_cancelled() {
             return Err(StageError::Cancelled);
         }
@@ -306,22 +341,20 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
             }
             None => {
                 let token = format!("mr-{}-{region}", shared.source_image_id);
-                let image_id = ec2
-                    .copy_image(
-                        region,
-                        &shared.source_region,
-                        &shared.source_image_id,
-                        &shared.name,
-                        &plan.description,
-                        &token,
-                    )
-                    .await?;
-                shared.record(region, RegionImage::pending(&image_id, true))?;
                 let mut copy_tags = plan.tags.clone();
                 copy_tags.push((tag::SOURCE_IMAGE.into(), shared.source_image_id.clone()));
                 copy_tags.push(("Name".into(), shared.name.clone()));
-                ec2.tag(region, std::slice::from_ref(&image_id), &copy_tags)
+                let image_id = ec2
+                    .copy_image(
+                        region,
+                        (&shared.source_region, &shared.source_image_id),
+                        &shared.name,
+                        &plan.description,
+                        &token,
+                        &copy_tags,
+                    )
                     .await?;
+                shared.record(region, RegionImage::pending(&image_id, true))?;
                 (image_id, true)
             }
         }
@@ -340,24 +373,14 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
         // Keep the image in the manifest so a cleanup (or the next run) knows it.
         let _ = shared.record(region, RegionImage::pending(&image_id, created_by_this_run));
     })?;
-    {
-        let _permit = shared.permits.acquire().await.expect("semaphore open");
-        ec2.require_imdsv2(region, &image_id).await?;
-        ec2.share(region, &image_id, &plan.permissions).await?;
+    crate::stages::build::refuse_encrypted(&image, region)?;
+    ec2.require_imdsv2(region, &image_id).await?;
+    ec2.share(region, &image_id, &plan.permissions).await?;
+    if !plan.snapshot_accounts.is_empty() {
         for snapshot in &image.snapshot_ids {
-            if !plan.snapshot_accounts.is_empty() {
-                ec2.share_snapshot(region, snapshot, &plan.snapshot_accounts)
-                    .await?;
-            }
+            ec2.share_snapshot(region, snapshot, &plan.snapshot_accounts)
+                .await?;
         }
-        let mut resources = vec![image_id.clone()];
-        resources.extend(image.snapshot_ids.iter().cloned());
-        let mut all_tags = plan.tags.clone();
-        all_tags.push(("Name".into(), shared.name.clone()));
-        if !is_source {
-            all_tags.push((tag::SOURCE_IMAGE.into(), shared.source_image_id.clone()));
-        }
-        ec2.tag(region, &resources, &all_tags).await?;
     }
     let seconds = if is_source {
         previous.and_then(|p| p.seconds)
@@ -471,44 +494,39 @@ fn print_table(shared: &Shared) {
     progress::line(table.trim_end());
 }
 
-/// Deregisters the images and deletes the snapshots this run created, in every region.
+/// Deregisters the images and deletes the snapshots this run created, in the plan's regions.
+/// An image is touched only when EC2 shows it carrying this run's ID as a tag: a manifest
+/// that was edited, or belongs to another run, removes nothing.
 async fn cleanup(shared: &Arc<Shared>) {
     progress::line("copy: cleaning up the images and snapshots this run created");
-    let created: Vec<(String, RegionImage)> = shared
-        .manifest
-        .lock()
-        .expect("manifest lock")
-        .regions
-        .iter()
-        .filter(|(_, image)| image.created_by_this_run && !image.image_id.is_empty())
-        .map(|(r, i)| (r.clone(), i.clone()))
-        .collect();
+    let (run_id, created): (String, Vec<(String, RegionImage)>) = {
+        let manifest = shared.manifest.lock().expect("manifest lock");
+        let created = manifest
+            .regions
+            .iter()
+            .filter(|(region, image)| {
+                image.created_by_this_run
+                    && !image.image_id.is_empty()
+                    && shared.plan.regions.contains(region)
+            })
+            .map(|(r, i)| (r.clone(), i.clone()))
+            .collect();
+        (manifest.run_id.clone(), created)
+    };
     for (region, image) in created {
-        let ec2 = &shared.ec2;
-        // A failed copy's snapshots are only known from DescribeImages.
-        let snapshots = match ec2
-            .images(&region, std::slice::from_ref(&image.image_id))
-            .await
-        {
-            Ok(found) => found
-                .into_iter()
-                .flat_map(|i| i.snapshot_ids)
-                .chain(image.snapshot_ids.clone())
-                .collect::<Vec<_>>(),
-            Err(_) => image.snapshot_ids.clone(),
-        };
-        let mut note = None;
-        if let Err(e) = ec2.deregister(&region, &image.image_id).await {
-            note = Some(format!("cleanup: {e}"));
-        }
-        let mut unique = snapshots;
-        unique.sort();
-        unique.dedup();
-        for snapshot in &unique {
-            if let Err(e) = ec2.delete_snapshot(&region, snapshot).await {
-                note = Some(format!("cleanup: {e}"));
+        let note = match cleanup_region(&shared.ec2, &region, &image.image_id, &run_id).await {
+            Ok(snapshots) => {
+                progress::line(&format!(
+                    "copy: {region}: removed {} and {snapshots} snapshot(s)",
+                    image.image_id
+                ));
+                None
             }
-        }
+            Err(problem) => {
+                progress::line(&format!("copy: {region}: {problem}"));
+                Some(problem)
+            }
+        };
         let mut manifest = shared.manifest.lock().expect("manifest lock");
         if let Some(entry) = manifest.regions.get_mut(&region) {
             match note {
@@ -517,10 +535,36 @@ async fn cleanup(shared: &Arc<Shared>) {
             }
         }
         let _ = save(&manifest, &shared.path);
-        progress::line(&format!(
-            "copy: {region}: removed {} and {} snapshot(s)",
-            image.image_id,
-            unique.len()
+    }
+}
+
+/// Removes one image of this run and its snapshots (as EC2 lists them); the snapshot count.
+async fn cleanup_region(
+    ec2: &Ec2,
+    region: &str,
+    image_id: &str,
+    run_id: &str,
+) -> Result<usize, String> {
+    let found = ec2
+        .new_image(region, image_id)
+        .await
+        .map_err(|e| format!("cleanup: {e}"))?;
+    let Some(image) = found else {
+        return Err(format!("cleanup: {image_id} no longer exists"));
+    };
+    if image.tag(tag::RUN_ID) != Some(run_id) {
+        return Err(format!(
+            "cleanup: {image_id} was left alone: it does not carry this run's tag {}={run_id}",
+            tag::RUN_ID
         ));
     }
+    crate::stages::build::remove_image(ec2, region, &image)
+        .await
+        .map_err(|e| {
+            format!(
+                "cleanup: {}",
+                e.to_string().lines().next().unwrap_or_default()
+            )
+        })?;
+    Ok(image.snapshot_ids.len())
 }

@@ -1,9 +1,11 @@
-//! The stages that act on AWS and GitHub, in pipeline order: [`build`] the AMI, [`copy`] and
-//! share it, [`publish`] the pull request, [`submit`] the version to AWS Marketplace; and what
-//! they share: cancellation, [`StageError`], the [`wait`] schedule and progress lines.
+//! The stages that act on AWS and GitHub, in pipeline order: the AWS [`preflight`] (read-only
+//! checks of the account before anything is made), [`build`] the AMI, [`copy`] and share it,
+//! [`publish`] the pull request, [`submit`] the version to AWS Marketplace; and what they
+//! share: cancellation, [`StageError`], the [`wait`] schedule and progress lines.
 
 pub mod build;
 pub mod copy;
+pub mod preflight;
 pub mod publish;
 pub mod submit;
 pub mod wait;
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 pub use tokio_util::sync::CancellationToken;
 
-use crate::aws::ec2::Ec2Error;
+use crate::aws::error::{AwsError, CredentialProblem};
 
 /// Tag keys this tool puts on everything it creates.
 pub mod tag {
@@ -26,6 +28,15 @@ pub mod tag {
     pub const SOURCE_IMAGE: &str = "marketplace-release:source-image";
     /// `builder` on the builder instance.
     pub const ROLE: &str = "marketplace-release:role";
+    /// The architecture of an image.
+    pub const ARCHITECTURE: &str = "marketplace-release:architecture";
+    /// `succeeded` on an image whose build script and hardening succeeded (the only images
+    /// made).
+    pub const BUILD: &str = "marketplace-release:build";
+    /// The SHA-256 of the build script an image was built with.
+    pub const SCRIPT_SHA256: &str = "marketplace-release:script-sha256";
+    /// `failed` when a later verification of the image failed (never resumed from).
+    pub const VERIFICATION: &str = "marketplace-release:verification";
 }
 
 /// A stage failed. Every message names the object (region, instance, image) and what to do.
@@ -34,12 +45,12 @@ pub enum StageError {
     /// SIGINT or SIGTERM arrived; what exists is in the manifest.
     #[error("cancelled by a signal; the manifest lists the images and snapshots that exist")]
     Cancelled,
-    /// An EC2 call failed.
-    #[error("{error}\n  help: {}", ec2_help(.error))]
-    Ec2 {
+    /// An AWS call failed.
+    #[error("{}", aws_message(.error))]
+    Aws {
         /// The failed call.
         #[from]
-        error: Ec2Error,
+        error: AwsError,
     },
     /// No base image matched.
     #[error("no image owned by {owner} matches `{name}` for {architecture} in {region}\n  help: check build.base-ami (owner, name filter, architecture)")]
@@ -87,6 +98,26 @@ pub enum StageError {
         /// What to do.
         help: String,
     },
+    /// EC2 took the TerminateInstances calls but never reported the builder shutting down.
+    #[error("builder {instance} in {region} was asked to terminate, but EC2 still reported it {state} after {}\n  help: terminate it by hand: aws ec2 terminate-instances --region {region} --instance-ids {instance}", crate::stages::wait::short(crate::aws::ec2::SETTLE_LIMIT))]
+    BuilderNotTerminated {
+        /// Builder instance.
+        instance: String,
+        /// Region.
+        region: String,
+        /// The last state EC2 reported.
+        state: String,
+    },
+    /// An image's snapshots are encrypted.
+    #[error("image {image} in {region} has encrypted snapshots ({}): AWS Marketplace does not ingest such an image and EC2 does not make it public\n  help: turn off EBS encryption by default in {region} for the release (aws ec2 disable-ebs-encryption-by-default --region {region}), and use a base image with unencrypted snapshots; then run again", .snapshots.join(", "))]
+    Encrypted {
+        /// Image.
+        image: String,
+        /// Region.
+        region: String,
+        /// The encrypted snapshots.
+        snapshots: Vec<String>,
+    },
     /// An image ended in state `failed`.
     #[error("image {image} in {region} failed: {reason}\n  help: check the EBS snapshot limits and KMS permissions in {region}, then run again")]
     ImageFailed {
@@ -114,11 +145,34 @@ pub enum StageError {
     Other(String),
 }
 
-fn ec2_help(error: &Ec2Error) -> String {
+/// The failed call, what it means and what to do.
+fn aws_message(error: &AwsError) -> String {
+    let after = crate::stages::wait::short(error.after);
+    match error.credential_problem() {
+        Some(CredentialProblem::Missing) => format!(
+            "no AWS credentials were found ({} in {}{})\n  help: in a workflow, add an aws-actions/configure-aws-credentials step with role-to-assume before this one, and `permissions: id-token: write` to the job; locally, set AWS_PROFILE or the AWS_* variables",
+            error.action, error.region, error.message
+        ),
+        Some(CredentialProblem::Expired) => format!(
+            "the AWS credentials expired after the run had been going for {after} ({} in {}: {})\n  help: ask for longer sessions: `role-duration-seconds: 14400` on configure-aws-credentials, and a MaxSessionDuration of at least that on the role; then run again with fresh credentials: the re-run resumes from the manifest and makes no duplicate",
+            error.action, error.region, error.code
+        ),
+        Some(CredentialProblem::Invalid) => format!(
+            "{error}\n  help: the credentials were refused in {}: check that they are valid, and that {} is enabled in the account (opt-in regions are refused until enabled)",
+            error.region, error.region
+        ),
+        None => format!("{error}\n  help: {}", aws_help(error)),
+    }
+}
+
+fn aws_help(error: &AwsError) -> String {
+    if error.is_access_denied() {
+        return format!(
+            "the AWS credentials may not call {}: add it to the role's policy (see iam/policy.json)",
+            error.action
+        );
+    }
     match error.code.as_str() {
-        "UnauthorizedOperation" | "AccessDenied" | "AuthFailure" => {
-            format!("the AWS credentials may not call ec2:{}: add it to the role's policy (see iam/policy.json)", error.action)
-        }
         "RequestLimitExceeded" => {
             "EC2 kept throttling after retries: run again later, or lower copy.max-concurrency"
                 .into()
@@ -127,6 +181,28 @@ fn ec2_help(error: &Ec2Error) -> String {
             "check the image ID and that it exists in that region".into()
         }
         _ => "check the AWS error above; the manifest lists what exists".into(),
+    }
+}
+
+impl StageError {
+    /// What is wrong with the credentials, when that is why the stage failed.
+    pub fn credential_problem(&self) -> Option<CredentialProblem> {
+        match self {
+            StageError::Aws { error } => error.credential_problem(),
+            _ => None,
+        }
+    }
+}
+
+/// Runs one AWS call of a wait loop, unless cancelled first: a call that is retrying EC2's
+/// NotFound may take seconds, and a signal must not wait for it.
+pub async fn unless_cancelled<T, E: Into<StageError>>(
+    call: impl std::future::Future<Output = Result<T, E>>,
+    cancel: &CancellationToken,
+) -> Result<T, StageError> {
+    tokio::select! {
+        result = call => result.map_err(Into::into),
+        () = cancel.cancelled() => Err(StageError::Cancelled),
     }
 }
 
