@@ -23,5 +23,6 @@ mod ec2_stages;
 mod fuzz;
 mod github_openapi;
 mod iam_policy;
+mod onboarding;
 mod pairs;
 mod properties;

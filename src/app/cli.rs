@@ -396,11 +396,14 @@ fn base_request(
     env: &RunnerEnv,
     stages: Stages,
 ) -> Result<Request> {
+    let workspace = env.workspace(workspace)?;
+    let mut loaded = load_config(config)?;
+    super::advice::resolve_template_regions(&mut loaded, &workspace)?;
     Ok(Request {
         caller: Caller::Cli,
-        config: load_config(config)?,
+        config: loaded,
         config_path: config.display().to_string(),
-        workspace: env.workspace(workspace)?,
+        workspace,
         stages,
         version: None,
         architecture: None,

@@ -12,6 +12,7 @@
     reason = "the application edge prints: the final error, the outcome"
 )]
 
+pub mod advice;
 pub mod cli;
 pub mod env;
 pub mod local;

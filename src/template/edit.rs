@@ -908,7 +908,7 @@ impl<'a, 't> Editor<'a, 't> {
                     [only] => *only,
                     [] => {
                         return Err(self.err(
-                            ErrorKind::VersionParameter,
+                            ErrorKind::NoVersionParameter,
                             params_node,
                             "--version was given, but no parameter is clearly the version (a name ending in `Version` with a version default, or an SSM ImageId path ending in a version)",
                             "name it with --version-parameter NAME, or drop --version",

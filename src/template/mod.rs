@@ -96,8 +96,10 @@ pub enum ErrorKind {
     AnchorOrAlias,
     /// A key on an edited path is written twice (loaders keep the last).
     DuplicateKey,
-    /// The version parameter is missing, unknown or ambiguous.
+    /// The version parameter is unknown or ambiguous, or has no `Default`.
     VersionParameter,
+    /// No parameter looks like the version, and none was named.
+    NoVersionParameter,
     /// The ImageId parameter cannot be updated from the AMIs given.
     ImageParameter,
     /// The request cannot be carried out as asked (such as pruning every region).
