@@ -15,6 +15,7 @@
 pub mod advice;
 pub mod cli;
 pub mod env;
+pub mod init;
 pub mod local;
 pub mod release;
 

@@ -16,6 +16,7 @@
 //! | `validate.rs` | the rules between keys, checked once everything is read |
 //! | `schema.rs` | the JSON Schema, derived from the types (`schema/marketplace-release.schema.json`) |
 //! | `reference.rs` | the README's config reference, rendered from the schema |
+//! | `starter.rs` | the starter config `init` writes from the repository's templates |
 //!
 //! Unknown keys are errors with a "did you mean" hint, and every value that AWS or GitHub would
 //! reject later (regions, account IDs, ARNs, instance types, CIDRs, paths outside the
@@ -31,6 +32,7 @@ mod pull_request;
 pub mod reference;
 pub mod schema;
 mod sharing;
+pub mod starter;
 mod submit;
 pub mod types;
 mod validate;
