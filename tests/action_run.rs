@@ -676,7 +676,7 @@ fn a_matrix_publish_job_leads_with_the_first_configured_architecture() {
         )
         .replace(
             "    version-parameter: GraphDatabaseVersion\n",
-            "    version-parameter: GraphDatabaseVersion\n    keys: {x86_64: BYOL, arm64: ARM64}\n",
+            "    version-parameter: GraphDatabaseVersion\n    keys: {x86_64: BYOL, arm64: ARM64}\n    add-keys: true\n",
         );
     assert!(
         config.contains("architectures: [x86_64, arm64]"),

@@ -320,6 +320,9 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             )),
             _ => md.push_str(&format!("{}.\n", cell(&published.message))),
         }
+        for note in &published.notes {
+            md.push_str(&format!("\n> [!WARNING]\n> {}\n", cell(note)));
+        }
     }
     if let Some(state) = facts.change_set {
         md.push_str(&format!(
@@ -416,6 +419,32 @@ mod tests {
         });
         assert!(
             md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn summary_says_the_templates_warnings_loudly() {
+        let published = Published {
+            operation: crate::stages::publish::Operation::Created,
+            number: Some(7),
+            url: Some("https://github.com/o/r/pull/7".into()),
+            branch: "marketplace-release/1.0.0".into(),
+            base: "main".into(),
+            commit: None,
+            message: "opened pull request #7".into(),
+            notes: vec!["`cfn/t.yaml`: NEW mapping key `ARM64` added to every region written (add-keys: true)".into()],
+        };
+        let md = summary_markdown(&SummaryFacts {
+            title: "P 1.0.0".into(),
+            stages: "publish".into(),
+            manifests: &[],
+            published: Some(&published),
+            stopped: None,
+            change_set: None,
+        });
+        assert!(
+            md.contains("> [!WARNING]\n> `cfn/t.yaml`: NEW mapping key `ARM64` added"),
             "{md}"
         );
     }

@@ -84,6 +84,9 @@ pub struct Published {
     pub commit: Option<String>,
     /// One sentence saying what happened.
     pub message: String,
+    /// The plan's warnings about the templates (keys added, regions left on an earlier
+    /// release's AMIs, the version not written), `path: sentence` each.
+    pub notes: Vec<String>,
 }
 
 /// The version and the available AMIs per architecture of one release, from the manifests of
@@ -398,8 +401,13 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             FileUpdate::new(t.path.clone(), mode, t.new_text.clone().into_bytes())
         })
         .collect();
+    let mut notes = Vec::new();
     for t in &plan.templates {
         progress::line(&format!("publish: {}: {}", t.path, t.summary));
+        for note in &t.notes {
+            progress::line(&format!("publish: {}: WARNING: {note}", t.path));
+            notes.push(format!("`{}`: {note}", t.path));
+        }
     }
     if updates.is_empty() {
         return Ok(Published {
@@ -410,6 +418,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             message: format!("the templates on `{}` already hold these AMIs and this version, so there is nothing to review: no pull request opened", base.name),
             base: base.name,
             commit: None,
+            notes,
         });
     }
     if let Some(csv) = &config.pull_request.load_form_csv {
@@ -471,6 +480,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
                 base: base.name,
                 commit: Some(commit_sha),
                 message,
+                notes,
             })
         }
         Err(error) => {
