@@ -263,7 +263,8 @@ fn string_like(pattern: &str, text: &str) -> bool {
 }
 
 /// The `sub` claims of the runs an example workflow starts: a tag push gives
-/// `ref:refs/tags/<tag>`, a `workflow_dispatch` run from the default branch `ref:refs/heads/main`.
+/// `ref:refs/tags/<tag>`, a branch push `ref:refs/heads/<branch>`, and a `workflow_dispatch`
+/// run from the default branch `ref:refs/heads/main`.
 fn subs_of(workflow: &serde_yaml::Value) -> Vec<String> {
     let on = &workflow["on"];
     let mut subs = Vec::new();
@@ -271,6 +272,14 @@ fn subs_of(workflow: &serde_yaml::Value) -> Vec<String> {
         for tag in tags {
             let example = tag.as_str().unwrap().replace('*', "1.2.3");
             subs.push(format!("repo:OWNER/REPO:ref:refs/tags/{example}"));
+        }
+    }
+    if let Some(branches) = on["push"]["branches"].as_sequence() {
+        for branch in branches {
+            subs.push(format!(
+                "repo:OWNER/REPO:ref:refs/heads/{}",
+                branch.as_str().unwrap()
+            ));
         }
     }
     if !on["workflow_dispatch"].is_null() || on.get("workflow_dispatch").is_some() {
@@ -405,7 +414,7 @@ fn the_quick_start_shows_the_real_workflow_and_names_files_that_exist() {
     );
     assert!(
         workflow.contains("actions/upload-artifact"),
-        "submit-after-merge needs the manifest"
+        "the upload-artifact step keeps the manifest"
     );
     let named = regex::Regex::new(
         r"\b(?:examples|iam|schema|templates|scripts)/[A-Za-z0-9_./-]*[A-Za-z0-9_]",

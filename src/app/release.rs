@@ -541,6 +541,7 @@ impl Release {
                     body_template: &self.body_template,
                     run_url: run_url.as_deref(),
                     date: &self.date,
+                    manifests,
                 };
                 publish::publish(&github, &inputs).await
             }

@@ -42,6 +42,8 @@ pub struct PublishInputs<'a> {
     pub run_url: Option<&'a str>,
     /// Today's date, for names.
     pub date: &'a str,
+    /// The release's manifests, committed to `pull-request.manifests-path` when it is set.
+    pub manifests: &'a [(String, Manifest)],
 }
 
 /// What happened to the pull request.
@@ -421,9 +423,20 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             notes,
         });
     }
+    let mut extra = Vec::new();
     if let Some(csv) = &config.pull_request.load_form_csv {
-        let path = repo_path(csv);
-        let bytes = crate::plan::loadform::to_csv(&plan.load_form).into_bytes();
+        extra.push((
+            repo_path(csv),
+            crate::plan::loadform::to_csv(&plan.load_form).into_bytes(),
+        ));
+    }
+    if let Some(dir) = &config.pull_request.manifests_path {
+        for (_, manifest) in inputs.manifests {
+            let file = dir.join(format!("{}.json", manifest.architecture));
+            extra.push((repo_path(&file), manifest.to_json().into_bytes()));
+        }
+    }
+    for (path, bytes) in extra {
         let existing = trees.entry(&base.tree, &path).await?;
         if existing.as_ref().map(|e| e.sha.as_str()) != Some(git_blob_sha(&bytes).as_str()) {
             let mode = existing.map_or_else(|| "100644".to_owned(), |e| e.mode);
