@@ -253,6 +253,21 @@ fn workflow_dispatch_dry_run_plans_without_aws_or_github_writes() {
         summary.contains("(dry run)") && summary.contains("Pull request body"),
         "{summary}"
     );
+    // The header table and a collapsed diff per template (issue 17, item 8).
+    for expected in [
+        "| AMI name (x86_64) | `",
+        "| Base image | ",
+        "| Regions (",
+        "| Sharing | ",
+        "| Branch | `marketplace-release/2025.7.0` |",
+        "<details><summary>Diff of <code>",
+        "```diff\n--- a/",
+    ] {
+        assert!(
+            summary.contains(expected),
+            "missing {expected:?} in:\n{summary}"
+        );
+    }
     assert!(
         runner.github.state().requests.is_empty(),
         "a dry run called GitHub"
@@ -661,7 +676,7 @@ fn a_matrix_publish_job_leads_with_the_first_configured_architecture() {
         )
         .replace(
             "    version-parameter: GraphDatabaseVersion\n",
-            "    version-parameter: GraphDatabaseVersion\n    keys: {x86_64: BYOL, arm64: ARM64}\n",
+            "    version-parameter: GraphDatabaseVersion\n    keys: {x86_64: BYOL, arm64: ARM64}\n    add-keys: true\n",
         );
     assert!(
         config.contains("architectures: [x86_64, arm64]"),

@@ -58,6 +58,12 @@ fn user_repo() -> tempfile::TempDir {
     let example = common::repo().join("examples/neo4j");
     std::fs::create_dir_all(dir.path().join(".github")).unwrap();
     std::fs::create_dir_all(dir.path().join("cfn")).unwrap();
+    std::fs::create_dir_all(dir.path().join("build")).unwrap();
+    std::fs::copy(
+        example.join("build/install.sh"),
+        dir.path().join("build/install.sh"),
+    )
+    .unwrap();
     std::fs::copy(
         example.join("neo4j.template.yaml"),
         dir.path().join("cfn/product.template.yaml"),
@@ -150,7 +156,7 @@ fn config_and_version_errors_are_clear() {
         "  instance-type: t3.medium",
         "  instance-typ: t3.medium",
         &[
-            ".github/marketplace-release.yml:38:3:",
+            ".github/marketplace-release.yml:39:3:",
             "did you mean `instance-type`",
         ],
     );

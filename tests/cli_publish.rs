@@ -776,3 +776,23 @@ fn adding_the_csv_later_updates_a_branch_that_was_otherwise_current() {
     );
     assert!(file_on(&setup, BRANCH, "marketplace/load-form.csv").starts_with("Field,Value\n"));
 }
+
+/// The release pull request carries the manifests when `pull-request.manifests-path` is set, so
+/// `submit-after-merge.yml` reads them from the merge commit (issue 17).
+#[test]
+fn the_manifests_are_committed_to_the_release_branch_when_asked() {
+    let setup = Setup::new(&config(
+        &format!("{DEFAULT_PR}  manifests-path: .github/marketplace-release/manifests\n"),
+        "",
+    ));
+    let manifest = setup.manifest("m.json", "5.26.0", "x86_64", 3);
+    setup.publish(&manifest, &[], &[]).assert_ok();
+    let committed = file_on(
+        &setup,
+        BRANCH,
+        ".github/marketplace-release/manifests/x86_64.json",
+    );
+    let committed: Value = serde_json::from_str(&committed).unwrap();
+    assert_eq!(committed["version"], "5.26.0");
+    assert_eq!(committed["regions"]["us-east-1"]["image_id"], ami(3, 0));
+}

@@ -285,6 +285,16 @@ fn with_the_submit_stage_on_the_checklist_says_the_ami_submission_is_automated()
             .join("examples/neo4j/neo4j.template.yaml"),
     )
     .unwrap();
+    // plan reads the build script as a build does.
+    std::fs::create_dir_all(setup.workspace.path().join("examples/neo4j/build")).unwrap();
+    std::fs::copy(
+        common::repo().join("examples/neo4j/build/install.sh"),
+        setup
+            .workspace
+            .path()
+            .join("examples/neo4j/build/install.sh"),
+    )
+    .unwrap();
     let (code, stdout, stderr) = setup.run(&["plan", "--config", CONFIG, "--version", "5.26.0"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("run the `submit` stage: it adds the AMI version through the AWS Marketplace Catalog API"), "{stdout}");

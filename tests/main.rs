@@ -14,15 +14,18 @@ mod common;
 
 mod action_metadata;
 mod action_run;
+mod cli_init;
 mod cli_plan;
 mod cli_publish;
 mod cli_submit;
 mod cli_template;
+mod config_schema;
 mod corpus;
 mod ec2_stages;
 mod ec2_unkind;
 mod fuzz;
 mod github_openapi;
 mod iam_policy;
+mod onboarding;
 mod pairs;
 mod properties;

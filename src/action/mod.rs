@@ -24,11 +24,14 @@ pub fn run(env: RunnerEnv) -> Result<ExitCode> {
     let raw = RawInputs::from_env().map_err(Diagnostic::from)?;
     let inputs = ActionInputs::parse(raw).map_err(Diagnostic::from)?;
     let workspace = env.workspace(None)?;
-    let config = Config::load_with_overrides(&workspace.join(&inputs.config), &inputs.overrides)
-        .map_err(|mut e| {
-            e.path = inputs.config.clone();
-            Diagnostic::from(e)
-        })?;
+    let mut config =
+        Config::load_with_overrides(&workspace.join(&inputs.config), &inputs.overrides).map_err(
+            |mut e| {
+                e.path = inputs.config.clone();
+                Diagnostic::from(e)
+            },
+        )?;
+    crate::app::advice::resolve_template_regions(&mut config, &workspace)?;
     let version = inputs
         .version
         .as_deref()
@@ -95,6 +98,7 @@ fn hand_on(outcome: &Outcome) -> Result<()> {
 /// write.
 fn dry_run(request: Request, env: RunnerEnv) -> Result<ExitCode> {
     let (config, workspace) = (request.config.clone(), request.workspace.clone());
+    let config_path = workspace.join(&request.config_path);
     // The version is resolved as a real run resolves it; no stage runs.
     let prepared = Release::prepare(
         Request {
@@ -104,8 +108,9 @@ fn dry_run(request: Request, env: RunnerEnv) -> Result<ExitCode> {
         env.clone(),
     )?;
     let version = prepared.version();
-    let plan = make_plan(&config, &workspace, version, None, &env)?;
+    let plan = make_plan(&config, &config_path, &workspace, version, None, &env)?;
     crate::output::report(&plan.report(&config));
+    crate::app::advice::show(&plan.warnings);
     let outputs = ActionOutputs {
         pull_request_operation: "none".into(),
         branch: plan.branch.clone(),

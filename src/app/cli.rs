@@ -47,6 +47,12 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Show a Catalog API change set (and wait for it with --wait); fails when it failed.
     Status(StatusArgs),
+    /// Write a starter config and workflow from the repository's CloudFormation templates
+    /// (never overwriting without --force), and print the setup left to do.
+    Init(super::init::InitArgs),
+    /// Print the JSON Schema of the config file (for editors; the same as
+    /// schema/marketplace-release.schema.json).
+    Schema,
     /// Run as the GitHub Action: read the INPUT_* variables and run the chosen stages (what the
     /// container does when started without arguments in GitHub Actions).
     Action,
@@ -290,18 +296,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Template(args) => local::template(args),
         Command::Plan(args) => local::plan(args, &env),
         Command::Status(args) => local::status(args, &env),
+        Command::Init(args) => super::init::init(args, &env),
+        Command::Schema => print_schema(),
         Command::Action => crate::action::run(env),
-        Command::Build(args) => {
-            let request = stage_request(
-                &args,
-                &env,
-                Stages {
-                    build: true,
-                    ..Stages::default()
-                },
-            )?;
-            run_release(request, env)
-        }
+        Command::Build(args) => build(&args, env),
         Command::Copy(args) => run_release(copy_request(&args, &env)?, env),
         Command::Release(args) => {
             let stages = Stages {
@@ -350,6 +348,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `schema`: prints the config's JSON Schema.
+fn print_schema() -> Result<ExitCode> {
+    print!("{}", crate::config::schema::config_schema_text());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `build`: the build stage alone.
+fn build(args: &StageArgs, env: RunnerEnv) -> Result<ExitCode> {
+    let stages = Stages {
+        build: true,
+        ..Stages::default()
+    };
+    let request = stage_request(args, &env, stages)?;
+    run_release(request, env)
+}
+
 /// Prepares and runs a release, then reports its outcome.
 fn run_release(request: Request, env: RunnerEnv) -> Result<ExitCode> {
     let release = Release::prepare(request, env)?;
@@ -384,11 +398,14 @@ fn base_request(
     env: &RunnerEnv,
     stages: Stages,
 ) -> Result<Request> {
+    let workspace = env.workspace(workspace)?;
+    let mut loaded = load_config(config)?;
+    super::advice::resolve_template_regions(&mut loaded, &workspace)?;
     Ok(Request {
         caller: Caller::Cli,
-        config: load_config(config)?,
+        config: loaded,
         config_path: config.display().to_string(),
-        workspace: env.workspace(workspace)?,
+        workspace,
         stages,
         version: None,
         architecture: None,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Result};
 use indexmap::IndexMap;
 
+use super::advice;
 use super::cli::{load_config, parse_version, PlanArgs, StatusArgs, TemplateArgs};
 use super::env::RunnerEnv;
 use super::release::{self, read_body_template, today};
@@ -16,7 +17,7 @@ use crate::config::{Architecture, Config};
 use crate::domain::ami::AmiSet;
 use crate::domain::version::Version;
 use crate::files::{file_error, write_atomically};
-use crate::output::{self, diagnostic::Diagnostic};
+use crate::output::{self, diagnostic};
 use crate::plan;
 use crate::stages::submit;
 use crate::template::EditRequest;
@@ -92,9 +93,12 @@ pub fn template(args: TemplateArgs) -> Result<ExitCode> {
 }
 
 /// The plan of a release from the workspace's templates (placeholder AMIs when `amis` is
-/// `None`).
+/// `None`), with the same checks a build makes before its first AWS call: the build script is
+/// read, wrapped and sized, and every name is rendered as the build renders it. Errors about a
+/// config value point at its line in `config_path`.
 pub fn make_plan(
     config: &Config,
+    config_path: &Path,
     workspace: &Path,
     version: &Version,
     amis: Option<&IndexMap<Architecture, AmiSet>>,
@@ -111,6 +115,7 @@ pub fn make_plan(
             )
         })?);
     }
+    let (user_data, _) = release::read_user_data(config, workspace, "000000000000", version)?;
     let body_template = read_body_template(config, workspace)?;
     let run_url = env.run_url();
     let date = today();
@@ -122,13 +127,26 @@ pub fn make_plan(
         run_url: run_url.as_deref(),
         date: &date,
     };
-    Ok(plan::plan(config, &inputs).map_err(Diagnostic::from)?)
+    let mut plan = plan::plan(config, &inputs).map_err(|e| {
+        let text = std::fs::read_to_string(config_path).unwrap_or_default();
+        diagnostic::plan_error(e, &config_path.display().to_string(), &text)
+    })?;
+    plan.warnings = advice::warnings(config);
+    plan.build_script = Some(format!(
+        "{}: {} bytes of user data{} (EC2's limit is {} bytes)",
+        config.build.script.display(),
+        user_data.bytes,
+        if user_data.gzipped { ", gzipped" } else { "" },
+        plan::userdata::USER_DATA_LIMIT
+    ));
+    Ok(plan)
 }
 
 /// `plan`: validates the config and templates and prints what a release would do.
 pub fn plan(args: PlanArgs, env: &RunnerEnv) -> Result<ExitCode> {
-    let config = load_config(&args.config)?;
+    let mut config = load_config(&args.config)?;
     let workspace = env.workspace(args.workspace)?;
+    advice::resolve_template_regions(&mut config, &workspace)?;
     let version = match &args.version {
         Some(text) => parse_version(text)?,
         None => env.tag_version(&config.version.tag_prefix)?.ok_or_else(|| {
@@ -146,8 +164,18 @@ pub fn plan(args: PlanArgs, env: &RunnerEnv) -> Result<ExitCode> {
         }
         None => None,
     };
-    let plan = make_plan(&config, &workspace, &version, amis.as_ref(), env)?;
+    let plan = make_plan(
+        &config,
+        &args.config,
+        &workspace,
+        &version,
+        amis.as_ref(),
+        env,
+    )?;
     output::report(&plan.report(&config));
+    if output::in_github_actions() {
+        advice::show(&plan.warnings);
+    }
     if let Some(path) = &args.load_form_csv {
         write_atomically(path, &plan::loadform::to_csv(&plan.load_form))?;
         eprintln!("wrote the load form values to {}", path.display());

@@ -12,8 +12,10 @@
     reason = "the application edge prints: the final error, the outcome"
 )]
 
+pub mod advice;
 pub mod cli;
 pub mod env;
+pub mod init;
 pub mod local;
 pub mod release;
 

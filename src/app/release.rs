@@ -312,6 +312,9 @@ impl Release {
         let body_template = read_body_template(&request.config, &request.workspace)?;
         let date = today();
         let jobs = prepare_jobs(&request, &env, &version, &architectures, &date)?;
+        if request.stages.build {
+            super::advice::show(&super::advice::warnings(&request.config));
+        }
         let given = if jobs.is_empty() && (request.stages.publish || request.stages.submit) {
             read_given_manifests(&request, &architectures)?
         } else {
@@ -587,7 +590,7 @@ impl Release {
     fn regenerate_templates(&self, manifests: &[(String, Manifest)]) -> Result<()> {
         let (_, by_arch) =
             publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
-        for target in &self.config.templates {
+        for (index, target) in self.config.templates.iter().enumerate() {
             let shown = target.path.display().to_string();
             let path = self.workspace.join(&target.path);
             let bytes = std::fs::read(&path).map_err(|e| {
@@ -597,16 +600,18 @@ impl Release {
                     "check templates[].path",
                 )
             })?;
-            let request = EditRequest {
-                amis: plan::amis_for_template(target, &by_arch),
-                mapping: target.mapping.clone(),
-                key: None,
-                prune: target.prune,
-                prune_other_partitions: false,
-                version: target.set_version.then(|| self.version.clone()),
-                version_parameter: target.version_parameter.clone(),
-            };
-            let edited = edit_template(&shown, &bytes, &request)?;
+            let (edited, checks) = plan::target::edit_target(
+                index,
+                target,
+                &bytes,
+                plan::amis_for_template(target, &by_arch),
+                &self.version,
+                Some(self.config.regions.listed()).filter(|r| !r.is_empty()),
+            )
+            .map_err(Diagnostic::from)?;
+            for note in checks.sentences() {
+                output::warning(&format!("template {shown}"), &note);
+            }
             if edited.changed {
                 write_atomically(&path, &edited.text)?;
             }
@@ -640,6 +645,7 @@ impl Release {
                     body_template: &self.body_template,
                     run_url: run_url.as_deref(),
                     date: &self.date,
+                    manifests,
                 };
                 publish::publish(&github, &inputs).await
             }
@@ -1254,9 +1260,9 @@ pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
     }
 }
 
-/// Reads the build script and wraps it; fails before any AWS call. Also the script's SHA-256,
-/// which the image records.
-fn read_user_data(
+/// Reads the build script and wraps it; fails before any AWS call (and in `plan`). Also the
+/// script's SHA-256, which the image records.
+pub(crate) fn read_user_data(
     config: &Config,
     workspace: &Path,
     run_id: &str,

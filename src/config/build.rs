@@ -198,10 +198,40 @@ impl TryFrom<BaseAmiFields> for BaseAmi {
 
 impl<'de> Deserialize<'de> for BaseAmi {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        BaseAmiFields::deserialize(de)?
-            .try_into()
-            .map_err(Invalid::into_de)
+        struct BaseAmiVisitor;
+        impl<'de> serde::de::Visitor<'de> for BaseAmiVisitor {
+            type Value = BaseAmi;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map with `id`, `ssm`, or `owner` and `name`")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<BaseAmi, E> {
+                Err(string_given(text).into_de())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<BaseAmi, A::Error> {
+                BaseAmiFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?
+                    .try_into()
+                    .map_err(Invalid::into_de)
+            }
+        }
+        de.deserialize_any(BaseAmiVisitor)
     }
+}
+
+/// The error for `base-ami: TEXT`: the map to write instead, in the shape the text has.
+fn string_given(text: &str) -> Invalid {
+    let instead = if AmiId::is_ami_id(text) {
+        format!("id: {text}")
+    } else if text.starts_with('/') || text.starts_with("resolve:ssm:") {
+        format!("ssm: {text}")
+    } else if let Some((owner, name)) = text.split_once('/') {
+        format!("owner: {owner}, name: {name}")
+    } else {
+        "owner: amazon, name: al2023-ami-2023.*-x86_64".to_owned()
+    };
+    Invalid::new(
+        format!("`{text}` is a string, but build.base-ami is a map with `id`, `ssm`, or `owner` and `name` (the action's `base-ami` input is the one that takes a string)"),
+        format!("write it as `base-ami: {{{instead}}}`"),
+    )
 }
 
 checked_string! {
@@ -282,6 +312,22 @@ mod tests {
 
     fn base(yaml: &str) -> Result<BaseAmi, String> {
         serde_yaml::from_str(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn base_ami_as_a_string_says_which_map_to_write() {
+        let error = base("ami-0123456789abcdef0").unwrap_err();
+        assert!(
+            error.contains("is a string, but build.base-ami is a map")
+                && error.contains("write it as `base-ami: {id: ami-0123456789abcdef0}`"),
+            "{error}"
+        );
+        let error = base("amazon/al2023-ami-2023.*-x86_64").unwrap_err();
+        assert!(
+            error.contains("{owner: amazon, name: al2023-ami-2023.*-x86_64}"),
+            "{error}"
+        );
+        assert!(!error.contains("expected struct"), "{error}");
     }
 
     #[test]

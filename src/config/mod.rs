@@ -16,6 +16,7 @@
 //! | `validate.rs` | the rules between keys, checked once everything is read |
 //! | `schema.rs` | the JSON Schema, derived from the types (`schema/marketplace-release.schema.json`) |
 //! | `reference.rs` | the README's config reference, rendered from the schema |
+//! | `starter.rs` | the starter config `init` writes from the repository's templates |
 //!
 //! Unknown keys are errors with a "did you mean" hint, and every value that AWS or GitHub would
 //! reject later (regions, account IDs, ARNs, instance types, CIDRs, paths outside the
@@ -31,6 +32,7 @@ mod pull_request;
 pub mod reference;
 pub mod schema;
 mod sharing;
+pub mod starter;
 mod submit;
 pub mod types;
 mod validate;
@@ -90,7 +92,8 @@ pub struct Config {
     pub templates: Vec<TemplateTarget>,
     /// Regions the AMI is copied to and written into the templates. A list must include
     /// us-east-1. `all` is every region enabled in the account, read with DescribeRegions when
-    /// copying.
+    /// copying. `template` is the regions the templates' AMI mappings already hold (and
+    /// us-east-1).
     pub regions: Regions,
     /// How the AMI is built.
     pub build: Build,
@@ -320,6 +323,23 @@ impl Config {
     }
 }
 
+/// Where the value of the dotted `key` (`templates.0.keys.x86_64`) is in the config `text`,
+/// for errors found after reading (a key no template has, a template that does not render).
+pub fn locate_key(text: &str, key: &str) -> Option<Location> {
+    let located = crate::template::located_yaml(text).ok()?;
+    let mut node: &Node = &located;
+    for step in key.split('.') {
+        node = match step.parse::<usize>() {
+            Ok(i) => match &node.kind {
+                crate::template::tree::NodeKind::Seq { items, .. } => items.get(i)?,
+                _ => return None,
+            },
+            Err(_) => node.get(step)?,
+        };
+    }
+    Some(LineIndex::new(text).location(text, node.span.start))
+}
+
 /// "did you mean" for serde's unknown-field and unknown-variant messages, which list the
 /// expected names: "unknown field `regoins`, expected one of `product`, `regions`, …".
 fn unknown_name_hint(message: &str) -> Option<String> {
@@ -432,7 +452,8 @@ mod tests {
         assert_eq!(config.build.timeout_minutes, 45.0);
         assert_eq!(config.version.tag_prefix, "v");
         assert_eq!(config.copy.max_concurrency, 8);
-        assert!(config.templates[0].set_version);
+        assert!(config.templates[0].writes_version());
+        assert!(!config.templates[0].version_required());
     }
 
     #[test]
@@ -501,7 +522,7 @@ mod tests {
             .unwrap_err();
         assert!(
             err.to_string()
-                .contains("neither a list of regions nor `all`"),
+                .contains("neither a list of regions, `all` nor `template`"),
             "{err}"
         );
     }

@@ -85,22 +85,39 @@ pub struct TemplateTarget {
     #[serde(default)]
     pub mapping: Option<String>,
     /// Mapping key per architecture, such as `x86_64: AMD64` and `arm64: ARM64`. Required when
-    /// several architectures are built. Without it, each region's single key is used.
+    /// several architectures are built. Without it, each region's single key is used. A key
+    /// that no region of the mapping has is an error (a typo would add a new row everywhere),
+    /// unless `add-keys` is true.
     #[serde(default)]
     pub keys: BTreeMap<Architecture, String>,
+    /// Whether `keys` may name keys the mapping does not have yet: they are added to every
+    /// region, and the plan and the pull request say so.
+    #[serde(default)]
+    pub add_keys: bool,
     /// The version parameter; detected when absent.
     #[serde(default)]
     pub version_parameter: Option<String>,
-    /// Whether to write the version into the template.
-    #[serde(default = "yes")]
-    pub set_version: bool,
+    /// Whether to write the version into the template. When absent, the version is written
+    /// if the template has a version parameter, and the plan says when it has none; `true`
+    /// makes a missing version parameter an error.
+    #[serde(default)]
+    pub set_version: Option<bool>,
     /// Remove regions that are not in `regions`.
     #[serde(default)]
     pub prune: bool,
 }
 
-fn yes() -> bool {
-    true
+impl TemplateTarget {
+    /// Whether the version must be written: `set-version: true`, or a `version-parameter`
+    /// named without `set-version: false`.
+    pub fn version_required(&self) -> bool {
+        self.set_version.unwrap_or(self.version_parameter.is_some())
+    }
+
+    /// Whether the version is written at all (when the template has a version parameter).
+    pub fn writes_version(&self) -> bool {
+        self.set_version != Some(false)
+    }
 }
 
 #[cfg(test)]

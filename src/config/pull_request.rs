@@ -44,6 +44,11 @@ pub struct PullRequest {
     /// release branch.
     #[serde(default)]
     pub load_form_csv: Option<WorkspacePath>,
+    /// Also commit the release manifests (`<architecture>.json`, one per architecture) to this
+    /// directory on the release branch, so a workflow that runs on the merge
+    /// (`examples/workflows/submit-after-merge.yml`) reads them from the merge commit.
+    #[serde(default)]
+    pub manifests_path: Option<WorkspacePath>,
 }
 
 impl Default for PullRequest {
@@ -59,6 +64,7 @@ impl Default for PullRequest {
             team_reviewers: Vec::new(),
             draft: false,
             load_form_csv: None,
+            manifests_path: None,
         }
     }
 }

@@ -11,24 +11,50 @@ use super::types::{
 };
 use crate::domain::ami::Region;
 
-/// Target regions: a list, or `all` for every region enabled in the account (resolved with
-/// DescribeRegions when copying).
+/// Target regions: a list, `all` for every region enabled in the account (resolved with
+/// DescribeRegions when copying), or `template` for the regions the templates' AMI mappings
+/// already hold (resolved when the templates are read, before anything else).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Regions {
     /// Every region enabled in the account.
     AllEnabled,
+    /// The regions of the templates' AMI mappings; replaced by the list when the templates
+    /// are read ([`Regions::from_templates`]).
+    FromTemplates,
     /// These regions: at least one, each once, us-east-1 among them.
     Listed(Vec<Region>),
 }
 
 impl Regions {
-    /// The listed regions; empty for `all`.
+    /// The listed regions; empty for `all` (and for `template` until it is resolved).
     pub fn listed(&self) -> &[Region] {
         match self {
-            Regions::AllEnabled => &[],
+            Regions::AllEnabled | Regions::FromTemplates => &[],
             Regions::Listed(regions) => regions,
         }
+    }
+
+    /// The list for `regions: template`: the regions of the templates' mappings, in their
+    /// order, each once, with us-east-1 first when no mapping has it (Marketplace ingests from
+    /// there).
+    pub fn from_templates(found: impl IntoIterator<Item = Region>) -> Result<Self, Invalid> {
+        let mut regions: Vec<Region> = Vec::new();
+        for region in found {
+            if !regions.contains(&region) {
+                regions.push(region);
+            }
+        }
+        if regions.is_empty() {
+            return Err(Invalid::new(
+                "`regions: template` was given, but no template has an AMI mapping with regions",
+                "list the regions instead, like [us-east-1, eu-west-1]",
+            ));
+        }
+        if !regions.iter().any(|r| r.as_str() == "us-east-1") {
+            regions.insert(0, Region::new("us-east-1").expect("a valid region"));
+        }
+        Self::checked(regions)
     }
 
     /// Checks a list: not empty, no region twice, us-east-1 present.
@@ -70,10 +96,12 @@ impl<'de> Deserialize<'de> for Regions {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Regions, E> {
                 if v == "all" {
                     Ok(Regions::AllEnabled)
+                } else if v == "template" {
+                    Ok(Regions::FromTemplates)
                 } else {
                     Err(Invalid::new(
-                        format!("`{v}` is neither a list of regions nor `all`"),
-                        "list the regions, like [us-east-1, eu-west-1], or write `all` for every region enabled in the account",
+                        format!("`{v}` is neither a list of regions, `all` nor `template`"),
+                        "list the regions, like [us-east-1, eu-west-1], write `all` for every region enabled in the account, or `template` for the regions the templates' mappings hold",
                     )
                     .into_de())
                 }
@@ -101,9 +129,10 @@ impl JsonSchema for Regions {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let region = generator.subschema_for::<Region>();
         json_schema!({
-            "title": "list of regions, or `all`",
+            "title": "list of regions, `all` or `template`",
             "anyOf": [
                 {"const": "all"},
+                {"const": "template"},
                 {"type": "array", "items": region, "minItems": 1, "uniqueItems": true},
             ],
         })
@@ -185,7 +214,10 @@ mod tests {
                 "[us-east-1, mars-north-1]",
                 "`mars-north-1` is not an AWS region name",
             ),
-            ("every", "`every` is neither a list of regions nor `all`"),
+            (
+                "every",
+                "`every` is neither a list of regions, `all` nor `template`",
+            ),
         ] {
             let e = regions(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

@@ -190,8 +190,12 @@ impl Manifest {
 
     /// Writes the manifest atomically (temporary file, then rename).
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(self).expect("manifest serialises") + "\n";
-        crate::files::write_atomically(path, &text)
+        crate::files::write_atomically(path, &self.to_json())
+    }
+
+    /// The manifest as its file holds it: pretty JSON and a final newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serialises") + "\n"
     }
 
     /// The JSON Schema of the manifest, as committed at `schema/manifest.schema.json`.

@@ -166,6 +166,9 @@ impl From<crate::plan::PlanError> for Diagnostic {
             crate::plan::PlanError::Invalid { message, help } => {
                 Self::new(Kind::Run, message, help)
             }
+            crate::plan::PlanError::Config { message, help, .. } => {
+                Self::new(Kind::Config, message, help)
+            }
             other => Self::from_error(&anyhow::Error::new(other)),
         }
     }
@@ -192,6 +195,26 @@ impl From<crate::config::ConfigError> for Diagnostic {
 impl From<crate::action::inputs::InputError> for Diagnostic {
     fn from(e: crate::action::inputs::InputError) -> Self {
         Self::new(Kind::Input, e.message, e.help).for_input(e.input)
+    }
+}
+
+/// A plan error, placed in the config file at `config_path` (whose text is `config_text`)
+/// when it is about a config key: a key no template has, or a `build.ami-name`-like template
+/// that does not render.
+pub fn plan_error(e: crate::plan::PlanError, config_path: &str, config_text: &str) -> Diagnostic {
+    let key = match &e {
+        crate::plan::PlanError::Config { key, .. } => Some(key.clone()),
+        crate::plan::PlanError::Render(r) if !r.what.contains(' ') => Some(r.what.clone()),
+        _ => None,
+    };
+    let diagnostic = Diagnostic::from(e);
+    match key {
+        Some(key) => Diagnostic {
+            kind: Kind::Config,
+            ..diagnostic
+        }
+        .in_file(config_path, crate::config::locate_key(config_text, &key)),
+        None => diagnostic,
     }
 }
 

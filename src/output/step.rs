@@ -217,16 +217,60 @@ pub struct SummaryFacts<'a> {
     pub change_set: Option<&'a ChangeSetState>,
 }
 
-/// The step summary of a dry run: what the release would do, and the PR body it would open.
+/// The step summary of a dry run: a table of what the release would make (AMI names, base
+/// image, regions, sharing, branch), the warnings, each template's diff (collapsed), and the PR
+/// body it would open.
 pub fn dry_run_markdown(product: &str, version: &Version, plan: &ReleasePlan) -> String {
     let mut md = format!(
-        "## marketplace-release: {product} {version} (dry run)\n\nNo AMI was built and no pull request was opened. The release would:\n\n"
+        "## marketplace-release: {product} {version} (dry run)\n\nNo AMI was built and no pull request was opened. The release would make:\n\n| | |\n|---|---|\n"
     );
+    for (arch, name) in &plan.ami_names {
+        md.push_str(&format!("| AMI name ({arch}) | `{}` |\n", cell(name)));
+    }
+    md.push_str(&format!("| Base image | {} |\n", cell(&plan.base_image)));
+    let regions: Vec<&str> = plan.regions.iter().map(|r| r.as_str()).collect();
+    md.push_str(&format!(
+        "| Regions ({}) | {} |\n| Sharing | {}{} |\n| Branch | `{}` |\n\n",
+        regions.len(),
+        regions.join(", "),
+        plan.sharing,
+        if plan.sharing.contains("public") {
+            format!(", in {} region(s)", regions.len())
+        } else {
+            String::new()
+        },
+        plan.branch
+    ));
+    for warning in &plan.warnings {
+        md.push_str(&format!(
+            "> [!WARNING]\n> {}\n\n",
+            cell(&warning.to_string())
+        ));
+    }
     for t in &plan.templates {
         md.push_str(&format!("- update `{}`: {}\n", t.path, t.summary));
+        for note in &t.notes {
+            md.push_str(&format!("  - **Warning:** {}\n", cell(note)));
+        }
+    }
+    md.push('\n');
+    for t in &plan.templates {
+        if t.diff.is_empty() {
+            continue;
+        }
+        let fence = if t.diff.contains("```") {
+            "````"
+        } else {
+            "```"
+        };
+        md.push_str(&format!(
+            "<details><summary>Diff of <code>{}</code></summary>\n\n{fence}diff\n{}\n{fence}\n\n</details>\n\n",
+            t.path,
+            t.diff.trim_end_matches('\n')
+        ));
     }
     md.push_str(&format!(
-        "- commit to `{}` and open **{}**\n\n<details><summary>Pull request body (placeholder AMI IDs)</summary>\n\n{}\n\n</details>\n",
+        "Then commit to `{}` and open **{}**:\n\n<details><summary>Pull request body (placeholder AMI IDs)</summary>\n\n{}\n\n</details>\n",
         plan.branch, plan.pr_title, plan.pr_body
     ));
     md
@@ -275,6 +319,9 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
                 published.branch, published.base, published.message
             )),
             _ => md.push_str(&format!("{}.\n", cell(&published.message))),
+        }
+        for note in &published.notes {
+            md.push_str(&format!("\n> [!WARNING]\n> {}\n", cell(note)));
         }
     }
     if let Some(state) = facts.change_set {
@@ -372,6 +419,32 @@ mod tests {
         });
         assert!(
             md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn summary_says_the_templates_warnings_loudly() {
+        let published = Published {
+            operation: crate::stages::publish::Operation::Created,
+            number: Some(7),
+            url: Some("https://github.com/o/r/pull/7".into()),
+            branch: "marketplace-release/1.0.0".into(),
+            base: "main".into(),
+            commit: None,
+            message: "opened pull request #7".into(),
+            notes: vec!["`cfn/t.yaml`: NEW mapping key `ARM64` added to every region written (add-keys: true)".into()],
+        };
+        let md = summary_markdown(&SummaryFacts {
+            title: "P 1.0.0".into(),
+            stages: "publish".into(),
+            manifests: &[],
+            published: Some(&published),
+            stopped: None,
+            change_set: None,
+        });
+        assert!(
+            md.contains("> [!WARNING]\n> `cfn/t.yaml`: NEW mapping key `ARM64` added"),
             "{md}"
         );
     }

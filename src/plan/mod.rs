@@ -2,8 +2,10 @@
 //! placeholders) and the template texts. Pure: the caller reads the files, nothing here touches
 //! AWS, GitHub or the file system.
 
+pub mod advice;
 pub mod loadform;
 pub mod render;
+pub mod target;
 pub mod userdata;
 
 use indexmap::IndexMap;
@@ -12,7 +14,7 @@ use serde::Serialize;
 use crate::config::{Architecture, Config, TemplateTarget};
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::domain::version::Version;
-use crate::template::{Change, EditRequest, Template, TemplateError};
+use crate::template::{Change, TemplateError};
 use loadform::{Field, SourceAmi};
 use render::RenderError;
 
@@ -33,6 +35,16 @@ pub enum PlanError {
     /// A name, title or body template could not be rendered.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// A config value does not fit the templates (a key no region has).
+    #[error("{message}\n  help: {help}")]
+    Config {
+        /// The config key at fault, dotted (`templates.0.keys.x86_64`), to locate it.
+        key: String,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
     /// A rendered value is not acceptable.
     #[error("{message}\n  help: {help}")]
     Invalid {
@@ -54,6 +66,11 @@ pub struct TemplatePlan {
     pub changes: Vec<Change>,
     /// One line saying what changes.
     pub summary: String,
+    /// What the release does besides the changes, one sentence each with what to do: keys
+    /// added, regions left on an earlier release's AMIs, the version not written.
+    pub notes: Vec<String>,
+    /// The same, as data.
+    pub checks: target::TargetNotes,
     /// Unified diff, empty when nothing changes.
     #[serde(skip)]
     pub diff: String,
@@ -69,6 +86,8 @@ pub struct ReleasePlan {
     pub version: Version,
     /// AMI name per architecture.
     pub ami_names: IndexMap<String, String>,
+    /// AMI description per architecture, rendered as the build renders it.
+    pub ami_descriptions: IndexMap<String, String>,
     /// Target regions.
     pub regions: Vec<Region>,
     /// Whether the AMI IDs are placeholders (no AMIs were given).
@@ -83,6 +102,16 @@ pub struct ReleasePlan {
     pub pr_body: String,
     /// The product load form fields (also in the PR body).
     pub load_form: Vec<Field>,
+    /// Warnings about the config that do not stop the release (the load form's values; the
+    /// orchestrator adds unknown instance types).
+    pub warnings: Vec<advice::Warning>,
+    /// The build script as the builder gets it (`build/install.sh: 2,345 bytes of user data,
+    /// gzipped`), when the caller read and wrapped it.
+    pub build_script: Option<String>,
+    /// The base image, as the config names it.
+    pub base_image: String,
+    /// Who may launch the AMIs, in a few words (`public: anyone can launch them`).
+    pub sharing: String,
 }
 
 impl ReleasePlan {
@@ -93,12 +122,24 @@ impl ReleasePlan {
             "Release plan: {} {}\n\n",
             config.product.name, self.version
         ));
+        for warning in &self.warnings {
+            out.push_str(&format!("WARNING: {warning}\n"));
+        }
+        if !self.warnings.is_empty() {
+            out.push('\n');
+        }
         for (arch, name) in &self.ami_names {
             out.push_str(&format!(
                 "AMI ({arch}): {name}, built in {} from {}\n",
                 config.build.region,
                 describe_base(config)
             ));
+            if let Some(description) = self.ami_descriptions.get(arch) {
+                out.push_str(&format!("AMI description ({arch}): {description}\n"));
+            }
+        }
+        if let Some(script) = &self.build_script {
+            out.push_str(&format!("Build script: {script}\n"));
         }
         let region_names: Vec<&str> = self.regions.iter().map(|r| r.as_str()).collect();
         if config.regions == crate::config::Regions::AllEnabled {
@@ -132,6 +173,9 @@ impl ReleasePlan {
                     .unwrap_or_default(),
                 t.summary
             ));
+            for note in &t.notes {
+                out.push_str(&format!("  WARNING: {note}\n"));
+            }
             out.push_str(&t.diff);
         }
         out.push_str(&format!(
@@ -139,6 +183,32 @@ impl ReleasePlan {
             self.pr_title, self.pr_body
         ));
         out
+    }
+}
+
+/// Who may launch the copies, as the config says.
+fn describe_sharing(config: &Config) -> String {
+    let sharing = &config.sharing;
+    let mut parts = Vec::new();
+    if sharing.public {
+        parts.push("**public**: anyone can launch them".to_owned());
+    }
+    if !sharing.accounts.is_empty() {
+        parts.push(format!("{} account(s)", sharing.accounts.len()));
+    }
+    if !sharing.organizations.is_empty() {
+        parts.push(format!("{} organization(s)", sharing.organizations.len()));
+    }
+    if !sharing.organizational_units.is_empty() {
+        parts.push(format!(
+            "{} organizational unit(s)",
+            sharing.organizational_units.len()
+        ));
+    }
+    if parts.is_empty() {
+        "private: this account only".into()
+    } else {
+        parts.join("; ")
     }
 }
 
@@ -482,31 +552,28 @@ pub fn ami_description(config: &Config, vars: Vars<'_>) -> Result<String, PlanEr
 
 /// One template as the release would regenerate it.
 fn plan_template(
+    index: usize,
     target: &TemplateTarget,
     bytes: &[u8],
     amis: &IndexMap<Architecture, AmiSet>,
     version: &Version,
+    release_regions: Option<&[Region]>,
 ) -> Result<TemplatePlan, PlanError> {
     let path = target.path.display().to_string();
-    let template_error = |error| PlanError::Template {
-        path: path.clone(),
-        error,
-    };
-    let template = Template::parse_bytes(bytes).map_err(template_error)?;
-    let request = EditRequest {
-        amis: amis_for_template(target, amis),
-        mapping: target.mapping.clone(),
-        key: None,
-        prune: target.prune,
-        prune_other_partitions: false,
-        version: target.set_version.then(|| version.clone()),
-        version_parameter: target.version_parameter.clone(),
-    };
-    let edited = template.edit(&request).map_err(template_error)?;
-    let old = std::str::from_utf8(bytes).expect("parse_bytes checked UTF-8");
+    let (edited, checks) = target::edit_target(
+        index,
+        target,
+        bytes,
+        amis_for_template(target, amis),
+        version,
+        release_regions,
+    )?;
+    let old = std::str::from_utf8(bytes).expect("edit_target checked UTF-8");
     Ok(TemplatePlan {
         diff: crate::output::unified_diff(&path, old, &edited.text),
         summary: summarize(&edited.changes) + &edited.other_partitions_note(),
+        notes: checks.sentences(),
+        checks,
         path,
         mapping: edited.mapping,
         changes: edited.changes,
@@ -564,18 +631,28 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
     };
     let vars = Vars::new(config, version, inputs.date);
     let mut ami_names = IndexMap::new();
+    let mut ami_descriptions = IndexMap::new();
     for &arch in &config.build.architectures {
         ami_names.insert(
             arch.as_str().to_owned(),
             ami_name(config, version, arch, inputs.date)?,
         );
+        ami_descriptions.insert(
+            arch.as_str().to_owned(),
+            ami_description(config, vars.for_architecture(arch))?,
+        );
     }
 
+    let release_regions = match config.regions.listed() {
+        [] => None,
+        listed => Some(listed),
+    };
     let templates = config
         .templates
         .iter()
         .zip(inputs.template_texts)
-        .map(|(target, bytes)| plan_template(target, bytes, amis, version))
+        .enumerate()
+        .map(|(i, (target, bytes))| plan_template(i, target, bytes, amis, version, release_regions))
         .collect::<Result<Vec<_>, _>>()?;
 
     let branch = release_branch(config, vars)?;
@@ -632,9 +709,14 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 
     Ok(ReleasePlan {
+        warnings: advice::load_form(config),
+        build_script: None,
+        base_image: describe_base(config),
+        sharing: describe_sharing(config),
         load_form,
         version: version.clone(),
         ami_names,
+        ami_descriptions,
         regions: planned_regions(config),
         placeholder_amis: inputs.amis.is_none(),
         templates,

@@ -26,18 +26,67 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// Renders `source` (named `what` in errors) with `context`.
+/// Renders `source` (named `what` in errors) with `context`. An undefined variable is named,
+/// with the closest variable the template gets ("did you mean").
 pub fn render<C: Serialize>(what: &str, source: &str, context: C) -> Result<String, RenderError> {
     let env = environment();
-    let error = |e: minijinja::Error| {
+    let context = minijinja::Value::from_serialize(&context);
+    let error = |e: minijinja::Error, undefined: Option<String>| {
         let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
+        let detail = e.detail().map(str::to_owned).unwrap_or_else(|| {
+            // minijinja's own text ends with "(in <string>:1)", which names nothing of ours.
+            let text = e.to_string();
+            text.split(" (in <string>")
+                .next()
+                .unwrap_or(&text)
+                .to_owned()
+        });
         RenderError {
             what: what.to_owned(),
-            message: format!("{}{line}", e.detail().unwrap_or(&e.to_string())),
+            message: match undefined {
+                Some(name) => format!("{name}{line}"),
+                None => format!("{detail}{line}"),
+            },
         }
     };
-    let template = env.template_from_str(source).map_err(error)?;
-    template.render(context).map_err(error)
+    let template = env.template_from_str(source).map_err(|e| error(e, None))?;
+    template.render(&context).map_err(|e| {
+        let undefined = (e.kind() == minijinja::ErrorKind::UndefinedError)
+            .then(|| undefined_variables(&template, &context))
+            .flatten();
+        error(e, undefined)
+    })
+}
+
+/// "undefined variable `versoin` (did you mean `version`?; the variables are …)" for the
+/// top-level names `template` uses that `context` lacks.
+fn undefined_variables(
+    template: &minijinja::Template<'_, '_>,
+    context: &minijinja::Value,
+) -> Option<String> {
+    let known: Vec<String> = context
+        .try_iter()
+        .map(|keys| keys.map(|k| k.to_string()).collect())
+        .unwrap_or_default();
+    let mut missing: Vec<String> = template
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|name| !known.contains(name))
+        .collect();
+    missing.sort();
+    let first = missing.first()?;
+    let hint = crate::template::did_you_mean(first, known.iter().map(String::as_str))
+        .map(|close| format!("did you mean `{close}`? "))
+        .unwrap_or_default();
+    Some(format!(
+        "undefined variable `{}` ({hint}the variables are {})",
+        missing.join("`, `"),
+        known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Escapes a value for one Markdown table cell: `<`, `>` and `&` as entities (GitHub would
@@ -75,5 +124,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("title"), "{err}");
+        assert!(
+            err.message
+                .starts_with("undefined variable `versoin` (did you mean `version`? the variables are `version`)"),
+            "{err}"
+        );
+        assert!(!err.message.contains("<string>"), "{err}");
     }
 }

@@ -42,6 +42,8 @@ pub struct PublishInputs<'a> {
     pub run_url: Option<&'a str>,
     /// Today's date, for names.
     pub date: &'a str,
+    /// The release's manifests, committed to `pull-request.manifests-path` when it is set.
+    pub manifests: &'a [(String, Manifest)],
 }
 
 /// What happened to the pull request.
@@ -84,6 +86,9 @@ pub struct Published {
     pub commit: Option<String>,
     /// One sentence saying what happened.
     pub message: String,
+    /// The plan's warnings about the templates (keys added, regions left on an earlier
+    /// release's AMIs, the version not written), `path: sentence` each.
+    pub notes: Vec<String>,
 }
 
 /// The version and the available AMIs per architecture of one release, from the manifests of
@@ -398,8 +403,13 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             FileUpdate::new(t.path.clone(), mode, t.new_text.clone().into_bytes())
         })
         .collect();
+    let mut notes = Vec::new();
     for t in &plan.templates {
         progress::line(&format!("publish: {}: {}", t.path, t.summary));
+        for note in &t.notes {
+            progress::line(&format!("publish: {}: WARNING: {note}", t.path));
+            notes.push(format!("`{}`: {note}", t.path));
+        }
     }
     if updates.is_empty() {
         return Ok(Published {
@@ -410,11 +420,23 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             message: format!("the templates on `{}` already hold these AMIs and this version, so there is nothing to review: no pull request opened", base.name),
             base: base.name,
             commit: None,
+            notes,
         });
     }
+    let mut extra = Vec::new();
     if let Some(csv) = &config.pull_request.load_form_csv {
-        let path = repo_path(csv);
-        let bytes = crate::plan::loadform::to_csv(&plan.load_form).into_bytes();
+        extra.push((
+            repo_path(csv),
+            crate::plan::loadform::to_csv(&plan.load_form).into_bytes(),
+        ));
+    }
+    if let Some(dir) = &config.pull_request.manifests_path {
+        for (_, manifest) in inputs.manifests {
+            let file = dir.join(format!("{}.json", manifest.architecture));
+            extra.push((repo_path(&file), manifest.to_json().into_bytes()));
+        }
+    }
+    for (path, bytes) in extra {
         let existing = trees.entry(&base.tree, &path).await?;
         if existing.as_ref().map(|e| e.sha.as_str()) != Some(git_blob_sha(&bytes).as_str()) {
             let mode = existing.map_or_else(|| "100644".to_owned(), |e| e.mode);
@@ -471,6 +493,7 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
                 base: base.name,
                 commit: Some(commit_sha),
                 message,
+                notes,
             })
         }
         Err(error) => {

@@ -908,7 +908,7 @@ impl<'a, 't> Editor<'a, 't> {
                     [only] => *only,
                     [] => {
                         return Err(self.err(
-                            ErrorKind::VersionParameter,
+                            ErrorKind::NoVersionParameter,
                             params_node,
                             "--version was given, but no parameter is clearly the version (a name ending in `Version` with a version default, or an SSM ImageId path ending in a version)",
                             "name it with --version-parameter NAME, or drop --version",
@@ -991,6 +991,36 @@ fn value_style(entry: &Entry) -> ScalarStyle {
 
 /// A parameter whose name ends in `Version` with a version default, or an SSM ImageId
 /// parameter whose default path ends in a version.
+/// The parameters a release could write in `root`: `AWS::EC2::Image::Id` parameters with a
+/// literal AMI default, and the parameters that look like the version (as detection reads
+/// them).
+pub(super) fn release_parameters(root: &Node) -> super::ParameterSummary {
+    let params = root
+        .get("Parameters")
+        .and_then(Node::entries)
+        .unwrap_or_default();
+    let name = |p: &Entry| p.key.as_scalar().map(str::to_owned);
+    super::ParameterSummary {
+        image_parameters: params
+            .iter()
+            .filter(|p| {
+                p.value.get("Type").and_then(Node::as_scalar).map(str::trim)
+                    == Some("AWS::EC2::Image::Id")
+                    && p.value
+                        .get("Default")
+                        .and_then(Node::as_scalar)
+                        .is_some_and(crate::domain::ami::AmiId::is_ami_id)
+            })
+            .filter_map(name)
+            .collect(),
+        version_parameters: params
+            .iter()
+            .filter(|p| is_version_candidate(p))
+            .filter_map(name)
+            .collect(),
+    }
+}
+
 fn is_version_candidate(param: &Entry) -> bool {
     let named_version = param
         .key

@@ -96,8 +96,10 @@ pub enum ErrorKind {
     AnchorOrAlias,
     /// A key on an edited path is written twice (loaders keep the last).
     DuplicateKey,
-    /// The version parameter is missing, unknown or ambiguous.
+    /// The version parameter is unknown or ambiguous, or has no `Default`.
     VersionParameter,
+    /// No parameter looks like the version, and none was named.
+    NoVersionParameter,
     /// The ImageId parameter cannot be updated from the AMIs given.
     ImageParameter,
     /// The request cannot be carried out as asked (such as pruning every region).
@@ -228,6 +230,16 @@ impl MappingSummary {
     }
 }
 
+/// The parameters of a template that a release could write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParameterSummary {
+    /// `AWS::EC2::Image::Id` parameters with a literal AMI default.
+    pub image_parameters: Vec<String>,
+    /// Parameters that look like the version (a name ending in `Version` with a version
+    /// default, or an SSM ImageId path ending in a version).
+    pub version_parameters: Vec<String>,
+}
+
 /// A parsed template, ready to edit.
 pub struct Template<'t> {
     text: &'t str,
@@ -294,6 +306,12 @@ impl<'t> Template<'t> {
             .iter()
             .filter_map(|entry| Some(MappingSummary::of(entry.key.as_scalar()?, &entry.value)))
             .collect()
+    }
+
+    /// The parameters a release could write: ImageId parameters with an AMI default, and the
+    /// version parameter candidates.
+    pub fn parameters(&self) -> ParameterSummary {
+        edit::release_parameters(&self.root)
     }
 
     /// Applies `request`, proves the result, and returns the new text with a list of changes.
