@@ -989,8 +989,6 @@ fn value_style(entry: &Entry) -> ScalarStyle {
     }
 }
 
-/// A parameter whose name ends in `Version` with a version default, or an SSM ImageId
-/// parameter whose default path ends in a version.
 /// The parameters a release could write in `root`: `AWS::EC2::Image::Id` parameters with a
 /// literal AMI default, and the parameters that look like the version (as detection reads
 /// them).
@@ -1021,6 +1019,8 @@ pub(super) fn release_parameters(root: &Node) -> super::ParameterSummary {
     }
 }
 
+/// A parameter whose name ends in `Version` with a version default, or an SSM ImageId
+/// parameter whose default path ends in a version.
 fn is_version_candidate(param: &Entry) -> bool {
     let named_version = param
         .key
