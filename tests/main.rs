@@ -14,6 +14,7 @@ mod common;
 
 mod action_metadata;
 mod action_run;
+mod catalog_shapes;
 mod cli_plan;
 mod cli_publish;
 mod cli_submit;

@@ -273,6 +273,10 @@ pub const PREFLIGHT: &[Check] = &[
         name: "the manifests belong to this release (product, version, architectures)",
         run: check_given_manifests,
     },
+    Check {
+        name: "the submit request keeps the Catalog API's shapes (AmiProduct@1.0)",
+        run: check_submission_shapes,
+    },
 ];
 
 impl Release {
@@ -615,7 +619,7 @@ impl Release {
                 ami: &ami,
             },
         )?;
-        Ok(Submission {
+        let submission = Submission {
             product_id: self
                 .config
                 .product
@@ -627,7 +631,9 @@ impl Release {
             ami,
             details,
             product: self.config.product.name.clone(),
-        })
+        };
+        submission.check()?;
+        Ok(submission)
     }
 }
 
@@ -1025,6 +1031,45 @@ fn check_branch(release: &Release) -> Result<()> {
             Caller::Cli => d,
         }
     })?;
+    Ok(())
+}
+
+/// The submit stage's details, with a stand-in AMI until the real one exists, checked against
+/// the Catalog API's shapes before anything is built; a leading `/` of the access endpoint's
+/// path is stripped with a warning.
+fn check_submission_shapes(release: &Release) -> Result<()> {
+    let Some(submit_config) = release
+        .config
+        .submit
+        .as_ref()
+        .filter(|_| release.stages.submit)
+    else {
+        return Ok(());
+    };
+    let stripped = submit_config
+        .access_endpoint
+        .as_ref()
+        .and_then(|e| e.relative_path.as_ref())
+        .filter(|p| p.strips_a_slash());
+    if let Some(path) = stripped {
+        output::warning(
+            "submit.access-endpoint.relative-path",
+            &format!(
+                "`{path}` is sent as `{}`: the Catalog API's AccessEndpointUrl.RelativePath must not start with `/`; write it without the `/`",
+                path.catalog_value().unwrap_or_default()
+            ),
+        );
+    }
+    let (title, notes) = plan::version_texts(&release.config, &release.version, &release.date)
+        .map_err(Diagnostic::from)?;
+    submit::delivery_details(
+        &release.config,
+        &submit::Version {
+            title: &title,
+            release_notes: &notes,
+            ami: "ami-00000000000000000",
+        },
+    )?;
     Ok(())
 }
 

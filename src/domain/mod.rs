@@ -1,8 +1,10 @@
 //! The values that flow between the stages, validated once: [`ami`] (regions, AMI IDs and
 //! region → AMI sets), [`version`] (release versions), and [`manifest`] (the JSON contract
-//! between the build, copy, publish and submit jobs).
+//! between the build, copy, publish and submit jobs); [`catalog`] holds the Catalog API's shapes as
+//! local rules.
 
 pub mod ami;
+pub mod catalog;
 pub mod manifest;
 pub mod state;
 pub mod version;
