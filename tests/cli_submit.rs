@@ -396,6 +396,34 @@ fn the_fake_answers_validation_exception_for_what_the_shapes_refuse() {
 }
 
 #[test]
+fn a_product_that_sells_a_cloudformation_template_is_refused_before_any_change_set() {
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    setup.catalog.state().entity = common::catalog::product_entity(&[
+        ("5.24.0", &["AMI"]),
+        ("5.25.0", &["AMI", "CloudFormation"]),
+    ]);
+    let (code, _, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("product prod-example12345 sells a CloudFormation template: its version `5.25.0` carries a CloudFormation delivery option"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Add new version") && stderr.contains("load form"),
+        "{stderr}"
+    );
+    assert!(setup.starts().is_empty(), "no change set was started");
+
+    // A role that may not describe the product: said, not checked, and submitted.
+    let setup = Setup::new(&config("  intent: validate\n"), 0);
+    setup.catalog.state().entity_denied = true;
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("was not checked"), "{stderr}");
+    assert_eq!(setup.starts().len(), 1);
+}
+
+#[test]
 fn status_follows_a_change_set_and_fails_when_it_failed() {
     let setup = Setup::new(&config("  intent: apply\n"), 4);
     let (code, stdout, stderr) = setup.submit(&[]);

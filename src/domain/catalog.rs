@@ -427,5 +427,56 @@ pub fn check_request(change_set_name: &str, token: &str, change_name: &str) -> V
     walk.found
 }
 
+/// A version of the product as DescribeEntity shows it (the shapes' entity type,
+/// `aws_marketplace_catalog_shapes_amiproduct_1_0_entitytype/models/version.py`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVersion {
+    /// `VersionTitle`.
+    pub title: String,
+    /// Whether one of its delivery options delivers a CloudFormation template.
+    pub cloudformation: bool,
+}
+
+/// The versions in DescribeEntity's details of an `AmiProduct@1.0`.
+///
+/// The shapes type a delivery option's `Type` and a source's `Type` as free strings, so a
+/// version counts as delivering a CloudFormation template when a delivery option's or a
+/// source's `Type` names CloudFormation, or a source carries the fields only template sources
+/// have (`Template`, `NestedDocuments`, `ConsumedSources`, `AWSDependentServices`;
+/// `source.py`).
+pub fn listed_versions(entity: &Value) -> Vec<ListedVersion> {
+    let names_cloudformation = |item: &Value| {
+        item["Type"]
+            .as_str()
+            .is_some_and(|t| t.to_ascii_lowercase().contains("cloudformation"))
+    };
+    let template_fields = [
+        "Template",
+        "NestedDocuments",
+        "ConsumedSources",
+        "AWSDependentServices",
+    ];
+    let items = |version: &Value, key: &str| version[key].as_array().cloned().unwrap_or_default();
+    entity["Versions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|version| ListedVersion {
+            title: version["VersionTitle"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            cloudformation: items(version, "DeliveryOptions")
+                .iter()
+                .any(names_cloudformation)
+                || items(version, "Sources").iter().any(|source| {
+                    names_cloudformation(source)
+                        || template_fields.iter().any(|f| !source[*f].is_null())
+                }),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

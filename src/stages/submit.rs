@@ -40,6 +40,18 @@ pub enum SubmitError {
     /// The Catalog API refused a call.
     #[error("{0}\n  help: check the role's aws-marketplace permissions (iam/policy.json) and the product ID; re-running is safe, the same change sets are found again")]
     Api(#[from] CatalogError),
+    /// The product's versions deliver a CloudFormation template, which the Catalog API cannot
+    /// add: an AMI-only version would be created, and no delivery option can be added to a
+    /// version later.
+    #[error("product {product} sells a CloudFormation template: its version `{version}` carries a CloudFormation delivery option. AWS adds every delivery option of a version when the version is created (\"Work with AMI-based products\", AWS Marketplace Catalog API guide), and AddDeliveryOptions takes one AMI delivery option, so submit would create an AMI-only version that can never get the template; nothing was sent\n  help: add this version with its AMI ({ami}) and template in the AWS Marketplace Management Portal (https://aws.amazon.com/marketplace/management/products/server → Request changes → Add new version) or with the product load form; remove the `submit` section for this product")]
+    CloudFormationProduct {
+        /// The product ID.
+        product: String,
+        /// The title of a version that delivers a template.
+        version: String,
+        /// The AMI that was to be submitted.
+        ami: String,
+    },
     /// The change set failed or was cancelled.
     #[error("{}", describe_failure(.0))]
     Failed(Box<ChangeSetState>),
@@ -332,8 +344,38 @@ pub async fn wait_for(
     }
 }
 
+/// Refuses a product whose versions deliver a CloudFormation template (DescribeEntity). When
+/// the role may not describe the product, says that this was not checked and goes on.
+pub async fn check_delivery_options(
+    catalog: &Catalog,
+    submission: &Submission,
+) -> Result<(), SubmitError> {
+    match catalog.describe_entity(&submission.product_id).await {
+        Ok(entity) => match catalog::listed_versions(&entity)
+            .into_iter()
+            .find(|v| v.cloudformation)
+        {
+            Some(version) => Err(SubmitError::CloudFormationProduct {
+                product: submission.product_id.clone(),
+                version: version.title,
+                ami: submission.ami.clone(),
+            }),
+            None => Ok(()),
+        },
+        Err(error) if error.code == "AccessDeniedException" => {
+            progress::warning(
+                "submit: delivery options not checked",
+                &format!("the role may not call DescribeEntity on {}, so whether its versions deliver a CloudFormation template (which submit cannot add) was not checked; allow aws-marketplace:DescribeEntity (iam/policy.json)", submission.product_id),
+            );
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Starts the change sets `intent` asks for: VALIDATE (waited for: it takes minutes) then
 /// APPLY, which is waited for only when `wait_apply`. Returns the last change set's state.
+/// A product that sells a CloudFormation template is refused first.
 pub async fn submit(
     catalog: &Catalog,
     submission: &Submission,
@@ -343,6 +385,7 @@ pub async fn submit(
     schedule: &PollSchedule,
     cancel: &CancellationToken,
 ) -> Result<ChangeSetState, SubmitError> {
+    check_delivery_options(catalog, submission).await?;
     let mut last = None;
     if intent != SubmitIntent::Apply {
         let (id, _) = catalog

@@ -51,6 +51,31 @@ pub struct State {
     pub validation_errors: Vec<(String, String)>,
     /// Errors every APPLY change set ends with (FAILED).
     pub apply_errors: Vec<(String, String)>,
+    /// The product's `DetailsDocument` for DescribeEntity; `null` answers one AMI-only version.
+    pub entity: Value,
+    /// DescribeEntity answers AccessDeniedException (a role without the permission).
+    pub entity_denied: bool,
+}
+
+/// A product as DescribeEntity shows it (the shapes' entity type, `ami_product_entity_detail.py`,
+/// `version.py`, `delivery_option.py`, `source.py`): one version per `(title, delivery option
+/// types)`.
+pub fn product_entity(versions: &[(&str, &[&str])]) -> Value {
+    let versions: Vec<Value> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, (title, types))| {
+            json!({
+                "Id": format!("version-{i}"),
+                "VersionTitle": title,
+                "ReleaseNotes": "Notes.",
+                "CreationDate": "2026-01-01T00:00:00Z",
+                "DeliveryOptions": types.iter().map(|t| json!({"Id": format!("do-{i}-{t}"), "Type": t, "SourceId": format!("source-{i}"), "Visibility": "Public"})).collect::<Vec<_>>(),
+                "Sources": [{"Id": format!("source-{i}"), "Type": "AmazonMachineImage", "Image": format!("arn:aws:ec2:us-east-1::image/ami-0feedfacecafe{i:04}"), "Architecture": "x86_64", "VirtualizationType": "hvm"}],
+            })
+        })
+        .collect();
+    json!({"Versions": versions, "RegionAvailability": {"Regions": ["us-east-1", "eu-west-1"]}})
 }
 
 fn aws_error(status: u16, kind: &str, message: &str) -> Response {
@@ -384,6 +409,34 @@ fn answer(state: &mut State, method: &Method, path: &str, query: &str, body: &Va
             }
             answer["ChangeSet"] = json!([summary]);
             ok(answer)
+        }
+        // API reference, DescribeEntity: GET /DescribeEntity?catalog=…&entityId=…; errors
+        // AccessDeniedException (403), ResourceNotFoundException (404).
+        ("GET", "/DescribeEntity") => {
+            if state.entity_denied {
+                return aws_error(
+                    403,
+                    "AccessDeniedException",
+                    "User is not authorized to perform: aws-marketplace:DescribeEntity",
+                );
+            }
+            let id = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("entityId="))
+                .unwrap_or_default()
+                .to_owned();
+            let details = if state.entity.is_null() {
+                product_entity(&[("5.25.0", &["AMI"])])
+            } else {
+                state.entity.clone()
+            };
+            ok(json!({
+                "EntityType": "AmiProduct@1.0",
+                "EntityIdentifier": id,
+                "EntityArn": format!("arn:aws:aws-marketplace:us-east-1:123456789012:AWSMarketplace/AmiProduct/{id}"),
+                "LastModifiedDate": "2026-11-26T09:00:00Z",
+                "DetailsDocument": details,
+            }))
         }
         _ => aws_error(404, "UnknownOperationException", "unknown operation"),
     }

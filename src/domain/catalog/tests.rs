@@ -302,3 +302,20 @@ fn request_members_follow_the_api_reference() {
     let found = check_request("name", "t", "Add-Delivery");
     assert_eq!(found[0].path, "ChangeName");
 }
+
+#[test]
+fn versions_with_a_cloudformation_delivery_option_are_recognised() {
+    let entity = json!({"Versions": [
+        {"VersionTitle": "1.0", "DeliveryOptions": [{"Type": "AMI"}],
+         "Sources": [{"Type": "AmazonMachineImage", "Image": "arn:aws:ec2:us-east-1::image/ami-12345678"}]},
+        {"VersionTitle": "2.0", "DeliveryOptions": [{"Type": "AMI"}, {"Type": "CloudFormation"}]},
+        {"VersionTitle": "3.0", "Sources": [{"Type": "Other", "Template": "https://example.com/t.yaml"}]},
+    ]});
+    let versions = listed_versions(&entity);
+    let flags: Vec<(&str, bool)> = versions
+        .iter()
+        .map(|v| (v.title.as_str(), v.cloudformation))
+        .collect();
+    assert_eq!(flags, [("1.0", false), ("2.0", true), ("3.0", true)]);
+    assert!(listed_versions(&json!(null)).is_empty());
+}
