@@ -1,5 +1,6 @@
-//! `iam/policy.json` lists exactly the EC2 and Marketplace Catalog actions the code calls: a new
-//! SDK call without its permission fails here, and so does a permission nothing uses.
+//! `iam/policy.json` lists exactly the EC2, Marketplace Catalog and IAM actions the code calls:
+//! a new SDK call without its permission fails here, and so does a permission nothing uses.
+//! (STS GetCallerIdentity needs no permission.)
 
 use crate::common;
 
@@ -21,7 +22,9 @@ fn pascal(operation: &str) -> String {
 }
 
 /// Every SDK call in `src/`: `.client(region).operation()` (EC2, one client per region) and
-/// `self.client.operation()` (the Marketplace Catalog API, one client).
+/// `self.client.operation()` (one client: the Marketplace Catalog API in `aws/catalog.rs`,
+/// IAM in `aws/iam.rs`; `aws/sts.rs` calls only GetCallerIdentity, which needs no
+/// permission).
 fn called_actions() -> BTreeSet<String> {
     let ec2 = regex::Regex::new(r"\.client\([^)]*\)\s*\.([a-z_]+)\(\)").unwrap();
     let catalog = regex::Regex::new(r"self\s*\.client\s*\.([a-z_]+)\(\)").unwrap();
@@ -38,10 +41,15 @@ fn called_actions() -> BTreeSet<String> {
                     ec2.captures_iter(&text)
                         .map(|c| format!("ec2:{}", pascal(&c[1]))),
                 );
+                let service = match path.file_name().and_then(|n| n.to_str()) {
+                    Some("iam.rs") => "iam",
+                    Some("sts.rs") => continue,
+                    _ => "aws-marketplace",
+                };
                 actions.extend(
                     catalog
                         .captures_iter(&text)
-                        .map(|c| format!("aws-marketplace:{}", pascal(&c[1]))),
+                        .map(|c| format!("{service}:{}", pascal(&c[1]))),
                 );
             }
         }
@@ -69,7 +77,9 @@ fn policy_actions() -> BTreeSet<String> {
     }
     actions
         .into_iter()
-        .filter(|a| a.starts_with("ec2:") || a.starts_with("aws-marketplace:"))
+        .filter(|a| {
+            a.starts_with("ec2:") || a.starts_with("aws-marketplace:") || a.starts_with("iam:")
+        })
         .collect()
 }
 

@@ -26,3 +26,4 @@ mod github_openapi;
 mod iam_policy;
 mod pairs;
 mod properties;
+mod seller_checks;

@@ -21,9 +21,12 @@ use secrecy::SecretString;
 use super::env::RunnerEnv;
 use crate::aws::catalog::{Catalog, ChangeSetState};
 use crate::aws::ec2::{Ec2, LaunchPermissions};
+use crate::aws::iam::{Iam, RoleLookup};
+use crate::aws::sts::Sts;
 use crate::config::{Architecture, Config, SubmitIntent};
 use crate::domain::ami::AmiId;
 use crate::domain::manifest::{Manifest, SCHEMA_VERSION};
+use crate::domain::seller;
 use crate::domain::state::ImageState;
 use crate::domain::version::Version;
 use crate::files::{file_error, write_atomically};
@@ -367,6 +370,12 @@ impl Release {
         cancel: &CancellationToken,
     ) -> Option<Stopped> {
         if !self.jobs.is_empty() {
+            if let Err(error) = self.check_seller().await {
+                return Some(Stopped::Failed {
+                    stage: if self.stages.build { "build" } else { "copy" },
+                    error,
+                });
+            }
             let ec2 = Arc::new(Ec2::from_env().await);
             for job in std::mem::take(&mut self.jobs) {
                 let path = job.manifest_path.display().to_string();
@@ -415,6 +424,34 @@ impl Release {
             }
         }
         None
+    }
+
+    /// The seller account (STS) and the load form's ingestion role (IAM), before anything is
+    /// created. A role the credentials may not read is reported as not checked.
+    async fn check_seller(&self) -> Result<()> {
+        let caller = Sts::from_env().await.caller_account().await?;
+        let expected = self.config.product.seller_account.as_deref();
+        let account = seller::check_account(expected, &caller)?;
+        log::say(&format!("seller: {account}"));
+        let role = self.config.load_form.access_role_arn.as_str();
+        seller::check_role_account(role, &caller)?;
+        let name = seller::role_parts(role).map_or("", |(_, name)| name);
+        match Iam::from_env().await.role(name).await? {
+            RoleLookup::Found(facts) => {
+                seller::check_role(role, Some(&facts))?;
+                log::say(&format!(
+                    "ingestion role: {role} is trusted by {} and carries {}",
+                    seller::MARKETPLACE_ASSETS,
+                    seller::INGESTION_POLICY
+                ));
+            }
+            RoleLookup::Missing => seller::check_role(role, None)?,
+            RoleLookup::Denied(why) => output::warning(
+                "ingestion role not checked",
+                &format!("{role}: the credentials may not read it ({why}); allow iam:GetRole and iam:ListAttachedRolePolicies on it (iam/policy.json) to have it checked"),
+            ),
+        }
+        Ok(())
     }
 
     fn vars(&self) -> Vars<'_> {
