@@ -24,6 +24,7 @@ mod ec2_stages;
 mod fuzz;
 mod github_openapi;
 mod iam_policy;
+mod ingestion_preflight;
 mod pairs;
 mod properties;
 mod seller_checks;

@@ -121,6 +121,7 @@ pub fn make_plan(
         body_template: &body_template,
         run_url: run_url.as_deref(),
         date: &date,
+        ingestion: "",
     };
     Ok(plan::plan(config, &inputs).map_err(Diagnostic::from)?)
 }

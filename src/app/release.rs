@@ -25,7 +25,8 @@ use crate::aws::iam::{Iam, RoleLookup};
 use crate::aws::sts::Sts;
 use crate::config::{Architecture, Config, SubmitIntent};
 use crate::domain::ami::AmiId;
-use crate::domain::manifest::{Manifest, SCHEMA_VERSION};
+use crate::domain::ingestion;
+use crate::domain::manifest::{Manifest, RegionImage, SCHEMA_VERSION};
 use crate::domain::seller;
 use crate::domain::state::ImageState;
 use crate::domain::version::Version;
@@ -213,6 +214,8 @@ pub struct Outcome {
     pub title: String,
     /// The stages that were to run.
     pub stages: Stages,
+    /// The ingestion preflight's checklist (Markdown), when it ran.
+    pub ingestion: String,
 }
 
 impl Outcome {
@@ -358,6 +361,7 @@ impl Release {
             stopped: None,
             title: format!("{} {}", self.config.product.name, self.version),
             stages: self.stages,
+            ingestion: String::new(),
         };
         let stopped = self.run_stages(&mut outcome, cancel).await;
         outcome.stopped = stopped;
@@ -369,7 +373,8 @@ impl Release {
         outcome: &mut Outcome,
         cancel: &CancellationToken,
     ) -> Option<Stopped> {
-        if !self.jobs.is_empty() {
+        let built_here = !self.jobs.is_empty();
+        if built_here {
             if let Err(error) = self.check_seller().await {
                 return Some(Stopped::Failed {
                     stage: if self.stages.build { "build" } else { "copy" },
@@ -393,6 +398,23 @@ impl Release {
                 }
             }
         }
+        // The ingestion preflight on the images this run built, before the templates,
+        // the PR and submit.
+        if built_here && (self.stages.publish || self.stages.submit) {
+            match self.ingestion_preflight(&outcome.manifests).await {
+                Ok(checklist) => outcome.ingestion = checklist,
+                Err(error) => {
+                    return Some(Stopped::Failed {
+                        stage: if self.stages.publish {
+                            "publish"
+                        } else {
+                            "submit"
+                        },
+                        error,
+                    })
+                }
+            }
+        }
         if self.stages.templates {
             if let Err(error) = self.regenerate_templates(&outcome.manifests) {
                 return Some(Stopped::Failed {
@@ -402,7 +424,7 @@ impl Release {
             }
         }
         if self.stages.publish {
-            match self.publish(&outcome.manifests).await {
+            match self.publish(&outcome.manifests, &outcome.ingestion).await {
                 Ok(published) => outcome.published = Some(published),
                 Err(error) => {
                     return Some(Stopped::Failed {
@@ -555,7 +577,59 @@ impl Release {
         Ok(())
     }
 
-    async fn publish(&self, manifests: &[(String, Manifest)]) -> Result<Published> {
+    /// AWS Marketplace's ingestion rules over each manifest's us-east-1 image (else its
+    /// source image): the checklist for the PR body and the summary, or the first broken rule.
+    async fn ingestion_preflight(&self, manifests: &[(String, Manifest)]) -> Result<String> {
+        let ec2 = Ec2::from_env().await;
+        let declared: Vec<&str> = self
+            .config
+            .build
+            .architectures
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        let mut checklist = String::new();
+        for (path, manifest) in manifests {
+            let available = |r: &&RegionImage| r.state == ImageState::Available;
+            let in_us_east_1 = manifest.regions.get("us-east-1").filter(available);
+            let (region, image_id) = match (in_us_east_1, &manifest.source_image_id) {
+                (Some(image), _) => ("us-east-1", image.image_id.clone()),
+                (None, Some(source)) => (manifest.source_region.as_str(), source.clone()),
+                (None, None) => continue,
+            };
+            let us_east_1 = in_us_east_1.is_some()
+                || (manifest.regions.is_empty() && manifest.source_region == "us-east-1");
+            let facts = ec2
+                .ingestion_facts(region, &image_id)
+                .await?
+                .ok_or_else(|| anyhow!("{path}: image {image_id} is not in {region}"))?;
+            let hardening = if manifest.builder.is_some() {
+                ingestion::Hardening::Built
+            } else {
+                ingestion::Hardening::NotVerified
+            };
+            let checks = ingestion::check_image(&facts, &declared, us_east_1, &hardening);
+            if let Some(failure) = ingestion::first_failure(&checks) {
+                bail!("{path} ({}): {failure}\n  help: fix the image or the build, then run the release again; no pull request was opened", manifest.architecture);
+            }
+            log::say(&format!(
+                "ingestion preflight: {image_id} ({}) keeps every rule",
+                manifest.architecture
+            ));
+            checklist.push_str(&format!(
+                "`{image_id}` ({}):\n\n{}\n",
+                manifest.architecture,
+                ingestion::checklist(&checks)
+            ));
+        }
+        Ok(checklist)
+    }
+
+    async fn publish(
+        &self,
+        manifests: &[(String, Manifest)],
+        ingestion: &str,
+    ) -> Result<Published> {
         let target = self.github.as_ref().expect("resolved when publishing");
         let (version, amis) =
             publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
@@ -577,6 +651,7 @@ impl Release {
                     body_template: &self.body_template,
                     run_url: run_url.as_deref(),
                     date: &self.date,
+                    ingestion,
                 };
                 publish::publish(&github, &inputs).await
             }

@@ -215,6 +215,8 @@ pub struct SummaryFacts<'a> {
     pub stopped: Option<String>,
     /// The change set the submit stage left.
     pub change_set: Option<&'a ChangeSetState>,
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    pub ingestion: &'a str,
 }
 
 /// The step summary of a dry run: what the release would do, and the PR body it would open.
@@ -266,6 +268,12 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             ));
         }
         md.push('\n');
+    }
+    if !facts.ingestion.is_empty() {
+        md.push_str(&format!(
+            "### AWS Marketplace ingestion preflight\n\n{}\n",
+            facts.ingestion
+        ));
     }
     if let Some(published) = facts.published {
         md.push_str("### Pull request\n\n");
@@ -369,9 +377,14 @@ mod tests {
             published: None,
             stopped: None,
             change_set: None,
+            ingestion: "- [x] ENA support: ami-1 has EnaSupport\n",
         });
         assert!(
             md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("### AWS Marketplace ingestion preflight\n\n- [x] ENA support"),
             "{md}"
         );
     }

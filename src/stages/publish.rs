@@ -42,6 +42,8 @@ pub struct PublishInputs<'a> {
     pub run_url: Option<&'a str>,
     /// Today's date, for names.
     pub date: &'a str,
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    pub ingestion: &'a str,
 }
 
 /// What happened to the pull request.
@@ -527,6 +529,7 @@ async fn plan_on_base(
             body_template: inputs.body_template,
             run_url: inputs.run_url,
             date: inputs.date,
+            ingestion: inputs.ingestion,
         },
     )
     .map_err(|e| {
