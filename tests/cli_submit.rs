@@ -424,6 +424,33 @@ fn a_product_that_sells_a_cloudformation_template_is_refused_before_any_change_s
 }
 
 #[test]
+fn a_version_already_listed_is_a_no_op_and_a_taken_title_is_refused() {
+    let listed = |ami: &str| {
+        json!({"Versions": [{"VersionTitle": "5.26.0", "DeliveryOptions": [{"Type": "AMI"}],
+            "Sources": [{"Type": "AmazonMachineImage", "Image": format!("arn:aws:ec2:us-east-1::image/{ami}")}]}]})
+    };
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    setup.catalog.state().entity = listed(AMI);
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("already has this version with ami-0feedfacecafe0001: nothing to submit"),
+        "{stderr}"
+    );
+    assert!(setup.starts().is_empty(), "nothing was submitted");
+
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    setup.catalog.state().entity = listed("ami-0feedfacecafe0999");
+    let (code, _, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("load-form.version-title: product prod-example12345 already has a version titled `5.26.0`, with AMI ami-0feedfacecafe0999"),
+        "{stderr}"
+    );
+    assert!(setup.starts().is_empty());
+}
+
+#[test]
 fn status_follows_a_change_set_and_fails_when_it_failed() {
     let setup = Setup::new(&config("  intent: apply\n"), 4);
     let (code, stdout, stderr) = setup.submit(&[]);

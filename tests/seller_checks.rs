@@ -146,3 +146,63 @@ fn a_seller_account_that_matches_and_a_good_role_let_the_build_run() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_used_version_title_is_refused_before_building_and_region_mismatches_warn() {
+    let stack = Ec2Stack::start();
+    let catalog = common::catalog::FakeCatalog::start(0);
+    let repo = UserRepo::new(&["us-east-1", "us-west-2"], "");
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "  name: Example DB\n",
+            "  name: Example DB\n  id: prod-example12345\n",
+        ),
+    )
+    .unwrap();
+    let env = |stack: &Ec2Stack| {
+        let mut env = vec![(
+            "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG".to_owned(),
+            catalog.url.clone(),
+        )];
+        env.extend(
+            stack
+                .env()
+                .into_iter()
+                .filter(|(k, _)| k != "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG"),
+        );
+        env
+    };
+    catalog.state().entity = common::catalog::product_entity(&[("1.2.3", &["AMI"])]);
+    let args = [
+        "build",
+        "--config",
+        ".github/marketplace-release.yml",
+        "--version",
+        "1.2.3",
+    ];
+    let out = repo.run_with(&stack, &args, env(&stack));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("product prod-example12345 already has a version titled `1.2.3`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was built"), "{stderr}");
+    nothing_created(&stack);
+
+    // A new title builds, with the regions the listing and the release don't share named.
+    stack.scenario(serde_json::json!({"builder": {"stop_after_s": 0.2}}));
+    catalog.state().entity = common::catalog::product_entity(&[("1.2.2", &["AMI"])]);
+    let out = repo.run_with(&stack, &args, env(&stack));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the listing of prod-example12345 does not offer us-west-2"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the listing of prod-example12345 offers eu-west-1, which this release does not copy to"), "{stderr}");
+    assert!(stderr.contains("version title `1.2.3` is new"), "{stderr}");
+}

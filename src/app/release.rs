@@ -25,11 +25,11 @@ use crate::aws::iam::{Iam, RoleLookup};
 use crate::aws::sts::Sts;
 use crate::config::{Architecture, Config, SubmitIntent};
 use crate::domain::ami::AmiId;
-use crate::domain::ingestion;
 use crate::domain::manifest::{Manifest, RegionImage, SCHEMA_VERSION};
 use crate::domain::seller;
 use crate::domain::state::ImageState;
 use crate::domain::version::Version;
+use crate::domain::{catalog, ingestion};
 use crate::files::{file_error, write_atomically};
 use crate::github::{GitHub, RepoName, RetryPolicy};
 use crate::output::diagnostic::{self, Diagnostic, Kind};
@@ -375,7 +375,11 @@ impl Release {
     ) -> Option<Stopped> {
         let built_here = !self.jobs.is_empty();
         if built_here {
-            if let Err(error) = self.check_seller().await {
+            let checked = match self.check_seller().await {
+                Ok(()) => self.check_listing().await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = checked {
                 return Some(Stopped::Failed {
                     stage: if self.stages.build { "build" } else { "copy" },
                     error,
@@ -436,7 +440,7 @@ impl Release {
         }
         if self.stages.submit {
             match self.submit(&outcome.manifests, cancel).await {
-                Ok(state) => outcome.change_set = Some(state),
+                Ok(state) => outcome.change_set = state,
                 Err(error) => {
                     return Some(Stopped::Failed {
                         stage: "submit",
@@ -473,6 +477,57 @@ impl Release {
                 &format!("{role}: the credentials may not read it ({why}); allow iam:GetRole and iam:ListAttachedRolePolicies on it (iam/policy.json) to have it checked"),
             ),
         }
+        Ok(())
+    }
+
+    /// The live listing (DescribeEntity, read-only), before anything is built, when
+    /// `product.id` is set: a version title already used is refused, and regions the listing
+    /// and the release don't share are warned about. When the product cannot be read, says
+    /// that the listing was not checked.
+    async fn check_listing(&self) -> Result<()> {
+        let Some(product) = &self.config.product.id else {
+            return Ok(());
+        };
+        let entity = match Catalog::from_env().await.describe_entity(product).await {
+            Ok(entity) => entity,
+            Err(error) => {
+                output::warning(
+                    "listing not checked",
+                    &format!("{error}; allow aws-marketplace:DescribeEntity (iam/policy.json) to have the version title and regions checked before building"),
+                );
+                return Ok(());
+            }
+        };
+        let (title, _) = plan::version_texts(&self.config, &self.version, &self.date)
+            .map_err(Diagnostic::from)?;
+        let versions = catalog::listed_versions(&entity);
+        if let catalog::VersionStatus::TitleTaken { amis } =
+            catalog::version_status(&versions, &title, None)
+        {
+            bail!("product {product} already has a version titled `{title}` (AMI {}); AWS Marketplace refuses a second one\n  help: release a new version, or change load-form.version-title; nothing was built", if amis.is_empty() { "unknown".to_owned() } else { amis.join(", ") });
+        }
+        let listed = catalog::listed_regions(&entity);
+        let ours: Vec<String> = plan::planned_regions(&self.config)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let not_offered: Vec<&String> = ours.iter().filter(|r| !listed.contains(r)).collect();
+        let lacking: Vec<&String> = listed.iter().filter(|r| !ours.contains(r)).collect();
+        if !listed.is_empty() && !not_offered.is_empty() {
+            output::warning("listing regions", &format!("the listing of {product} does not offer {}: the template's AMIs there are not sold", join(&not_offered)));
+        }
+        if !lacking.is_empty() && !self.config.regions.listed().is_empty() {
+            output::warning(
+                "listing regions",
+                &format!(
+                    "the listing of {product} offers {}, which this release does not copy to",
+                    join(&lacking)
+                ),
+            );
+        }
+        log::say(&format!(
+            "listing: {product}: version title `{title}` is new"
+        ));
         Ok(())
     }
 
@@ -673,7 +728,7 @@ impl Release {
         &self,
         manifests: &[(String, Manifest)],
         cancel: &CancellationToken,
-    ) -> Result<ChangeSetState> {
+    ) -> Result<Option<ChangeSetState>> {
         let submission = match &self.submission {
             Some(submission) => submission.clone(),
             None => self.prepare_submission(manifests)?,
@@ -699,13 +754,19 @@ impl Release {
         )
         .await;
         log::end_group();
-        let state = result?;
+        let Some(state) = result? else {
+            log::say(&format!(
+                "submit: version already in AWS Marketplace with {}; nothing was submitted",
+                submission.ami
+            ));
+            return Ok(None);
+        };
         output::report(&submit::describe(&state));
         output::notice(
             &format!("Marketplace change set ({})", state.status),
             &submit::portal_url(&state.id),
         );
-        Ok(state)
+        Ok(Some(state))
     }
 
     /// What the submit stage sends: the us-east-1 AMI of the (one) manifest, the rendered
@@ -1191,6 +1252,15 @@ fn check_given_manifests(release: &Release) -> Result<()> {
     }
     publish::amis_from_manifests(&release.config, &release.given, Some(&release.version))?;
     Ok(())
+}
+
+/// Region names joined for a message.
+fn join(regions: &[&String]) -> String {
+    regions
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Fills in the target regions for `regions: all`: every region enabled in the account, the

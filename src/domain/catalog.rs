@@ -435,6 +435,8 @@ pub struct ListedVersion {
     pub title: String,
     /// Whether one of its delivery options delivers a CloudFormation template.
     pub cloudformation: bool,
+    /// The AMIs of its sources (`Sources[].Image`, an image ARN or ID).
+    pub amis: Vec<String>,
 }
 
 /// The versions in DescribeEntity's details of an `AmiProduct@1.0`.
@@ -474,8 +476,52 @@ pub fn listed_versions(entity: &Value) -> Vec<ListedVersion> {
                     names_cloudformation(source)
                         || template_fields.iter().any(|f| !source[*f].is_null())
                 }),
+            amis: items(version, "Sources")
+                .iter()
+                .filter_map(|source| source["Image"].as_str())
+                .map(|image| image.rsplit('/').next().unwrap_or(image).to_owned())
+                .collect(),
         })
         .collect()
+}
+
+/// The regions the listing offers (`RegionAvailability.Regions`, `region_availability.py`).
+pub fn listed_regions(entity: &Value) -> Vec<String> {
+    entity["RegionAvailability"]["Regions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What the listing says of a version about to be released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionStatus {
+    /// No version has this title.
+    New,
+    /// A version has this title and holds the AMI: the release is already done.
+    AlreadyThere,
+    /// A version has this title with other AMIs: the title is taken.
+    TitleTaken {
+        /// The AMIs that version holds.
+        amis: Vec<String>,
+    },
+}
+
+/// Whether `title` is taken among `versions`, and whether its version holds `ami`.
+pub fn version_status(versions: &[ListedVersion], title: &str, ami: Option<&str>) -> VersionStatus {
+    match versions.iter().find(|v| v.title == title) {
+        None => VersionStatus::New,
+        Some(v) if ami.is_some_and(|a| v.amis.iter().any(|x| x == a)) => {
+            VersionStatus::AlreadyThere
+        }
+        Some(v) => VersionStatus::TitleTaken {
+            amis: v.amis.clone(),
+        },
+    }
 }
 
 #[cfg(test)]

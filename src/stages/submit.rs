@@ -344,38 +344,55 @@ pub async fn wait_for(
     }
 }
 
-/// Refuses a product whose versions deliver a CloudFormation template (DescribeEntity). When
-/// the role may not describe the product, says that this was not checked and goes on.
-pub async fn check_delivery_options(
+/// Reads the product (DescribeEntity) before any change set: a product whose versions deliver
+/// a CloudFormation template is refused, and so is a version title already used with other
+/// AMIs; `true` when a version with this title already holds this AMI (nothing to submit).
+/// When the role may not describe the product, says that this was not checked and goes on.
+pub async fn check_listing(
     catalog: &Catalog,
     submission: &Submission,
-) -> Result<(), SubmitError> {
-    match catalog.describe_entity(&submission.product_id).await {
-        Ok(entity) => match catalog::listed_versions(&entity)
-            .into_iter()
-            .find(|v| v.cloudformation)
-        {
-            Some(version) => Err(SubmitError::CloudFormationProduct {
-                product: submission.product_id.clone(),
-                version: version.title,
-                ami: submission.ami.clone(),
-            }),
-            None => Ok(()),
-        },
+) -> Result<bool, SubmitError> {
+    let entity = match catalog.describe_entity(&submission.product_id).await {
+        Ok(entity) => entity,
         Err(error) if error.code == "AccessDeniedException" => {
             progress::warning(
-                "submit: delivery options not checked",
-                &format!("the role may not call DescribeEntity on {}, so whether its versions deliver a CloudFormation template (which submit cannot add) was not checked; allow aws-marketplace:DescribeEntity (iam/policy.json)", submission.product_id),
+                "submit: listing not checked",
+                &format!("the role may not call DescribeEntity on {}, so whether its versions deliver a CloudFormation template (which submit cannot add) or already hold this version was not checked; allow aws-marketplace:DescribeEntity (iam/policy.json)", submission.product_id),
             );
-            Ok(())
+            return Ok(false);
         }
-        Err(error) => Err(error.into()),
+        Err(error) => return Err(error.into()),
+    };
+    let versions = catalog::listed_versions(&entity);
+    if let Some(version) = versions.iter().find(|v| v.cloudformation) {
+        return Err(SubmitError::CloudFormationProduct {
+            product: submission.product_id.clone(),
+            version: version.title.clone(),
+            ami: submission.ami.clone(),
+        });
+    }
+    let title = submission.details["Version"]["VersionTitle"]
+        .as_str()
+        .unwrap_or_default();
+    match catalog::version_status(&versions, title, Some(&submission.ami)) {
+        catalog::VersionStatus::New => Ok(false),
+        catalog::VersionStatus::AlreadyThere => Ok(true),
+        catalog::VersionStatus::TitleTaken { amis } => Err(invalid(
+            "load-form.version-title",
+            format!(
+                "product {} already has a version titled `{title}`, with AMI {}; AWS Marketplace refuses a second one",
+                submission.product_id,
+                if amis.is_empty() { "unknown".to_owned() } else { amis.join(", ") }
+            ),
+            "release a new version, or change load-form.version-title; nothing was sent",
+        )),
     }
 }
 
 /// Starts the change sets `intent` asks for: VALIDATE (waited for: it takes minutes) then
 /// APPLY, which is waited for only when `wait_apply`. Returns the last change set's state.
-/// A product that sells a CloudFormation template is refused first.
+/// The listing is read first ([`check_listing`]); `None` when the version already holds this
+/// AMI, so there is nothing to submit.
 pub async fn submit(
     catalog: &Catalog,
     submission: &Submission,
@@ -384,8 +401,14 @@ pub async fn submit(
     limit: Duration,
     schedule: &PollSchedule,
     cancel: &CancellationToken,
-) -> Result<ChangeSetState, SubmitError> {
-    check_delivery_options(catalog, submission).await?;
+) -> Result<Option<ChangeSetState>, SubmitError> {
+    if check_listing(catalog, submission).await? {
+        progress::line(&format!(
+            "submit: product {} already has this version with {}: nothing to submit",
+            submission.product_id, submission.ami
+        ));
+        return Ok(None);
+    }
     let mut last = None;
     if intent != SubmitIntent::Apply {
         let (id, _) = catalog
@@ -416,7 +439,9 @@ pub async fn submit(
         }
         last = Some(state);
     }
-    Ok(last.expect("an intent starts at least one change set"))
+    Ok(Some(
+        last.expect("an intent starts at least one change set"),
+    ))
 }
 
 /// One line per fact of a change set, for `status`.

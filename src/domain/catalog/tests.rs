@@ -318,4 +318,19 @@ fn versions_with_a_cloudformation_delivery_option_are_recognised() {
         .collect();
     assert_eq!(flags, [("1.0", false), ("2.0", true), ("3.0", true)]);
     assert!(listed_versions(&json!(null)).is_empty());
+    assert_eq!(versions[0].amis, ["ami-12345678"]);
+    assert_eq!(version_status(&versions, "4.0", None), VersionStatus::New);
+    assert_eq!(
+        version_status(&versions, "1.0", Some("ami-12345678")),
+        VersionStatus::AlreadyThere
+    );
+    assert_eq!(
+        version_status(&versions, "1.0", Some("ami-87654321")),
+        VersionStatus::TitleTaken {
+            amis: vec!["ami-12345678".into()]
+        }
+    );
+    let regions =
+        listed_regions(&json!({"RegionAvailability": {"Regions": ["us-east-1", "eu-west-1"]}}));
+    assert_eq!(regions, ["us-east-1", "eu-west-1"]);
 }
