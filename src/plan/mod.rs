@@ -254,6 +254,8 @@ struct BodyContext<'a> {
     omitted: Vec<String>,
     /// Whether the `submit` stage adds the AMI version through the Catalog API.
     submit_automated: bool,
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    ingestion: &'a str,
 }
 
 /// Longest text field kept whole when the body is too long.
@@ -314,6 +316,8 @@ pub struct PlanInputs<'a> {
     pub run_url: Option<&'a str>,
     /// Today's date (`YYYY-MM-DD`) for AMI names.
     pub date: &'a str,
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    pub ingestion: &'a str,
 }
 
 /// Placeholder AMI IDs, recognisable and valid: `ami-000000000000000` + two digits.
@@ -705,6 +709,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         run_url: inputs.run_url,
         omitted: Vec::new(),
         submit_automated: config.submit.is_some(),
+        ingestion: inputs.ingestion,
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 
