@@ -427,6 +427,22 @@ fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused()
         )
     );
     assert_eq!(stack.calls("RunInstances", "us-east-1"), 2);
+
+    // Without the manifest (a fresh checkout), the rebuilt image is found by its tags.
+    std::fs::remove_file(repo.path().join("marketplace-release-manifest.json")).unwrap();
+    let out = repo.run(&stack, &release(&[]));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("resuming from it without a builder"),
+        "{stderr}"
+    );
+    assert_eq!(stack.calls("RunInstances", "us-east-1"), 2);
+    assert_eq!(
+        repo.manifest()["source_image_id"],
+        rebuilt["source_image_id"],
+        "the rebuilt image is the source"
+    );
 }
 
 #[test]

@@ -122,9 +122,14 @@ pub async fn build(
         .insert("build".into(), started.elapsed().as_secs_f64());
     let saved = save(manifest, path);
     progress::close_group();
-    outcome?;
-    terminated?;
-    saved
+    match (outcome, terminated) {
+        // Both are news: the build's failure, and a builder that may still be running
+        // (when the credentials are gone, the manifest's cleanup list says so instead).
+        (Err(failed), Err(not_terminated)) if failed.credential_problem().is_none() => {
+            Err(StageError::Other(format!("{failed}\n{not_terminated}")))
+        }
+        (outcome, terminated) => outcome.and(terminated).and(saved),
+    }
 }
 
 /// A builder an interrupted run of this manifest left running is terminated before another
@@ -180,6 +185,8 @@ pub async fn resume(
         image.tag(tag::RUN_ID).unwrap_or("?")
     ));
     manifest.source_image_id = Some(image.image_id.clone());
+    // Its copies carry its name (an earlier `--rebuild` named it `<ami-name>-<run ID>`).
+    manifest.name = image.name.clone();
     let created = image.tag(tag::RUN_ID) == Some(manifest.run_id.as_str());
     manifest
         .regions

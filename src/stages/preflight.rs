@@ -118,7 +118,24 @@ pub async fn run(ec2: &Ec2, checks: &Checks<'_>) -> Result<Start, StageError> {
 /// Finds an image with this release's name in the build region, and decides.
 async fn existing_build(ec2: &Ec2, checks: &Checks<'_>) -> Result<Start, StageError> {
     let region = checks.build_region;
-    let Some(image) = ec2.own_image_named(region, checks.image_name).await? else {
+    let named = ec2.own_image_named(region, checks.image_name).await?;
+    if let Some(image) = named.as_ref().filter(|i| resumable(i, checks).is_ok()) {
+        return Ok(Start::Resume(image.clone()));
+    }
+    // A successful build of this release under another name (an earlier `--rebuild`) is
+    // found by its tags.
+    let (_, version, _) = checks.release;
+    let mut tagged: Vec<ImageInfo> = ec2
+        .own_images_tagged(region, tag::VERSION, version)
+        .await?
+        .into_iter()
+        .filter(|i| resumable(i, checks).is_ok())
+        .collect();
+    tagged.sort_by(|a, b| b.creation_date.cmp(&a.creation_date));
+    if let Some(image) = tagged.into_iter().next() {
+        return Ok(Start::Resume(image));
+    }
+    let Some(image) = named else {
         return Ok(Start::Build);
     };
     match resumable(&image, checks) {
