@@ -73,12 +73,18 @@ fn a_clean_ami_lists_every_check_as_passed_in_the_pr_body() {
 
 #[test]
 fn an_encrypted_snapshot_a_product_code_and_ena_off_each_stop_before_the_pr() {
+    // Encrypted snapshots are found earlier, by the build stage right after CreateImage:
+    // the image is removed and nothing is copied.
+    let (code, stderr, bodies, stack) = release(json!({"encrypted": true}));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has encrypted snapshots (snap-")
+            && stderr.contains("AWS Marketplace does not ingest such an image"),
+        "{stderr}"
+    );
+    assert!(bodies.is_empty(), "a pull request was opened");
+    assert_eq!(stack.calls("CopyImage", "eu-west-1"), 0);
     let cases = [
-        (
-            json!({"encrypted": true}),
-            "unencrypted snapshots",
-            "has encrypted snapshot(s) snap-",
-        ),
         (
             json!({"product_codes": ["abcdefgh1234"]}),
             "no product codes",

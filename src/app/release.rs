@@ -468,7 +468,11 @@ impl Release {
     /// The seller account (STS) and the load form's ingestion role (IAM), before anything is
     /// created. A role the credentials may not read is reported as not checked.
     async fn check_seller(&self) -> Result<()> {
-        let caller = Sts::from_env().await.caller_account().await?;
+        let caller = Sts::from_env()
+            .await
+            .caller_account()
+            .await
+            .map_err(|error| anyhow!("{}", StageError::Aws { error }))?;
         let expected = self.config.product.seller_account.as_deref();
         let account = seller::check_account(expected, &caller)?;
         log::say(&format!("seller: {account}"));

@@ -1,14 +1,11 @@
 //! The thin STS adapter: whose credentials the release runs with (GetCallerIdentity, which
 //! needs no permission).
 
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata};
+use std::time::Duration;
+
 use aws_sdk_sts::Client;
 
-/// GetCallerIdentity failed after the SDK's retries (expired or missing credentials, most
-/// often).
-#[derive(Debug, thiserror::Error)]
-#[error("STS GetCallerIdentity failed: {0}\n  help: check the AWS credentials the job runs with (aws-actions/configure-aws-credentials)")]
-pub struct StsError(pub String);
+use crate::aws::error::AwsError;
 
 /// The STS client.
 pub struct Sts {
@@ -24,20 +21,20 @@ impl Sts {
     }
 
     /// The 12-digit account of the credentials.
-    pub async fn caller_account(&self) -> Result<String, StsError> {
+    /// Missing or expired credentials fail here first, as an [`AwsError`] that says so.
+    pub async fn caller_account(&self) -> Result<String, AwsError> {
         let out = self
             .client
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| {
-                StsError(match e.code() {
-                    Some(code) => format!("{code}: {}", e.message().unwrap_or_default()),
-                    None => DisplayErrorContext(&e).to_string(),
-                })
-            })?;
-        out.account()
-            .map(str::to_owned)
-            .ok_or_else(|| StsError("the answer names no account".into()))
+            .map_err(|e| AwsError::from_sdk("GetCallerIdentity", "us-east-1", Duration::ZERO, e))?;
+        out.account().map(str::to_owned).ok_or_else(|| AwsError {
+            action: "GetCallerIdentity",
+            region: "us-east-1".into(),
+            code: "no account".into(),
+            message: ": the answer names no account".into(),
+            after: Duration::ZERO,
+        })
     }
 }
