@@ -97,6 +97,10 @@ pub struct Manifest {
     /// The base image the builder booted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_image_id: Option<String>,
+    /// The existing AMI this release's image was copied from (`build.image`), when it was not
+    /// built: marketplace-release ran neither the build script nor the hardening on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
     /// The builder instance, once launched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builder: Option<Builder>,
@@ -260,6 +264,7 @@ mod tests {
             source_region: "us-east-1".into(),
             source_image_id: Some("ami-0123456789abcdef0".into()),
             base_image_id: None,
+            imported_from: None,
             builder: None,
             regions: IndexMap::new(),
             timings: IndexMap::new(),

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::config::{Architecture, Config, TemplateTarget};
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
+use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
 use crate::template::{Change, TemplateError};
 use loadform::{Field, SourceAmi};
@@ -130,7 +131,12 @@ impl ReleasePlan {
         }
         for (arch, name) in &self.ami_names {
             out.push_str(&format!(
-                "AMI ({arch}): {name}, built in {} from {}\n",
+                "AMI ({arch}): {name}, {} in {} from {}\n",
+                if config.build.image.is_some() {
+                    "copied"
+                } else {
+                    "built"
+                },
                 config.build.region,
                 describe_base(config)
             ));
@@ -214,13 +220,19 @@ fn describe_sharing(config: &Config) -> String {
 
 /// The base image, as the config names it.
 fn describe_base(config: &Config) -> String {
-    let base = &config.build.base_ami;
-    match base {
-        crate::config::BaseAmi::Id { id } => id.to_string(),
-        crate::config::BaseAmi::Ssm { ssm } => format!("SSM parameter {ssm}"),
-        crate::config::BaseAmi::Filter { owner, name } => {
-            format!("the newest `{name}` owned by {owner}")
+    use crate::config::{BaseAmi, Source};
+    match config.build.source() {
+        Some(Source::Script { base_ami, .. }) => match base_ami {
+            BaseAmi::Id { id } => id.to_string(),
+            BaseAmi::Ssm { ssm } => format!("SSM parameter {ssm}"),
+            BaseAmi::Filter { owner, name } => format!("the newest `{name}` owned by {owner}"),
+        },
+        Some(Source::Image(id)) => {
+            format!(
+                "the existing AMI {id} (not built by marketplace-release: hardening not verified)"
+            )
         }
+        None => "(none configured)".into(),
     }
 }
 
@@ -254,6 +266,43 @@ struct BodyContext<'a> {
     omitted: Vec<String>,
     /// Whether the `submit` stage adds the AMI version through the Catalog API.
     submit_automated: bool,
+    /// The AMIs not built here (`build.image`): copies of an AMI the vendor had.
+    imported: Vec<Imported>,
+}
+
+/// An architecture's AMI that marketplace-release did not build.
+#[derive(Debug, Clone, Serialize)]
+struct Imported {
+    architecture: String,
+    /// The existing AMI it is a copy of.
+    image: String,
+}
+
+/// The AMIs not built here: as the manifests record them, else (a plan) as the config says.
+fn imported(config: &Config, manifests: &[(String, Manifest)]) -> Vec<Imported> {
+    if !manifests.is_empty() {
+        return manifests
+            .iter()
+            .filter_map(|(_, m)| {
+                Some(Imported {
+                    architecture: m.architecture.clone(),
+                    image: m.imported_from.clone()?,
+                })
+            })
+            .collect();
+    }
+    let Some(image) = &config.build.image else {
+        return Vec::new();
+    };
+    config
+        .build
+        .architectures
+        .iter()
+        .map(|a| Imported {
+            architecture: a.as_str().to_owned(),
+            image: image.to_string(),
+        })
+        .collect()
 }
 
 /// Longest text field kept whole when the body is too long.
@@ -314,6 +363,9 @@ pub struct PlanInputs<'a> {
     pub run_url: Option<&'a str>,
     /// Today's date (`YYYY-MM-DD`) for AMI names.
     pub date: &'a str,
+    /// The manifests the AMIs come from (with their paths), when the release made them; empty
+    /// for a plan.
+    pub manifests: &'a [(String, Manifest)],
 }
 
 /// Placeholder AMI IDs, recognisable and valid: `ami-000000000000000` + two digits.
@@ -705,6 +757,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         run_url: inputs.run_url,
         omitted: Vec::new(),
         submit_automated: config.submit.is_some(),
+        imported: imported(config, inputs.manifests),
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 

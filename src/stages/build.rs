@@ -28,6 +28,8 @@ pub struct BuildPlan<'a> {
     pub config: &'a Config,
     /// The architecture to build.
     pub architecture: Architecture,
+    /// The image the builder boots.
+    pub base_ami: &'a BaseAmi,
     /// The user-data (wrapper around the build script).
     pub user_data: UserData,
     /// Tags on the builder, its volumes, the image and its snapshots.
@@ -58,7 +60,7 @@ pub async fn build(
     ));
     let started = Instant::now();
     terminate_leftover(ec2, manifest, path, &region).await?;
-    let base = resolve_base(ec2, config, plan.architecture, &region).await?;
+    let base = resolve_base(ec2, plan.base_ami, plan.architecture, &region).await?;
     manifest.base_image_id = Some(base.image_id.clone());
     progress::line(&format!(
         "build: base image {} ({})",
@@ -195,11 +197,10 @@ pub async fn resume(
 
 async fn resolve_base(
     ec2: &Ec2,
-    config: &Config,
+    base: &BaseAmi,
     architecture: Architecture,
     region: &str,
 ) -> Result<ImageInfo, StageError> {
-    let base = &config.build.base_ami;
     if let BaseAmi::Id { id } = base {
         let id = id.to_string();
         return ec2.images(region, std::slice::from_ref(&id)).await?.into_iter().next().ok_or_else(|| {
@@ -219,6 +220,7 @@ async fn resolve_base(
                     state_reason: None,
                     creation_date: String::new(),
                     root_device_name: None,
+                    architecture: None,
                     snapshot_ids: Vec::new(),
                     encrypted_snapshots: Vec::new(),
                     tags: Vec::new(),
@@ -431,7 +433,7 @@ async fn make_image(
             tag::ARCHITECTURE.to_owned(),
             plan.architecture.as_str().to_owned(),
         ),
-        (tag::BUILD.to_owned(), "succeeded".to_owned()),
+        (tag::BUILD.to_owned(), tag::BUILD_SUCCEEDED.to_owned()),
         (tag::SCRIPT_SHA256.to_owned(), plan.script_sha256.clone()),
     ]);
     let image_id = ec2
@@ -452,12 +454,42 @@ async fn make_image(
     progress::line(&format!(
         "build: image {image_id} requested; waiting for it to become available"
     ));
+    let waiting = Waiting {
+        timeout: plan.config.copy.timeout_minutes.duration(),
+        schedule: plan.schedule,
+        started: image_started,
+    };
+    finish_image(ec2, manifest, path, region, &image_id, waiting, cancel).await
+}
+
+/// How long a new image may take to become available, and since when it is waited for.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting {
+    /// How long it may take.
+    pub timeout: Duration,
+    /// How to poll.
+    pub schedule: PollSchedule,
+    /// When it was requested.
+    pub started: Instant,
+}
+
+/// Waits for the new source image `image_id` (in the manifest as pending); refuses (and
+/// removes) it when its snapshots are encrypted; requires IMDSv2; records it as available.
+pub async fn finish_image(
+    ec2: &Ec2,
+    manifest: &mut Manifest,
+    path: &std::path::Path,
+    region: &str,
+    image_id: &str,
+    waiting: Waiting,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
     let image = wait_available(
         ec2,
         region,
-        &image_id,
-        plan.config.copy.timeout_minutes.duration(),
-        plan.schedule,
+        image_id,
+        waiting.timeout,
+        waiting.schedule,
         cancel,
     )
     .await?;
@@ -473,14 +505,17 @@ async fn make_image(
         save(manifest, path)?;
         return Err(refused);
     }
-    ec2.require_imdsv2(region, &image_id).await?;
-    let entry = manifest.regions.get_mut(region).expect("inserted above");
+    ec2.require_imdsv2(region, image_id).await?;
+    let entry = manifest
+        .regions
+        .get_mut(region)
+        .ok_or_else(|| StageError::Other(format!("the manifest lost {image_id} in {region}")))?;
     entry.state = ImageState::Available;
     entry.snapshot_ids = image.snapshot_ids.clone();
-    entry.seconds = Some(image_started.elapsed().as_secs_f64());
+    entry.seconds = Some(waiting.started.elapsed().as_secs_f64());
     manifest
         .timings
-        .insert("image".into(), image_started.elapsed().as_secs_f64());
+        .insert("image".into(), waiting.started.elapsed().as_secs_f64());
     save(manifest, path)?;
     progress::line(&format!(
         "build: image {image_id} is available in {region} (IMDSv2 required, snapshots unencrypted)"

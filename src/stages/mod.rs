@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod copy;
+pub mod import;
 pub mod preflight;
 pub mod publish;
 pub mod submit;
@@ -24,15 +25,21 @@ pub mod tag {
     pub const VERSION: &str = "marketplace-release:version";
     /// The product.
     pub const PRODUCT: &str = "marketplace-release:product";
-    /// On copies: the source image, which is how a re-run finds copies it already made.
+    /// On copies: the source image, which is how a re-run finds copies it already made (on an
+    /// image copied from an existing AMI: that AMI).
     pub const SOURCE_IMAGE: &str = "marketplace-release:source-image";
     /// `builder` on the builder instance.
     pub const ROLE: &str = "marketplace-release:role";
     /// The architecture of an image.
     pub const ARCHITECTURE: &str = "marketplace-release:architecture";
-    /// `succeeded` on an image whose build script and hardening succeeded (the only images
-    /// made).
+    /// How an image of a release was made: [`BUILD_SUCCEEDED`] (its build script and hardening
+    /// succeeded: the only images built) or [`BUILD_IMPORTED`] (copied from an existing AMI).
     pub const BUILD: &str = "marketplace-release:build";
+    /// [`BUILD`] of an image whose build script and hardening succeeded.
+    pub const BUILD_SUCCEEDED: &str = "succeeded";
+    /// [`BUILD`] of an image copied from an existing AMI (`build.image`): not built here, its
+    /// hardening not verified.
+    pub const BUILD_IMPORTED: &str = "imported";
     /// The SHA-256 of the build script an image was built with.
     pub const SCRIPT_SHA256: &str = "marketplace-release:script-sha256";
     /// `failed` when a later verification of the image failed (never resumed from).
