@@ -893,3 +893,93 @@ fn the_image_input_releases_an_existing_ami_without_a_build() {
         assert_eq!(stack.calls("CopyImage", region), 1, "{region}");
     }
 }
+
+/// AWS out of reach (or no credentials): the error is one short line with the next step, in
+/// the log and the step summary, with no colour codes and none of the SDK's dump; the SDK's
+/// whole error and its credential chain show only with debug logging (RUNNER_DEBUG=1, as
+/// GitHub sets it on a re-run with debug logging).
+#[test]
+fn aws_failures_are_short_without_debug_and_whole_with_it() {
+    let dumps = [
+        "dispatch failure",
+        "DispatchFailure",
+        "hyper_util",
+        "ConnectorError",
+    ];
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    let out = run(action_command(
+        program,
+        &runner.workspace(),
+        &runner.env(no_aws(), &[]),
+    ));
+    let (stdout, stderr, summary) = (text(&out.stdout), text(&out.stderr), runner.summary());
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for (what, shown) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("summary", &summary),
+    ] {
+        assert!(
+            !shown.contains("\x1b["),
+            "colour codes in the {what}:\n{shown}"
+        );
+        for dump in dumps {
+            assert!(!shown.contains(dump), "`{dump}` in the {what}:\n{shown}");
+        }
+    }
+    assert!(
+        stderr.contains("DescribeRegions in us-east-1 failed: request failed: tcp connect error: Connection refused")
+            && stderr.contains("help: AWS did not answer in us-east-1")
+            && stderr.contains("--debug"),
+        "{stderr}"
+    );
+    assert!(summary.contains("Connection refused"), "{summary}");
+
+    let mut env = runner.env(no_aws(), &[]);
+    env.push(("RUNNER_DEBUG".into(), "1".into()));
+    let out = run(action_command(program, &runner.workspace(), &env));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("dispatch failure"),
+        "debug shows the whole error:\n{stderr}"
+    );
+    assert!(!stderr.contains("\x1b["), "{stderr}");
+
+    // No credentials at all: the chain's reason, and its warnings only with debug logging.
+    let no_credentials: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let out = run(action_command(
+        program,
+        &runner.workspace(),
+        &runner.env(no_credentials.clone(), &[]),
+    ));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no AWS credentials were found")
+            && stderr.contains("configure-aws-credentials"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN"),
+        "the SDK's warnings need debug logging:\n{stderr}"
+    );
+    assert!(!stderr.contains("\x1b["), "{stderr}");
+    let mut env = runner.env(no_credentials, &[]);
+    env.push(("RUNNER_DEBUG".into(), "1".into()));
+    let out = run(action_command(program, &runner.workspace(), &env));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("AWS_SHARED_CREDENTIALS_FILE"),
+        "debug shows the chain:\n{stderr}"
+    );
+    assert!(!stderr.contains("\x1b["), "{stderr}");
+}

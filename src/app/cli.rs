@@ -24,6 +24,11 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+    /// Show debug logs, the AWS SDK's whole errors and its credential chain included (also
+    /// on with RUNNER_DEBUG=1, as GitHub Actions sets it when a run is re-run with debug
+    /// logging).
+    #[arg(long, global = true)]
+    pub debug: bool,
 }
 
 /// The commands.

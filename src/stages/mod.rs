@@ -187,6 +187,10 @@ fn aws_help(error: &AwsError) -> String {
         code if code.starts_with("InvalidAMIID") => {
             "check the image ID and that it exists in that region".into()
         }
+        crate::aws::error::REQUEST_FAILED => format!(
+            "AWS did not answer in {}: check the network, the region and AWS_ENDPOINT_URL when it is set; run with --debug (in GitHub Actions: re-run with debug logging) for the SDK's whole error; the manifest lists what exists",
+            error.region
+        ),
         _ => "check the AWS error above; the manifest lists what exists".into(),
     }
 }
