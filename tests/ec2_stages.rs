@@ -68,6 +68,22 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
     let manifest = repo.manifest();
     assert_eq!(manifest["incomplete"], false);
     assert_eq!(manifest["version"], "2025.06.0");
+    // The timeline: RFC 3339 UTC starts and ends of the builder, the image, each copy (the
+    // source region is not copied) and publish.
+    let timeline = &manifest["timeline"];
+    for phase in ["builder", "image", "publish"] {
+        for end in ["start", "end"] {
+            let at = timeline[phase][end].as_str().unwrap_or_default();
+            assert!(
+                at.len() == 20 && at.ends_with('Z'),
+                "{phase}.{end}: {timeline}"
+            );
+        }
+    }
+    let copied: Vec<&String> = timeline["copies"].as_object().unwrap().keys().collect();
+    assert_eq!(copied.len(), FIVE.len() - 1, "{timeline}");
+    assert!(!copied.iter().any(|r| *r == "us-east-1"), "{timeline}");
+    assert!(timeline["image"]["start"].as_str() >= timeline["builder"]["end"].as_str());
     let order: Vec<&String> = manifest["regions"].as_object().unwrap().keys().collect();
     assert_eq!(
         order, FIVE,

@@ -29,3 +29,4 @@ mod iam_policy;
 mod onboarding;
 mod pairs;
 mod properties;
+mod timeline;

@@ -25,6 +25,7 @@ use crate::config::{Architecture, BaseAmi, Config, Source, SubmitIntent};
 use crate::domain::ami::AmiId;
 use crate::domain::manifest::{Manifest, SCHEMA_VERSION};
 use crate::domain::state::ImageState;
+use crate::domain::timeline::Span;
 use crate::domain::version::Version;
 use crate::files::{file_error, write_atomically};
 use crate::github::{GitHub, RepoName, RetryPolicy};
@@ -437,8 +438,12 @@ impl Release {
             }
         }
         if self.stages.publish {
+            let span = Span::starting_now();
             match self.publish(&outcome.manifests).await {
-                Ok(published) => outcome.published = Some(published),
+                Ok(published) => {
+                    record_publish(&mut outcome.manifests, span.ended_now());
+                    outcome.published = Some(published);
+                }
                 Err(error) => {
                     return Some(Stopped::Failed {
                         stage: "publish",
@@ -1170,6 +1175,7 @@ fn new_manifest(
         builder: None,
         regions: IndexMap::new(),
         timings: IndexMap::new(),
+        timeline: Default::default(),
         incomplete: true,
         script_sha256: None,
         cleanup: Vec::new(),
@@ -1318,6 +1324,20 @@ fn check_given_manifests(release: &Release) -> Result<()> {
     }
     publish::amis_from_manifests(&release.config, &release.given, Some(&release.version))?;
     Ok(())
+}
+
+/// Records when publish ran in each manifest, and saves them where they were read or
+/// written; a manifest that can't be saved keeps the record for the step summary only.
+fn record_publish(manifests: &mut [(String, Manifest)], span: Span) {
+    for (path, manifest) in manifests {
+        manifest.timeline.publish = Some(span);
+        if let Err(e) = manifest.write(Path::new(path)) {
+            output::warning(
+                "manifest not updated",
+                &format!("{path}: publish's times were not saved: {e:#}"),
+            );
+        }
+    }
 }
 
 /// Announces the available AMIs (a notice in GitHub Actions).

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::domain::state::ImageState;
+use crate::domain::timeline::Timeline;
 use schemars::JsonSchema;
 
 /// The manifest format version this tool writes. 1: the first format (its version field was
@@ -110,6 +111,10 @@ pub struct Manifest {
     /// Seconds per phase (`build`, `image`, `copy`).
     #[serde(default)]
     pub timings: IndexMap<String, f64>,
+    /// When each phase started and ended (the builder, the image, each region's copy,
+    /// publish), for the release timeline.
+    #[serde(default, skip_serializing_if = "Timeline::is_empty")]
+    pub timeline: Timeline,
     /// Whether the run ended early (failure or cancellation).
     #[serde(default)]
     pub incomplete: bool,
@@ -268,6 +273,7 @@ mod tests {
             builder: None,
             regions: IndexMap::new(),
             timings: IndexMap::new(),
+            timeline: Timeline::default(),
             incomplete: false,
             script_sha256: None,
             cleanup: Vec::new(),

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::aws::catalog::ChangeSetState;
 use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
-use crate::plan::ReleasePlan;
+use crate::plan::{timeline, ReleasePlan};
 use crate::stages::publish::Published;
 
 /// The name of every output, as action.yml declares them.
@@ -310,6 +310,9 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             ));
         }
         md.push('\n');
+        if let Some(chart) = timeline::markdown(manifest, timeline::Phases::All) {
+            md.push_str(&format!("#### Timeline\n\n{chart}\n"));
+        }
     }
     if let Some(published) = facts.published {
         md.push_str("### Pull request\n\n");

@@ -6,6 +6,7 @@ pub mod advice;
 pub mod loadform;
 pub mod render;
 pub mod target;
+pub mod timeline;
 pub mod userdata;
 
 use indexmap::IndexMap;
@@ -268,6 +269,8 @@ struct BodyContext<'a> {
     submit_automated: bool,
     /// The AMIs not built here (`build.image`): copies of an AMI the vendor had.
     imported: Vec<Imported>,
+    /// The release timeline chart (Markdown), empty when the manifests record none.
+    timeline: String,
 }
 
 /// An architecture's AMI that marketplace-release did not build.
@@ -308,9 +311,10 @@ fn imported(config: &Config, manifests: &[(String, Manifest)]) -> Vec<Imported> 
 /// Longest text field kept whole when the body is too long.
 const TRIMMED_FIELD: usize = 4_000;
 
-/// Renders the body, dropping optional parts until it fits GitHub's limit: first the region
-/// table (us-east-1, which the load form needs, stays), then the ends of long text fields, and
-/// as a last resort the end of the body. The body names what it left out.
+/// Renders the body, dropping optional parts until it fits GitHub's limit: first the timeline
+/// chart, then the region table (us-east-1, which the load form needs, stays), then the ends
+/// of long text fields, and as a last resort the end of the body. The body names what it left
+/// out.
 fn render_body_within_limit(
     source: &str,
     mut body: BodyContext<'_>,
@@ -319,6 +323,12 @@ fn render_body_within_limit(
     // Only the body is trimmed; the plan (and the CSV) keep every value whole.
     let full_fields = body.load_form_fields.clone();
     let mut text = render(&body)?;
+    if text.chars().count() > MAX_PR_BODY && !body.timeline.is_empty() {
+        body.timeline.clear();
+        body.omitted
+            .push("the release timeline chart (the run's step summary has it)".into());
+        text = render(&body)?;
+    }
     if text.chars().count() > MAX_PR_BODY && body.regions.len() > 1 {
         let dropped = body.regions.len() - 1;
         body.regions.retain(|r| r.region == "us-east-1");
@@ -758,6 +768,10 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         omitted: Vec::new(),
         submit_automated: config.submit.is_some(),
         imported: imported(config, inputs.manifests),
+        timeline: timeline::markdown_all(
+            inputs.manifests.iter().map(|(_, m)| m),
+            timeline::Phases::BeforePublish,
+        ),
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 

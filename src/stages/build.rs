@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest, Termination};
 use crate::config::{Architecture, BaseAmi, Config};
 use crate::domain::manifest::{Builder, Manifest, RegionImage};
+use crate::domain::timeline::Span;
 use crate::plan::userdata::{self, BuildResult, UserData};
 use crate::stages::wait::{self, PollSchedule};
 use crate::stages::{sleep_or_cancel, tag, unless_cancelled, CancellationToken, StageError};
@@ -96,7 +97,9 @@ pub async fn build(
     if cancel.is_cancelled() {
         return Err(StageError::Cancelled);
     }
+    let launched = Span::starting_now();
     let instance = ec2.run_builder(&region, &request).await?;
+    manifest.timeline.builder = Some(launched);
     manifest.builder = Some(Builder {
         instance_id: instance.clone(),
         terminated: false,
@@ -108,6 +111,9 @@ pub async fn build(
         Err(e) => Err(e),
     };
 
+    if let Some(span) = manifest.timeline.builder.filter(|s| s.end.is_none()) {
+        manifest.timeline.builder = Some(span.ended_now());
+    }
     let terminated = terminate_builder(ec2, &region, &instance).await;
     if let Some(builder) = manifest.builder.as_mut() {
         builder.terminated = terminated.is_ok();
@@ -254,7 +260,9 @@ async fn on_builder(
     let started = Instant::now();
     wait_stopped(ec2, plan, region, instance, cancel).await?;
     let console = Console::new(ec2, region, instance);
-    match console.await_marker(plan, &manifest.run_id, cancel).await? {
+    let result = console.await_marker(plan, &manifest.run_id, cancel).await?;
+    manifest.timeline.builder = manifest.timeline.builder.map(Span::ended_now);
+    match result {
         (BuildResult::Success, _) => {
             progress::line("build: the build script and the hardening succeeded");
         }
@@ -426,6 +434,7 @@ async fn make_image(
     cancel: &CancellationToken,
 ) -> Result<(), StageError> {
     let image_started = Instant::now();
+    manifest.timeline.image = Some(Span::starting_now());
     let mut image_tags = plan.tags.clone();
     image_tags.extend([
         ("Name".to_owned(), manifest.name.clone()),
@@ -516,6 +525,7 @@ pub async fn finish_image(
     manifest
         .timings
         .insert("image".into(), waiting.started.elapsed().as_secs_f64());
+    manifest.timeline.image = manifest.timeline.image.map(Span::ended_now);
     save(manifest, path)?;
     progress::line(&format!(
         "build: image {image_id} is available in {region} (IMDSv2 required, snapshots unencrypted)"

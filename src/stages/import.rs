@@ -15,6 +15,7 @@ use std::time::Instant;
 use crate::aws::ec2::Ec2;
 use crate::domain::manifest::{Manifest, RegionImage};
 use crate::domain::state::ImageState;
+use crate::domain::timeline::Span;
 use crate::output::progress;
 use crate::stages::build::{finish_image, refuse_encrypted, save, Waiting};
 use crate::stages::{tag, CancellationToken, StageError};
@@ -74,6 +75,7 @@ async fn run(
         (tag::SOURCE_IMAGE.to_owned(), plan.image.to_owned()),
     ]);
     let token = format!("mr-import-{}-{}", manifest.run_id, plan.image);
+    manifest.timeline.image = Some(Span::starting_now());
     let image_id = ec2
         .copy_image(
             region,
