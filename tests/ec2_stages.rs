@@ -626,3 +626,74 @@ fn copying_an_image_that_does_not_exist_fails_before_any_copy() {
         assert_eq!(stack.calls("CopyImage", region), 0);
     }
 }
+
+/// In a terminal (a pseudo-terminal, as `script` makes one) the copy's waits show progress
+/// bars: a line per region with its state and time, under an overall bar. Piped, the same run
+/// prints plain lines (one a minute while waiting) and no cursor codes; `--quiet` only the
+/// closing table.
+#[test]
+fn a_terminal_shows_progress_bars_and_a_pipe_plain_lines() {
+    let binary = env!("CARGO_BIN_EXE_marketplace-release");
+    let run_in_terminal = |stack: &Ec2Stack, repo: &UserRepo, image: &str| {
+        let command = format!(
+            "{binary} copy --config .github/marketplace-release.yml --version 1.0.0 --image {image}"
+        );
+        std::process::Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .current_dir(repo.path())
+            .env_remove("GITHUB_ACTIONS")
+            .env("TERM", "xterm")
+            .envs(stack.env())
+            .output()
+            .expect("script runs")
+    };
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"copy_delay_s": 2}));
+    let repo = UserRepo::new(&FIVE, "");
+    let out = run_in_terminal(&stack, &repo, &source_image(&stack));
+    let transcript = text(&out.stdout);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("\x1b[") && transcript.contains("5/5 done"),
+        "the bars are drawn:\n{transcript}"
+    );
+    for region in FIVE {
+        assert!(
+            transcript.contains(&format!("{region:<16} available")),
+            "{region}'s line:\n{transcript}"
+        );
+    }
+    assert!(!transcript.contains("::group::"), "{transcript}");
+    assert!(
+        !transcript.contains("copy: 0/5 available"),
+        "no once-a-minute lines under the bars:\n{transcript}"
+    );
+
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"copy_delay_s": 2}));
+    let repo = UserRepo::new(&FIVE, "");
+    let out = repo.run(&stack, &args("copy", &["--image", &source_image(&stack)]));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("copy: eu-west-1: ami-") && stderr.contains("available and shared"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/5 available"),
+        "the periodic line:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("\x1b[") && !stderr.contains("done,"),
+        "{stderr}"
+    );
+
+    let out = repo.run(
+        &stack,
+        &args("copy", &["--image", &source_image(&stack), "--quiet"]),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.starts_with("region "), "only the table:\n{stderr}");
+    assert!(!stderr.contains("copy: "), "{stderr}");
+}

@@ -29,6 +29,9 @@ pub struct Cli {
     /// logging).
     #[arg(long, global = true)]
     pub debug: bool,
+    /// Print only errors and the closing tables: no progress lines or bars.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// The commands.

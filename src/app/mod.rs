@@ -41,12 +41,16 @@ pub fn main() -> ExitCode {
         Cli {
             command: Command::Action,
             debug: false,
+            quiet: false,
         }
     } else {
         Cli::parse()
     };
     init_log(cli.debug || debug_requested());
-    match cli::run(cli) {
+    output::set_mode(cli.quiet);
+    let result = cli::run(cli);
+    output::log::finish();
+    match result {
         Ok(code) => code,
         Err(error) => {
             let diagnostic = Diagnostic::from_error(&error);

@@ -260,7 +260,18 @@ async fn on_builder(
     let started = Instant::now();
     wait_stopped(ec2, plan, region, instance, cancel).await?;
     let console = Console::new(ec2, region, instance);
+    progress::item(
+        "builder",
+        &format!("{instance} stopped; reading its console"),
+        false,
+    );
     let result = console.await_marker(plan, &manifest.run_id, cancel).await?;
+    let said = match result.0 {
+        BuildResult::Success => "the build script succeeded",
+        BuildResult::Failed(_) => "the build script failed",
+        BuildResult::Unknown => "no result on the console",
+    };
+    progress::item("builder", said, true);
     manifest.timeline.builder = manifest.timeline.builder.map(Span::ended_now);
     match result {
         (BuildResult::Success, _) => {
@@ -301,6 +312,7 @@ async fn wait_stopped(
     let mut last_progress = Instant::now();
     loop {
         let state = unless_cancelled(ec2.instance_state(region, instance), cancel).await?;
+        progress::item("builder", &format!("{instance} {state}"), false);
         match state.as_str() {
             "stopped" => return Ok(()),
             "terminated" | "shutting-down" => {
@@ -324,7 +336,7 @@ async fn wait_stopped(
             });
         }
         if last_progress.elapsed() >= plan.schedule.progress {
-            progress::line(&format!(
+            progress::tick(&format!(
                 "build: builder {instance} {state} for {}",
                 wait::short(waited)
             ));
@@ -403,7 +415,7 @@ impl<'a> Console<'a> {
                 return Ok((result, text));
             }
             if last_progress.elapsed() >= plan.schedule.progress {
-                progress::line(&format!(
+                progress::tick(&format!(
                     "build: builder {} stopped; its console has no result line yet after {} (EC2 posts it with a delay)",
                     self.instance,
                     wait::short(waited)
@@ -463,6 +475,7 @@ async fn make_image(
     progress::line(&format!(
         "build: image {image_id} requested; waiting for it to become available"
     ));
+    progress::item("image", &format!("{image_id} pending"), false);
     let waiting = Waiting {
         timeout: plan.config.copy.timeout_minutes.duration(),
         schedule: plan.schedule,
@@ -526,6 +539,7 @@ pub async fn finish_image(
         .timings
         .insert("image".into(), waiting.started.elapsed().as_secs_f64());
     manifest.timeline.image = manifest.timeline.image.map(Span::ended_now);
+    progress::item("image", &format!("{image_id} available"), true);
     save(manifest, path)?;
     progress::line(&format!(
         "build: image {image_id} is available in {region} (IMDSv2 required, snapshots unencrypted)"

@@ -82,6 +82,8 @@ impl Shared {
     }
 
     fn set_progress(&self, region: &str, state: &str) {
+        let done = matches!(state, "available" | "failed" | "unknown");
+        progress::item(region, state, done);
         self.progress.lock().expect("progress lock").insert(
             region.to_owned(),
             Progress {
@@ -466,7 +468,7 @@ async fn report_progress(shared: Arc<Shared>) {
                 wait::short(p.since.elapsed())
             ));
         }
-        progress::line(&line);
+        progress::tick(&line);
     }
 }
 
@@ -503,7 +505,7 @@ fn print_table(shared: &Shared) {
             image.state.as_str()
         ));
     }
-    progress::line(table.trim_end());
+    progress::table(table.trim_end());
 }
 
 /// Deregisters the images and deletes the snapshots this run created, in the plan's regions.

@@ -95,6 +95,7 @@ async fn run(
         "image: {image_id} requested (a copy of {} in {region}); waiting for it to become available",
         plan.image
     ));
+    progress::item("image", &format!("{image_id} pending"), false);
     let waiting = Waiting {
         started,
         ..plan.waiting
