@@ -254,3 +254,24 @@ fn a_long_body_drops_the_chart_before_the_load_form_values() {
     );
     assert!(body.contains("| ap-south-1 |"), "the region table stays");
 }
+
+/// The README's "What a release looks like" shows the golden files as they are.
+#[test]
+fn the_readme_shows_the_golden_release() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let mut shown = 0;
+    for section in readme.split("<!-- golden: ").skip(1) {
+        let (path, rest) = section.split_once(" -->\n").expect("a golden marker line");
+        let (text, _) = rest
+            .split_once("<!-- end golden -->")
+            .expect("an end marker");
+        let golden = std::fs::read_to_string(common::repo().join(path)).unwrap();
+        assert_eq!(
+            text.trim_end(),
+            golden.trim_end(),
+            "the README's copy of {path} is stale: paste the file between its markers"
+        );
+        shown += 1;
+    }
+    assert_eq!(shown, 2, "the summary and the pull request body");
+}
