@@ -885,6 +885,13 @@ fn the_image_input_releases_an_existing_ami_without_a_build() {
         assert!(body.contains(&ours), "the PR names our us-east-1 AMI");
     }
     assert_eq!(runner.outputs()["ami-id"], ours);
+    let summary = runner.summary();
+    assert!(
+        summary.contains(&format!(
+            "Not built by marketplace-release: a copy of `{existing}`"
+        )),
+        "{summary}"
+    );
 
     // A re-run resumes from the copy it made: no second CopyImage anywhere.
     let out = run(action_command(program, &runner.workspace(), &env));

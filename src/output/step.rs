@@ -285,11 +285,19 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
     }
     for (path, manifest) in facts.manifests {
         md.push_str(&format!(
-            "### {} — `{}`\n\nManifest: `{path}`{}\n\n| Region | AMI | Status | Time |\n|---|---|---|---|\n",
+            "### {} — `{}`\n\nManifest: `{path}`{}\n\n",
             manifest.architecture,
             manifest.name,
-            if manifest.incomplete { " (incomplete)" } else { "" }
+            if manifest.incomplete {
+                " (incomplete)"
+            } else {
+                ""
+            }
         ));
+        if let Some(from) = &manifest.imported_from {
+            md.push_str(&format!("> [!WARNING]\n> Not built by marketplace-release: a copy of `{from}` (hardening: not verified).\n\n"));
+        }
+        md.push_str("| Region | AMI | Status | Time |\n|---|---|---|---|\n");
         if manifest.regions.is_empty() {
             if let Some(source) = &manifest.source_image_id {
                 md.push_str(&format!(
