@@ -17,7 +17,7 @@ bin="$CARGO_TARGET_DIR/debug/marketplace-release"
 work="$(mktemp -d)"
 port() { "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 moto_port="$(port)"; proxy_port="$(port)"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 & moto_pid=$!
+MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 & moto_pid=$!
 "$venv/bin/python" "$repo/tests/support/ec2_proxy.py" "$proxy_port" "http://127.0.0.1:$moto_port" >/dev/null & proxy_pid=$!
 trap 'kill $moto_pid $proxy_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -s "http://127.0.0.1:$proxy_port/__control/stats" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -37,6 +37,11 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_ACCESS_KEY_ID=testing
 source_image="$("$venv/bin/python" - "$moto_port" <<'PY'
 import sys, boto3
 ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", aws_access_key_id="t", aws_secret_access_key="t")
+# The load form's ingestion role, which the seller checks read before anything is made.
+iam = boto3.client("iam", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", aws_access_key_id="t", aws_secret_access_key="t")
+trust = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "assets.marketplace.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+iam.create_role(RoleName="R", AssumeRolePolicyDocument=trust)
+iam.attach_role_policy(RoleName="R", PolicyArn="arn:aws:iam::aws:policy/AWSMarketplaceAmiIngestion")
 print(ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"])
 PY
 )"

@@ -242,6 +242,215 @@ fn local_validation_errors_come_before_any_call() {
 }
 
 #[test]
+fn the_example_and_every_optional_field_are_accepted_by_the_fake() {
+    let every = "  intent: validate\n  scanning-port: 22\n  access-endpoint:\n    protocol: https\n    port: 7473\n    relative-path: /browser/\n";
+    let seven_blocks: String = (0..7)
+        .map(|i| {
+            format!(
+                "    - {{protocol: udp, from-port: 5000, to-port: 5001, cidr: 10.0.{i}.0/24}}\n"
+            )
+        })
+        .collect();
+    let cases = [
+        ("the example", config("  intent: validate\n")),
+        ("every optional field", config(every)),
+        (
+            "the root path",
+            config("  intent: validate\n  access-endpoint: {protocol: http, port: 7474, relative-path: /}\n"),
+        ),
+        (
+            "seven CIDR blocks on one port range",
+            config("  intent: validate\n").replace(
+                "  usage-instructions: |",
+                &format!("{seven_blocks}  usage-instructions: |"),
+            ),
+        ),
+    ];
+    for (label, text) in cases {
+        let setup = Setup::new(&text, 0);
+        let (code, stdout, stderr) = setup.submit(&[]);
+        assert_eq!(code, Some(0), "{label}: {stdout}\n{stderr}");
+        let starts = setup.starts();
+        assert_eq!(starts.len(), 1, "{label}");
+        assert!(
+            common::catalog::request_violations(&starts[0]).is_empty(),
+            "{label}"
+        );
+        let option = &starts[0]["ChangeSet"][0]["DetailsDocument"]["DeliveryOptions"][0]["Details"]
+            ["AmiDeliveryOptionDetails"];
+        match label {
+            "every optional field" => {
+                assert_eq!(option["AccessEndpointUrl"]["RelativePath"], "browser/");
+                assert_eq!(option["AmiSource"]["ScanningPort"], 22);
+                assert!(
+                    stderr.contains("`/browser/` is sent as `browser/`: the Catalog API's AccessEndpointUrl.RelativePath must not start with `/`"),
+                    "{stderr}"
+                );
+            }
+            "the root path" => {
+                assert_eq!(
+                    option["AccessEndpointUrl"],
+                    json!({"Port": 7474, "Protocol": "http"})
+                );
+            }
+            "seven CIDR blocks on one port range" => {
+                let groups = option["SecurityGroups"].as_array().unwrap();
+                let sizes: Vec<usize> = groups
+                    .iter()
+                    .map(|g| g["IpRanges"].as_array().unwrap().len())
+                    .collect();
+                assert_eq!(sizes, [1, 1, 1, 5, 2], "{label}");
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn every_value_aws_refuses_is_refused_locally_naming_the_field() {
+    let form = |from: &str, to: &str| config("  intent: validate\n").replace(from, to);
+    let cases = [
+        (
+            form("protocol: tcp, from-port: 22", "protocol: icmp, from-port: 22"),
+            "load-form.security-groups.0.protocol",
+            "`icmp` is refused: the Catalog API's IpProtocol takes at most 3 characters",
+        ),
+        (
+            form("from-port: 22, to-port: 22", "from-port: 0, to-port: 22"),
+            "load-form.security-groups.0.from-port",
+            "port 0 is refused",
+        ),
+        (
+            form("os-user-name: ec2-user", "os-user-name: ec2.user"),
+            "load-form.os-user-name",
+            "AmiSource.UserName: it must match ^[a-zA-Z][a-zA-Z0-9_-]{0,31}$",
+        ),
+        (
+            form("recommended-instance-type: r6i.large", "recommended-instance-type: u-6tb1.metal"),
+            "load-form.recommended-instance-type",
+            "RecommendedInstanceType: it must match",
+        ),
+        (
+            form("role/MarketplaceAmiIngestion", "role/MarketplaceAmiIngestion").replace("arn:aws:iam::", "arn:aws-us-gov:iam::"),
+            "load-form.access-role-arn",
+            "AmiSource.AccessRoleArn: it must match ^arn:aws:iam::",
+        ),
+        (
+            form("os-version: \"2023\"", &format!("os-version: \"{}\"", "9".repeat(101))),
+            "load-form.os-version",
+            "takes at most 100 characters, not 101",
+        ),
+        (
+            config("  intent: validate\n  access-endpoint: {protocol: http, port: 0}\n"),
+            "submit.access-endpoint.port",
+            "AccessEndpointUrl.Port: it must be a port from 1 to 65535",
+        ),
+        (
+            config("  intent: validate\n  scanning-port: 0\n"),
+            "submit.scanning-port",
+            "AmiSource.ScanningPort: it must be a port from 1 to 65535",
+        ),
+        (
+            config("  intent: validate\n  access-endpoint: {protocol: http, port: 80, relative-path: //x}\n"),
+            "submit.access-endpoint.relative-path",
+            "`//x` is not a URL path",
+        ),
+    ];
+    for (text, field, rule) in cases {
+        let setup = Setup::new(&text, 0);
+        let (code, _, stderr) = setup.submit(&[]);
+        assert_eq!(code, Some(2), "{field}: {stderr}");
+        assert!(
+            stderr.contains(field) && stderr.contains(rule),
+            "{field}: {stderr}"
+        );
+        assert!(
+            setup.catalog.state().requests.is_empty(),
+            "{field}: the API was called"
+        );
+    }
+}
+
+#[test]
+fn the_fake_answers_validation_exception_for_what_the_shapes_refuse() {
+    let mut request: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/golden/neo4j-start-change-set.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    request["ClientRequestToken"] = json!("mr-0123");
+    assert_eq!(
+        common::catalog::request_violations(&request),
+        Vec::<String>::new()
+    );
+    request["ChangeSet"][0]["DetailsDocument"]["DeliveryOptions"][0]["Details"]
+        ["AmiDeliveryOptionDetails"]["SecurityGroups"][0]["IpProtocol"] = json!("icmp");
+    request["ClientRequestToken"] = json!("token with spaces");
+    let found = common::catalog::request_violations(&request);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].starts_with("ClientRequestToken"), "{found:?}");
+    assert!(
+        found[1].ends_with("SecurityGroups[0].IpProtocol: longer than 3"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_product_that_sells_a_cloudformation_template_is_refused_before_any_change_set() {
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    setup.catalog.state().entity = common::catalog::product_entity(&[
+        ("5.24.0", &["AMI"]),
+        ("5.25.0", &["AMI", "CloudFormation"]),
+    ]);
+    let (code, _, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("product prod-example12345 sells a CloudFormation template: its version `5.25.0` carries a CloudFormation delivery option"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Add new version") && stderr.contains("load form"),
+        "{stderr}"
+    );
+    assert!(setup.starts().is_empty(), "no change set was started");
+
+    // A role that may not describe the product: said, not checked, and submitted.
+    let setup = Setup::new(&config("  intent: validate\n"), 0);
+    setup.catalog.state().entity_denied = true;
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("was not checked"), "{stderr}");
+    assert_eq!(setup.starts().len(), 1);
+}
+
+#[test]
+fn a_version_already_listed_is_a_no_op_and_a_taken_title_is_refused() {
+    let listed = |ami: &str| {
+        json!({"Versions": [{"VersionTitle": "5.26.0", "DeliveryOptions": [{"Type": "AMI"}],
+            "Sources": [{"Type": "AmazonMachineImage", "Image": format!("arn:aws:ec2:us-east-1::image/{ami}")}]}]})
+    };
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    setup.catalog.state().entity = listed(AMI);
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("already has this version with ami-0feedfacecafe0001: nothing to submit"),
+        "{stderr}"
+    );
+    assert!(setup.starts().is_empty(), "nothing was submitted");
+
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    setup.catalog.state().entity = listed("ami-0feedfacecafe0999");
+    let (code, _, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("load-form.version-title: product prod-example12345 already has a version titled `5.26.0`, with AMI ami-0feedfacecafe0999"),
+        "{stderr}"
+    );
+    assert!(setup.starts().is_empty());
+}
+
+#[test]
 fn status_follows_a_change_set_and_fails_when_it_failed() {
     let setup = Setup::new(&config("  intent: apply\n"), 4);
     let (code, stdout, stderr) = setup.submit(&[]);

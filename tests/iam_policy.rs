@@ -1,5 +1,6 @@
-//! `iam/policy.json` lists exactly the EC2 and Marketplace Catalog actions the code calls: a new
-//! SDK call without its permission fails here, and so does a permission nothing uses.
+//! `iam/policy.json` lists exactly the EC2, Marketplace Catalog and IAM actions the code calls:
+//! a new SDK call without its permission fails here, and so does a permission nothing uses.
+//! (STS GetCallerIdentity needs no permission.)
 
 use crate::common;
 
@@ -22,8 +23,9 @@ fn pascal(operation: &str) -> String {
 
 /// Every AWS call in `src/`: EC2 calls go through the adapter's one layer, which names the
 /// action (`.call("DescribeImages", …)`); Service Quotas errors name theirs
-/// (`from_sdk("GetServiceQuota", …)` in `src/aws/quotas.rs`); the Marketplace Catalog API is
-/// one client (`self.client.operation()`).
+/// (`from_sdk("GetServiceQuota", …)` in `src/aws/quotas.rs`); the one-client adapters call
+/// `self.client.operation()` (the Marketplace Catalog API in `aws/catalog.rs`, IAM in
+/// `aws/iam.rs`; `aws/sts.rs` calls only GetCallerIdentity, which needs no permission).
 fn called_actions() -> BTreeSet<String> {
     let ec2 = regex::Regex::new(r#"\.call\(\s*"([A-Za-z]+)""#).unwrap();
     let quotas = regex::Regex::new(r#"from_sdk\(\s*"([A-Za-z]+)""#).unwrap();
@@ -53,10 +55,15 @@ fn called_actions() -> BTreeSet<String> {
                             .map(|c| format!("servicequotas:{}", &c[1])),
                     );
                 }
+                let service = match path.file_name().and_then(|n| n.to_str()) {
+                    Some("iam.rs") => "iam",
+                    Some("sts.rs") => continue,
+                    _ => "aws-marketplace",
+                };
                 actions.extend(
                     catalog
                         .captures_iter(&text)
-                        .map(|c| format!("aws-marketplace:{}", pascal(&c[1]))),
+                        .map(|c| format!("{service}:{}", pascal(&c[1]))),
                 );
             }
         }
@@ -85,7 +92,7 @@ fn policy_actions() -> BTreeSet<String> {
     actions
         .into_iter()
         .filter(|a| {
-            ["ec2:", "aws-marketplace:", "servicequotas:"]
+            ["ec2:", "aws-marketplace:", "servicequotas:", "iam:"]
                 .iter()
                 .any(|service| a.starts_with(service))
         })

@@ -14,6 +14,7 @@ mod common;
 
 mod action_metadata;
 mod action_run;
+mod catalog_shapes;
 mod cli_init;
 mod cli_plan;
 mod cli_publish;
@@ -26,7 +27,9 @@ mod ec2_unkind;
 mod fuzz;
 mod github_openapi;
 mod iam_policy;
+mod ingestion_preflight;
 mod onboarding;
 mod pairs;
 mod properties;
+mod seller_checks;
 mod timeline;

@@ -313,7 +313,10 @@ fn the_iam_role_template_lints_and_trusts_every_example_workflow() {
             .unwrap();
     let embedded: serde_json::Value =
         serde_json::to_value(&properties["Policies"][0]["PolicyDocument"]).unwrap();
-    assert_eq!(embedded, policy, "the role's policy is not iam/policy.json");
+    assert_eq!(
+        embedded, policy,
+        "the role's policy is not iam/policy.json: run python3 scripts/sync-role-policy.py"
+    );
     let ingestion = &role["Resources"]["IngestionRole"]["Properties"];
     assert!(
         serde_json::to_string(&serde_json::to_value(ingestion).unwrap())

@@ -171,6 +171,7 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
         published: None,
         stopped: None,
         change_set: None,
+        ingestion: "",
     });
     check_chart(&summary, true);
     check_golden("timeline-30-regions-summary.md", &summary);
@@ -202,6 +203,7 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
             run_url: None,
             date: "2026-06-01",
             manifests: &manifests,
+            ingestion: "",
         },
     )
     .unwrap();
@@ -231,6 +233,7 @@ fn a_long_body_drops_the_chart_before_the_load_form_values() {
         run_url: None,
         date: "2026-06-01",
         manifests: &manifests,
+        ingestion: "",
     };
     let full = plan::plan(&config, &inputs(DEFAULT_PR_BODY))
         .unwrap()

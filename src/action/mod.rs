@@ -91,6 +91,7 @@ fn hand_on(outcome: &Outcome) -> Result<()> {
         published: outcome.published.as_ref(),
         stopped: outcome.why_stopped(),
         change_set: outcome.change_set.as_ref(),
+        ingestion: &outcome.ingestion,
     }))
 }
 

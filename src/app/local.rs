@@ -133,6 +133,7 @@ pub fn make_plan(
         run_url: run_url.as_deref(),
         date: &date,
         manifests: &[],
+        ingestion: "",
     };
     let mut plan = plan::plan(config, &inputs).map_err(|e| {
         let text = std::fs::read_to_string(config_path).unwrap_or_default();

@@ -21,12 +21,16 @@ use secrecy::SecretString;
 use super::env::RunnerEnv;
 use crate::aws::catalog::{Catalog, ChangeSetState};
 use crate::aws::ec2::{Ec2, LaunchPermissions};
+use crate::aws::iam::{Iam, RoleLookup};
+use crate::aws::sts::Sts;
 use crate::config::{Architecture, BaseAmi, Config, Source, SubmitIntent};
 use crate::domain::ami::AmiId;
-use crate::domain::manifest::{Manifest, SCHEMA_VERSION};
+use crate::domain::manifest::{Manifest, RegionImage, SCHEMA_VERSION};
+use crate::domain::seller;
 use crate::domain::state::ImageState;
 use crate::domain::timeline::Span;
 use crate::domain::version::Version;
+use crate::domain::{catalog, ingestion};
 use crate::files::{file_error, write_atomically};
 use crate::github::{GitHub, RepoName, RetryPolicy};
 use crate::output::diagnostic::{self, Diagnostic, Kind};
@@ -250,6 +254,8 @@ pub struct Outcome {
     pub title: String,
     /// The stages that were to run.
     pub stages: Stages,
+    /// The ingestion preflight's checklist (Markdown), when it ran.
+    pub ingestion: String,
 }
 
 impl Outcome {
@@ -316,6 +322,10 @@ pub const PREFLIGHT: &[Check] = &[
     Check {
         name: "every manifest this run writes can be written",
         run: check_manifest_paths,
+    },
+    Check {
+        name: "the submit request keeps the Catalog API's shapes (AmiProduct@1.0)",
+        run: check_submission_shapes,
     },
 ];
 
@@ -398,6 +408,7 @@ impl Release {
             stopped: None,
             title: format!("{} {}", self.config.product.name, self.version),
             stages: self.stages,
+            ingestion: String::new(),
         };
         let stopped = self.run_stages(&mut outcome, cancel).await;
         outcome.stopped = stopped;
@@ -409,10 +420,19 @@ impl Release {
         outcome: &mut Outcome,
         cancel: &CancellationToken,
     ) -> Option<Stopped> {
-        if !self.jobs.is_empty() {
-            let max_in_flight =
-                usize::try_from(self.config.copy.max_concurrency.get()).unwrap_or(1);
-            let ec2 = Arc::new(Ec2::from_env(max_in_flight).await);
+        let built_here = !self.jobs.is_empty();
+        if built_here {
+            let checked = match self.check_seller().await {
+                Ok(()) => self.check_listing().await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = checked {
+                return Some(Stopped::Failed {
+                    stage: if self.stages.build { "build" } else { "copy" },
+                    error,
+                });
+            }
+            let ec2 = Arc::new(self.ec2().await);
             for job in std::mem::take(&mut self.jobs) {
                 let path = job.manifest_path.display().to_string();
                 let (manifest, result) = self.build_and_copy(ec2.clone(), job, cancel).await;
@@ -429,6 +449,23 @@ impl Release {
                 }
             }
         }
+        // The ingestion preflight on the images this run built, before the templates,
+        // the PR and submit.
+        if built_here && (self.stages.publish || self.stages.submit) {
+            match self.ingestion_preflight(&outcome.manifests).await {
+                Ok(checklist) => outcome.ingestion = checklist,
+                Err(error) => {
+                    return Some(Stopped::Failed {
+                        stage: if self.stages.publish {
+                            "publish"
+                        } else {
+                            "submit"
+                        },
+                        error,
+                    })
+                }
+            }
+        }
         if self.stages.templates {
             if let Err(error) = self.regenerate_templates(&outcome.manifests) {
                 return Some(Stopped::Failed {
@@ -438,23 +475,16 @@ impl Release {
             }
         }
         if self.stages.publish {
-            let span = Span::starting_now();
-            match self.publish(&outcome.manifests).await {
-                Ok(published) => {
-                    record_publish(&mut outcome.manifests, span.ended_now());
-                    outcome.published = Some(published);
-                }
-                Err(error) => {
-                    return Some(Stopped::Failed {
-                        stage: "publish",
-                        error,
-                    })
-                }
+            if let Err(error) = self.publish_and_record(outcome).await {
+                return Some(Stopped::Failed {
+                    stage: "publish",
+                    error,
+                });
             }
         }
         if self.stages.submit {
             match self.submit(&outcome.manifests, cancel).await {
-                Ok(state) => outcome.change_set = Some(state),
+                Ok(state) => outcome.change_set = state,
                 Err(error) => {
                     return Some(Stopped::Failed {
                         stage: "submit",
@@ -464,6 +494,99 @@ impl Release {
             }
         }
         None
+    }
+
+    /// Publishes, then records when publish ran in the manifests (for the timeline).
+    async fn publish_and_record(&self, outcome: &mut Outcome) -> Result<()> {
+        let span = Span::starting_now();
+        let published = self.publish(&outcome.manifests, &outcome.ingestion).await?;
+        record_publish(&mut outcome.manifests, span.ended_now());
+        outcome.published = Some(published);
+        Ok(())
+    }
+
+    /// The seller account (STS) and the load form's ingestion role (IAM), before anything is
+    /// created. A role the credentials may not read is reported as not checked.
+    async fn check_seller(&self) -> Result<()> {
+        let caller = Sts::from_env().await.caller_account().await?;
+        let expected = self.config.product.seller_account.as_deref();
+        let account = seller::check_account(expected, &caller)?;
+        log::say(&format!("seller: {account}"));
+        let role = self.config.load_form.access_role_arn.as_str();
+        seller::check_role_account(role, &caller)?;
+        let name = seller::role_parts(role).map_or("", |(_, name)| name);
+        match Iam::from_env().await.role(name).await? {
+            RoleLookup::Found(facts) => {
+                seller::check_role(role, Some(&facts))?;
+                log::say(&format!(
+                    "ingestion role: {role} is trusted by {} and carries {}",
+                    seller::MARKETPLACE_ASSETS,
+                    seller::INGESTION_POLICY
+                ));
+            }
+            RoleLookup::Missing => seller::check_role(role, None)?,
+            RoleLookup::Denied(why) => output::warning(
+                "ingestion role not checked",
+                &format!("{role}: the credentials may not read it ({why}); allow iam:GetRole and iam:ListAttachedRolePolicies on it (iam/policy.json) to have it checked"),
+            ),
+        }
+        Ok(())
+    }
+
+    /// The live listing (DescribeEntity, read-only), before anything is built, when
+    /// `product.id` is set: a version title already used is refused, and regions the listing
+    /// and the release don't share are warned about. When the product cannot be read, says
+    /// that the listing was not checked.
+    async fn check_listing(&self) -> Result<()> {
+        let Some(product) = &self.config.product.id else {
+            return Ok(());
+        };
+        let entity = match Catalog::from_env().await.describe_entity(product).await {
+            Ok(entity) => entity,
+            Err(error) => {
+                output::warning(
+                    "listing not checked",
+                    &format!("{error}; allow aws-marketplace:DescribeEntity (iam/policy.json) to have the version title and regions checked before building"),
+                );
+                return Ok(());
+            }
+        };
+        let (title, _) = plan::version_texts(&self.config, &self.version, &self.date)
+            .map_err(Diagnostic::from)?;
+        let versions = catalog::listed_versions(&entity);
+        if let catalog::VersionStatus::TitleTaken { amis } =
+            catalog::version_status(&versions, &title, None)
+        {
+            bail!("product {product} already has a version titled `{title}` (AMI {}); AWS Marketplace refuses a second one\n  help: release a new version, or change load-form.version-title; nothing was built", if amis.is_empty() { "unknown".to_owned() } else { amis.join(", ") });
+        }
+        let listed = catalog::listed_regions(&entity);
+        let ours: Vec<String> = plan::planned_regions(&self.config)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let not_offered: Vec<&String> = ours.iter().filter(|r| !listed.contains(r)).collect();
+        let lacking: Vec<&String> = listed.iter().filter(|r| !ours.contains(r)).collect();
+        if !listed.is_empty() && !not_offered.is_empty() {
+            output::warning("listing regions", &format!("the listing of {product} does not offer {}: the template's AMIs there are not sold", join(&not_offered)));
+        }
+        if !lacking.is_empty() && !self.config.regions.listed().is_empty() {
+            output::warning(
+                "listing regions",
+                &format!(
+                    "the listing of {product} offers {}, which this release does not copy to",
+                    join(&lacking)
+                ),
+            );
+        }
+        log::say(&format!(
+            "listing: {product}: version title `{title}` is new"
+        ));
+        Ok(())
+    }
+
+    /// The EC2 adapter, with `copy.max-concurrency` requests in flight at most.
+    async fn ec2(&self) -> Ec2 {
+        Ec2::from_env(usize::try_from(self.config.copy.max_concurrency.get()).unwrap_or(1)).await
     }
 
     fn vars(&self) -> Vars<'_> {
@@ -719,7 +842,59 @@ impl Release {
         Ok(())
     }
 
-    async fn publish(&self, manifests: &[(String, Manifest)]) -> Result<Published> {
+    /// AWS Marketplace's ingestion rules over each manifest's us-east-1 image (else its
+    /// source image): the checklist for the PR body and the summary, or the first broken rule.
+    async fn ingestion_preflight(&self, manifests: &[(String, Manifest)]) -> Result<String> {
+        let ec2 = self.ec2().await;
+        let declared: Vec<&str> = self
+            .config
+            .build
+            .architectures
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        let mut checklist = String::new();
+        for (path, manifest) in manifests {
+            let available = |r: &&RegionImage| r.state == ImageState::Available;
+            let in_us_east_1 = manifest.regions.get("us-east-1").filter(available);
+            let (region, image_id) = match (in_us_east_1, &manifest.source_image_id) {
+                (Some(image), _) => ("us-east-1", image.image_id.clone()),
+                (None, Some(source)) => (manifest.source_region.as_str(), source.clone()),
+                (None, None) => continue,
+            };
+            let us_east_1 = in_us_east_1.is_some()
+                || (manifest.regions.is_empty() && manifest.source_region == "us-east-1");
+            let facts = ec2
+                .ingestion_facts(region, &image_id)
+                .await?
+                .ok_or_else(|| anyhow!("{path}: image {image_id} is not in {region}"))?;
+            let hardening = if manifest.builder.is_some() {
+                ingestion::Hardening::Built
+            } else {
+                ingestion::Hardening::NotVerified
+            };
+            let checks = ingestion::check_image(&facts, &declared, us_east_1, &hardening);
+            if let Some(failure) = ingestion::first_failure(&checks) {
+                bail!("{path} ({}): {failure}\n  help: fix the image or the build, then run the release again; no pull request was opened", manifest.architecture);
+            }
+            log::say(&format!(
+                "ingestion preflight: {image_id} ({}) keeps every rule",
+                manifest.architecture
+            ));
+            checklist.push_str(&format!(
+                "`{image_id}` ({}):\n\n{}\n",
+                manifest.architecture,
+                ingestion::checklist(&checks)
+            ));
+        }
+        Ok(checklist)
+    }
+
+    async fn publish(
+        &self,
+        manifests: &[(String, Manifest)],
+        ingestion: &str,
+    ) -> Result<Published> {
         let target = self.github.as_ref().expect("resolved when publishing");
         let (version, amis) =
             publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
@@ -742,6 +917,7 @@ impl Release {
                     run_url: run_url.as_deref(),
                     date: &self.date,
                     manifests,
+                    ingestion,
                 };
                 publish::publish(&github, &inputs).await
             }
@@ -763,7 +939,7 @@ impl Release {
         &self,
         manifests: &[(String, Manifest)],
         cancel: &CancellationToken,
-    ) -> Result<ChangeSetState> {
+    ) -> Result<Option<ChangeSetState>> {
         let submission = match &self.submission {
             Some(submission) => submission.clone(),
             None => self.prepare_submission(manifests)?,
@@ -789,13 +965,19 @@ impl Release {
         )
         .await;
         log::end_group();
-        let state = result?;
+        let Some(state) = result? else {
+            log::say(&format!(
+                "submit: version already in AWS Marketplace with {}; nothing was submitted",
+                submission.ami
+            ));
+            return Ok(None);
+        };
         output::report(&submit::describe(&state));
         output::notice(
             &format!("Marketplace change set ({})", state.status),
             &submit::portal_url(&state.id),
         );
-        Ok(state)
+        Ok(Some(state))
     }
 
     /// What the submit stage sends: the us-east-1 AMI of the (one) manifest, the rendered
@@ -821,7 +1003,7 @@ impl Release {
                 ami: &ami,
             },
         )?;
-        Ok(Submission {
+        let submission = Submission {
             product_id: self
                 .config
                 .product
@@ -833,7 +1015,9 @@ impl Release {
             ami,
             details,
             product: self.config.product.name.clone(),
-        })
+        };
+        submission.check()?;
+        Ok(submission)
     }
 }
 
@@ -1318,6 +1502,45 @@ fn check_manifest_paths(release: &Release) -> Result<()> {
     Ok(())
 }
 
+/// The submit stage's details, with a stand-in AMI until the real one exists, checked against
+/// the Catalog API's shapes before anything is built; a leading `/` of the access endpoint's
+/// path is stripped with a warning.
+fn check_submission_shapes(release: &Release) -> Result<()> {
+    let Some(submit_config) = release
+        .config
+        .submit
+        .as_ref()
+        .filter(|_| release.stages.submit)
+    else {
+        return Ok(());
+    };
+    let stripped = submit_config
+        .access_endpoint
+        .as_ref()
+        .and_then(|e| e.relative_path.as_ref())
+        .filter(|p| p.strips_a_slash());
+    if let Some(path) = stripped {
+        output::warning(
+            "submit.access-endpoint.relative-path",
+            &format!(
+                "`{path}` is sent as `{}`: the Catalog API's AccessEndpointUrl.RelativePath must not start with `/`; write it without the `/`",
+                path.catalog_value().unwrap_or_default()
+            ),
+        );
+    }
+    let (title, notes) = plan::version_texts(&release.config, &release.version, &release.date)
+        .map_err(Diagnostic::from)?;
+    submit::delivery_details(
+        &release.config,
+        &submit::Version {
+            title: &title,
+            release_notes: &notes,
+            ami: "ami-00000000000000000",
+        },
+    )?;
+    Ok(())
+}
+
 fn check_given_manifests(release: &Release) -> Result<()> {
     if release.given.is_empty() {
         return Ok(());
@@ -1338,6 +1561,15 @@ fn record_publish(manifests: &mut [(String, Manifest)], span: Span) {
             );
         }
     }
+}
+
+/// Region names joined for a message.
+fn join(regions: &[&String]) -> String {
+    regions
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Announces the available AMIs (a notice in GitHub Actions).

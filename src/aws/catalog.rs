@@ -1,7 +1,8 @@
 //! The thin AWS Marketplace Catalog API adapter: one client in us-east-1 (the only region the
-//! Catalog API serves), and the two calls the `submit` and `status` commands make. Every SDK
-//! call is here, so `iam/policy.json` can be checked against this file.
+//! Catalog API serves), and the calls the `submit` and `status` commands make. Every SDK call
+//! is here, so `iam/policy.json` can be checked against this file.
 
+use crate::aws::error::AwsError;
 use crate::domain::state::ChangeSetStatus;
 use aws_sdk_marketplacecatalog::error::ProvideErrorMetadata;
 use aws_sdk_marketplacecatalog::types::{Change, ChangeStatus, Entity, Intent};
@@ -37,14 +38,14 @@ fn catalog_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default(),
         },
-        None => CatalogError {
-            action,
-            code: "error".into(),
-            message: format!(
-                ": {}",
-                aws_sdk_marketplacecatalog::error::DisplayErrorContext(&error)
-            ),
-        },
+        None => {
+            let error = AwsError::from_sdk(action, "", std::time::Duration::ZERO, error);
+            CatalogError {
+                action,
+                code: error.code,
+                message: error.message,
+            }
+        }
     }
 }
 
@@ -114,6 +115,25 @@ pub fn document(value: &Value) -> Document {
     }
 }
 
+/// The SDK's document type as JSON.
+fn json_of(document: &Document) -> Value {
+    match document {
+        Document::Null => Value::Null,
+        Document::Bool(b) => Value::Bool(*b),
+        Document::Number(Number::PosInt(u)) => Value::from(*u),
+        Document::Number(Number::NegInt(i)) => Value::from(*i),
+        Document::Number(Number::Float(f)) => Value::from(*f),
+        Document::String(s) => Value::String(s.clone()),
+        Document::Array(items) => Value::Array(items.iter().map(json_of).collect()),
+        Document::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), json_of(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// The Catalog API client.
 pub struct Catalog {
     client: Client,
@@ -164,6 +184,24 @@ impl Catalog {
             out.change_set_id().unwrap_or_default().to_owned(),
             out.change_set_arn().unwrap_or_default().to_owned(),
         ))
+    }
+
+    /// An entity's details (DescribeEntity's `DetailsDocument`, else its `Details` string
+    /// parsed), as JSON.
+    pub async fn describe_entity(&self, entity_id: &str) -> Result<Value, CatalogError> {
+        let out = self
+            .client
+            .describe_entity()
+            .catalog(CATALOG)
+            .entity_id(entity_id)
+            .send()
+            .await
+            .map_err(|e| catalog_error("DescribeEntity", e))?;
+        Ok(match (out.details_document(), out.details()) {
+            (Some(document), _) => json_of(document),
+            (None, Some(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
+            (None, None) => Value::Null,
+        })
     }
 
     /// A change set's state.

@@ -749,3 +749,44 @@ fn tag_specification(kind: ResourceType, pairs: &[(String, String)]) -> TagSpeci
         .set_tags(Some(tags(pairs)))
         .build()
 }
+
+// What the ingestion preflight reads (issue 15), kept apart from the build and copy calls.
+impl Ec2 {
+    /// What DescribeImages says of `image_id` for AWS Marketplace's ingestion rules
+    /// (`domain::ingestion`): virtualization, root device, architecture, ENA support, product
+    /// codes, encrypted EBS snapshots and ImdsSupport. `None` when the image does not exist.
+    pub async fn ingestion_facts(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> Result<Option<crate::domain::ingestion::ImageFacts>, AwsError> {
+        let out = self
+            .call("DescribeImages", region, Ids::Settled, |c| {
+                c.describe_images().image_ids(image_id).send()
+            })
+            .await?;
+        Ok(out.images().first().map(|image| {
+            let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
+            crate::domain::ingestion::ImageFacts {
+                image_id: text(image.image_id()),
+                virtualization_type: text(image.virtualization_type().map(|v| v.as_str())),
+                root_device_type: text(image.root_device_type().map(|v| v.as_str())),
+                architecture: text(image.architecture().map(|v| v.as_str())),
+                ena_support: image.ena_support(),
+                product_codes: image
+                    .product_codes()
+                    .iter()
+                    .map(|c| text(c.product_code_id()))
+                    .collect(),
+                encrypted_snapshots: image
+                    .block_device_mappings()
+                    .iter()
+                    .filter_map(|m| m.ebs())
+                    .filter(|ebs| ebs.encrypted() == Some(true))
+                    .map(|ebs| text(ebs.snapshot_id()))
+                    .collect(),
+                imds_support: image.imds_support().map(|v| v.as_str().to_owned()),
+            }
+        }))
+    }
+}

@@ -94,6 +94,18 @@ impl AwsError {
         }
     }
 
+    /// AWS's code and message, or what stood in the way, in one line: `AccessDenied: …`,
+    /// `NoCredentials: the credential provider was not enabled`, `request failed: tcp connect
+    /// error: Connection refused (os error 111)`.
+    pub fn said(&self) -> String {
+        format!("{}{}", self.code, self.message)
+    }
+
+    /// The reason the credential chain gave, when it found none.
+    pub fn missing_credentials(&self) -> Option<&str> {
+        (self.code == NO_CREDENTIALS).then(|| self.message.trim_start_matches(": "))
+    }
+
     /// Whether AWS said the resource does not exist (`InvalidAMIID.NotFound`,
     /// `InvalidInstanceID.NotFound`, `InvalidSnapshot.NotFound`, …).
     pub fn is_not_found(&self) -> bool {

@@ -1,14 +1,17 @@
 //! The AWS adapters: thin, typed wrappers that own their SDK crates. Nothing outside this
 //! module names an `aws_*` crate. [`ec2`] holds one EC2 client per region, [`quotas`] reads
-//! the public-AMI quota, [`catalog`] is the AWS Marketplace Catalog client; all are made from
-//! one shared SDK config. [`error`] says what kind of failure a call met; [`instance_types`]
-//! is the SDK's list of instance types.
+//! the public-AMI quota, [`catalog`] is the AWS Marketplace Catalog client, [`sts`] and
+//! [`iam`] read the account and the ingestion role; all are made from one shared SDK config.
+//! [`error`] says what kind of failure a call met; [`instance_types`] is the SDK's list of
+//! instance types.
 
 pub mod catalog;
 pub mod ec2;
 pub mod error;
+pub mod iam;
 pub mod instance_types;
 pub mod quotas;
+pub mod sts;
 
 /// The `tracing` filter directives that show the AWS SDK's debug events (its credential chain,
 /// its whole errors) when the user asks for debug logs.

@@ -43,7 +43,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use build::{Architecture, BaseAmi, Build, RootVolume, Source, SsmParameter, VolumeType};
-pub use load_form::{IpProtocol, LoadForm, SecurityGroupRule};
+pub use load_form::{catalog_groups, CatalogGroup, IpProtocol, LoadForm, SecurityGroupRule};
 pub use product::{Product, ProductId, TemplateTarget, VersionSource};
 pub use pull_request::{Label, Login, PullRequest, TeamSlug};
 pub use sharing::{Copy, Regions, Sharing};
@@ -675,16 +675,12 @@ mod tests {
             "{err}"
         );
         let icmp = MINIMAL.replace("protocol: tcp", "protocol: icmp");
-        parse(&icmp).unwrap();
-        let submitted = format!(
-            "{}submit: {{}}\n",
-            icmp.replace(
-                "  name: Example Product",
-                "  name: Example Product\n  id: prod-example12345"
-            )
-        );
-        let err = parse(&submitted).unwrap_err();
+        let err = parse(&icmp).unwrap_err();
         assert_eq!(err.key, "load-form.security-groups.0.protocol", "{err}");
+        assert!(err.message.contains("takes at most 3 characters"), "{err}");
+        let zero = MINIMAL.replace("from-port: 22", "from-port: 0");
+        let err = parse(&zero).unwrap_err();
+        assert_eq!(err.key, "load-form.security-groups.0.from-port", "{err}");
     }
 
     #[test]

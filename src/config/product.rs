@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::build::Architecture;
-use super::types::{checked_string, non_empty, WorkspacePath};
+use super::types::{checked_string, non_empty, AccountId, WorkspacePath};
 
 /// The product being released.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -20,6 +20,10 @@ pub struct Product {
     /// The Marketplace product ID (`prod-…`); required by the submit stage.
     #[serde(default)]
     pub id: Option<ProductId>,
+    /// The seller's AWS account: when set, a release whose credentials belong to another
+    /// account is refused before anything is created.
+    #[serde(default)]
+    pub seller_account: Option<AccountId>,
 }
 
 fn product_name<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {

@@ -60,13 +60,11 @@ pub struct AccessEndpoint {
     pub protocol: EndpointProtocol,
     /// The port.
     pub port: u16,
-    /// The path, starting with `/`.
-    #[serde(default = "default_relative_path")]
-    pub relative_path: RelativePath,
-}
-
-fn default_relative_path() -> RelativePath {
-    RelativePath::new("/").expect("valid path")
+    /// The path after the host and port, like `browser/`. The Catalog API's RelativePath must
+    /// not start with `/`: a leading `/` is stripped (with a warning), and `/` or none sends no
+    /// RelativePath.
+    #[serde(default)]
+    pub relative_path: Option<RelativePath>,
 }
 
 /// The protocol of an access endpoint.
@@ -96,14 +94,29 @@ impl std::fmt::Display for EndpointProtocol {
 }
 
 checked_string! {
-    /// The path part of an access endpoint, starting with `/` (at most 2000 characters, the
-    /// Catalog API's limit).
+    /// The path part of an access endpoint, without spaces, at most 2000 characters once a
+    /// leading `/` is stripped (AWS's shapes: `access_endpoint_url.py`, `RelativePath`,
+    /// `max_length=2000`, `^(?!\/)\S+[\S\s]*`).
     RelativePath {
         title: "URL path",
-        pattern: r"^/[^ \t\r\n]{0,1999}$",
-        is_not: "a relative path starting with /",
-        help: "write it like / or /browser/",
-        example: "/browser/",
+        pattern: r"^/?([^/\s]\S{0,1999})?$",
+        is_not: "a URL path (no spaces, at most 2000 characters, not starting with //)",
+        help: "write it like browser/ or index.html; leave it out for the root",
+        example: "browser/",
+    }
+}
+
+impl RelativePath {
+    /// What the Catalog API gets: the path without a leading `/`; `None` for the root (`/`
+    /// or empty), which is sent as no RelativePath.
+    pub fn catalog_value(&self) -> Option<&str> {
+        let path = self.as_str().strip_prefix('/').unwrap_or(self.as_str());
+        (!path.is_empty()).then_some(path)
+    }
+
+    /// Whether a leading `/` is stripped before sending (worth a warning: AWS refuses it).
+    pub fn strips_a_slash(&self) -> bool {
+        self.as_str().len() > 1 && self.as_str().starts_with('/')
     }
 }
 
@@ -118,7 +131,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.intent, SubmitIntent::Validate);
-        assert_eq!(s.access_endpoint.unwrap().relative_path.as_str(), "/");
+        assert_eq!(s.access_endpoint.unwrap().relative_path, None);
         assert_eq!(s.timeout_minutes, 120.0);
         for (bad, why) in [
             ("{intent: publish}", "unknown variant `publish`"),
@@ -127,13 +140,34 @@ mod tests {
                 "unknown variant `ftp`",
             ),
             (
-                "{access-endpoint: {protocol: http, port: 80, relative-path: browser}}",
-                "`browser` is not a relative path starting with /",
+                "{access-endpoint: {protocol: http, port: 80, relative-path: //browser}}",
+                "`//browser` is not a URL path",
+            ),
+            (
+                "{access-endpoint: {protocol: http, port: 80, relative-path: a b}}",
+                "`a b` is not a URL path",
             ),
             ("{timeout-minutes: 2000}", "2000 is not a number of minutes"),
         ] {
             let e = serde_yaml::from_str::<Submit>(bad).unwrap_err().to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn relative_paths_are_sent_without_a_leading_slash() {
+        for (written, sent, warned) in [
+            ("/", None, false),
+            ("", None, false),
+            ("browser/", Some("browser/"), false),
+            ("/browser/", Some("browser/"), true),
+            ("/index.html", Some("index.html"), true),
+        ] {
+            let path = RelativePath::new(written).unwrap();
+            assert_eq!(path.catalog_value(), sent, "{written}");
+            assert_eq!(path.strips_a_slash(), warned, "{written}");
+        }
+        RelativePath::new(&format!("/{}", "x".repeat(2000))).unwrap();
+        assert!(RelativePath::new(&"x".repeat(2001)).is_err());
     }
 }

@@ -3,7 +3,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::load_form::IpProtocol;
 use super::Config;
 
 /// A broken rule: the key at fault as steps (`["templates", "0", "keys"]`), what is wrong and
@@ -73,6 +72,13 @@ pub(super) fn validate(config: &Config) -> Result<(), Failure> {
         ));
     }
     for (i, rule) in config.load_form.security_groups.iter().enumerate() {
+        if rule.from_port == 0 {
+            return Err(fail(
+                &["load-form", "security-groups", &i.to_string(), "from-port"],
+                "port 0 is refused: the Catalog API's FromPort and ToPort take 1 to 65535",
+                "give the first port buyers need, 1 or above",
+            ));
+        }
         if rule.from_port > rule.to_port {
             return Err(fail(
                 &["load-form", "security-groups", &i.to_string()],
@@ -84,22 +90,12 @@ pub(super) fn validate(config: &Config) -> Result<(), Failure> {
             ));
         }
     }
-    if config.submit.is_some() {
-        if config.product.id.is_none() {
-            return Err(fail(
-                &["product", "id"],
-                "the submit stage needs the product ID",
-                "set product.id to the product's ID as the Marketplace Management Portal shows it (prod-…)",
-            ));
-        }
-        let groups = &config.load_form.security_groups;
-        if let Some(i) = groups.iter().position(|r| r.protocol == IpProtocol::Icmp) {
-            return Err(fail(
-                &["load-form", "security-groups", &i.to_string(), "protocol"],
-                "the submit stage cannot send an icmp rule: the Catalog API's IpProtocol takes tcp or udp",
-                "use tcp or udp, or leave the submit section out and enter the rules in the portal",
-            ));
-        }
+    if config.submit.is_some() && config.product.id.is_none() {
+        return Err(fail(
+            &["product", "id"],
+            "the submit stage needs the product ID",
+            "set product.id to the product's ID as the Marketplace Management Portal shows it (prod-…)",
+        ));
     }
     Ok(())
 }

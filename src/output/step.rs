@@ -215,6 +215,8 @@ pub struct SummaryFacts<'a> {
     pub stopped: Option<String>,
     /// The change set the submit stage left.
     pub change_set: Option<&'a ChangeSetState>,
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    pub ingestion: &'a str,
 }
 
 /// The step summary of a dry run: a table of what the release would make (AMI names, base
@@ -322,6 +324,12 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             md.push_str(&format!("#### Timeline\n\n{chart}\n"));
         }
     }
+    if !facts.ingestion.is_empty() {
+        md.push_str(&format!(
+            "### AWS Marketplace ingestion preflight\n\n{}\n",
+            facts.ingestion
+        ));
+    }
     if let Some(published) = facts.published {
         md.push_str("### Pull request\n\n");
         match (&published.url, published.number) {
@@ -427,9 +435,14 @@ mod tests {
             published: None,
             stopped: None,
             change_set: None,
+            ingestion: "- [x] ENA support: ami-1 has EnaSupport\n",
         });
         assert!(
             md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("### AWS Marketplace ingestion preflight\n\n- [x] ENA support"),
             "{md}"
         );
     }
@@ -453,6 +466,7 @@ mod tests {
             published: Some(&published),
             stopped: None,
             change_set: None,
+            ingestion: "",
         });
         assert!(
             md.contains("> [!WARNING]\n> `cfn/t.yaml`: NEW mapping key `ARM64` added"),

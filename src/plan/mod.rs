@@ -271,6 +271,8 @@ struct BodyContext<'a> {
     imported: Vec<Imported>,
     /// The release timeline chart (Markdown), empty when the manifests record none.
     timeline: String,
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    ingestion: &'a str,
 }
 
 /// An architecture's AMI that marketplace-release did not build.
@@ -376,6 +378,8 @@ pub struct PlanInputs<'a> {
     /// The manifests the AMIs come from (with their paths), when the release made them; empty
     /// for a plan.
     pub manifests: &'a [(String, Manifest)],
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    pub ingestion: &'a str,
 }
 
 /// Placeholder AMI IDs, recognisable and valid: `ami-000000000000000` + two digits.
@@ -772,6 +776,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
             inputs.manifests.iter().map(|(_, m)| m),
             timeline::Phases::BeforePublish,
         ),
+        ingestion: inputs.ingestion,
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 

@@ -44,6 +44,8 @@ pub struct PublishInputs<'a> {
     pub date: &'a str,
     /// The release's manifests, committed to `pull-request.manifests-path` when it is set.
     pub manifests: &'a [(String, Manifest)],
+    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
+    pub ingestion: &'a str,
 }
 
 /// What happened to the pull request.
@@ -551,6 +553,7 @@ async fn plan_on_base(
             run_url: inputs.run_url,
             date: inputs.date,
             manifests: inputs.manifests,
+            ingestion: inputs.ingestion,
         },
     )
     .map_err(|e| {

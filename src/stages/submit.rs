@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::aws::catalog::{Catalog, CatalogError, ChangeSetState, NewChangeSet};
-use crate::config::{Config, SubmitIntent};
-use crate::domain::ami::AmiId;
+use crate::config::{catalog_groups, Config, SubmitIntent};
+use crate::domain::catalog::{self, ShapeViolation};
 use crate::stages::wait::{self, PollSchedule};
 use crate::stages::CancellationToken;
 
@@ -40,6 +40,18 @@ pub enum SubmitError {
     /// The Catalog API refused a call.
     #[error("{0}\n  help: check the role's aws-marketplace permissions (iam/policy.json) and the product ID; re-running is safe, the same change sets are found again")]
     Api(#[from] CatalogError),
+    /// The product's versions deliver a CloudFormation template, which the Catalog API cannot
+    /// add: an AMI-only version would be created, and no delivery option can be added to a
+    /// version later.
+    #[error("product {product} sells a CloudFormation template: its version `{version}` carries a CloudFormation delivery option. AWS adds every delivery option of a version when the version is created (\"Work with AMI-based products\", AWS Marketplace Catalog API guide), and AddDeliveryOptions takes one AMI delivery option, so submit would create an AMI-only version that can never get the template; nothing was sent\n  help: add this version with its AMI ({ami}) and template in the AWS Marketplace Management Portal (https://aws.amazon.com/marketplace/management/products/server → Request changes → Add new version) or with the product load form; remove the `submit` section for this product")]
+    CloudFormationProduct {
+        /// The product ID.
+        product: String,
+        /// The title of a version that delivers a template.
+        version: String,
+        /// The AMI that was to be submitted.
+        ami: String,
+    },
     /// The change set failed or was cancelled.
     #[error("{}", describe_failure(.0))]
     Failed(Box<ChangeSetState>),
@@ -94,62 +106,25 @@ pub struct Version<'a> {
     pub ami: &'a str,
 }
 
-/// The `AddDeliveryOptions` details for `version`, checked against the documented limits.
-#[allow(
-    clippy::too_many_lines,
-    reason = "the details document follows the AddDeliveryOptions shape field by field"
-)]
+/// The `AddDeliveryOptions` details for `version`, checked against AWS's shapes
+/// ([`crate::domain::catalog`]) before anything is sent. An error names the config key, the
+/// Catalog API's field and the rule.
 pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value, SubmitError> {
+    let details = details_document(config, version);
+    match catalog::check_add_delivery_options(&details)
+        .into_iter()
+        .next()
+    {
+        None => Ok(details),
+        Some(violation) => Err(shape_error(&violation)),
+    }
+}
+
+/// The document, as the config and the version make it: rules with the same protocol and
+/// ports go in one group of up to 5 IP ranges; an access endpoint's path is sent without its
+/// leading `/`, and not at all for the root.
+fn details_document(config: &Config, version: &Version<'_>) -> Value {
     let form = &config.load_form;
-    let title_length = version.title.chars().count();
-    if title_length == 0 || title_length > crate::plan::MAX_VERSION_TITLE {
-        return Err(invalid(
-            "load-form.version-title",
-            format!(
-                "`{}` has {title_length} characters; the Catalog API takes 1 to 64",
-                version.title
-            ),
-            "shorten load-form.version-title",
-        ));
-    }
-    if version.release_notes.trim().is_empty() {
-        return Err(invalid(
-            "load-form.release-notes",
-            "the release notes are empty",
-            "write release notes",
-        ));
-    }
-    if AmiId::new(version.ami, "us-east-1").is_err() {
-        return Err(invalid(
-            "AmiSource.AmiId",
-            format!("`{}` is not an AMI ID", version.ami),
-            "pass the manifest of a release whose us-east-1 copy is available",
-        ));
-    }
-    if form.security_groups.is_empty() || form.security_groups.len() > 25 {
-        return Err(invalid(
-            "load-form.security-groups",
-            format!(
-                "{} security group rules; the Catalog API takes 1 to 25",
-                form.security_groups.len()
-            ),
-            "list the inbound rules buyers need",
-        ));
-    }
-    for (field, value) in [
-        ("load-form.os-user-name", &form.os_user_name),
-        ("load-form.os-name", &form.os_name),
-        ("load-form.os-version", &form.os_version),
-        ("load-form.usage-instructions", &form.usage_instructions),
-    ] {
-        if value.trim().is_empty() {
-            return Err(invalid(
-                field,
-                "empty",
-                "fill it in; the Catalog API requires it",
-            ));
-        }
-    }
     let submit = config.submit.clone().unwrap_or_default();
     let mut source = json!({
         "AmiId": version.ami,
@@ -161,15 +136,14 @@ pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value,
     if let Some(port) = submit.scanning_port {
         source["ScanningPort"] = json!(port);
     }
-    let groups: Vec<Value> = form
-        .security_groups
-        .iter()
-        .map(|rule| {
+    let groups: Vec<Value> = catalog_groups(&form.security_groups)
+        .into_iter()
+        .map(|group| {
             json!({
-                "IpProtocol": rule.protocol,
-                "FromPort": rule.from_port,
-                "ToPort": rule.to_port,
-                "IpRanges": [rule.cidr],
+                "IpProtocol": group.protocol,
+                "FromPort": group.from_port,
+                "ToPort": group.to_port,
+                "IpRanges": group.cidrs,
             })
         })
         .collect();
@@ -180,13 +154,17 @@ pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value,
         "SecurityGroups": groups,
     });
     if let Some(endpoint) = &submit.access_endpoint {
-        details["AccessEndpointUrl"] = json!({
-            "Port": endpoint.port,
-            "Protocol": endpoint.protocol,
-            "RelativePath": endpoint.relative_path,
-        });
+        let mut url = json!({"Port": endpoint.port, "Protocol": endpoint.protocol});
+        if let Some(path) = endpoint
+            .relative_path
+            .as_ref()
+            .and_then(|p| p.catalog_value())
+        {
+            url["RelativePath"] = json!(path);
+        }
+        details["AccessEndpointUrl"] = url;
     }
-    Ok(json!({
+    json!({
         "Version": {
             "VersionTitle": version.title,
             "ReleaseNotes": version.release_notes.trim(),
@@ -194,7 +172,53 @@ pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value,
         "DeliveryOptions": [
             {"Details": {"AmiDeliveryOptionDetails": details}}
         ],
-    }))
+    })
+}
+
+/// The config key (or the manifest) a field of the details document comes from.
+pub fn config_key(path: &str) -> &'static str {
+    const KEYS: [(&str, &str); 17] = [
+        ("Version.VersionTitle", "load-form.version-title"),
+        ("Version.ReleaseNotes", "load-form.release-notes"),
+        ("AmiSource.AmiId", "the manifest's us-east-1 AMI"),
+        ("AmiSource.AccessRoleArn", "load-form.access-role-arn"),
+        ("AmiSource.UserName", "load-form.os-user-name"),
+        ("AmiSource.ScanningPort", "submit.scanning-port"),
+        ("AmiSource.OperatingSystemName", "load-form.os-name"),
+        ("AmiSource.OperatingSystemVersion", "load-form.os-version"),
+        ("UsageInstructions", "load-form.usage-instructions"),
+        (
+            "RecommendedInstanceType",
+            "load-form.recommended-instance-type",
+        ),
+        ("AccessEndpointUrl.Port", "submit.access-endpoint.port"),
+        (
+            "AccessEndpointUrl.Protocol",
+            "submit.access-endpoint.protocol",
+        ),
+        (
+            "AccessEndpointUrl.RelativePath",
+            "submit.access-endpoint.relative-path",
+        ),
+        ("IpProtocol", "load-form.security-groups[].protocol"),
+        ("Port", "load-form.security-groups[] ports"),
+        ("SecurityGroups", "load-form.security-groups"),
+        ("DeliveryOptions", "the submit stage (one AMI per version)"),
+    ];
+    KEYS.iter()
+        .find(|(field, _)| path.contains(field))
+        .map_or("the submit request", |(_, key)| key)
+}
+
+fn shape_error(violation: &ShapeViolation) -> SubmitError {
+    invalid(
+        config_key(&violation.path),
+        format!(
+            "the Catalog API refuses {}: it {} (got {})",
+            violation.path, violation.rule, violation.value
+        ),
+        "change the value in the config so that it keeps AWS's rule; nothing was sent",
+    )
 }
 
 /// The idempotency token of one change set: the same product, version, AMI, intent and details
@@ -253,6 +277,21 @@ pub struct Submission {
 }
 
 impl Submission {
+    /// Checks the request members besides the details (`ChangeSetName`, `ClientRequestToken`,
+    /// `ChangeName`) against the API reference, for both intents.
+    pub fn check(&self) -> Result<(), SubmitError> {
+        for apply in [false, true] {
+            let new = self.change_set(apply);
+            if let Some(violation) = catalog::check_request(&new.name, &new.token, &new.change_type)
+                .into_iter()
+                .next()
+            {
+                return Err(shape_error(&violation));
+            }
+        }
+        Ok(())
+    }
+
     fn change_set(&self, apply: bool) -> NewChangeSet {
         NewChangeSet {
             change_type: CHANGE_TYPE.into(),
@@ -305,8 +344,55 @@ pub async fn wait_for(
     }
 }
 
+/// Reads the product (DescribeEntity) before any change set: a product whose versions deliver
+/// a CloudFormation template is refused, and so is a version title already used with other
+/// AMIs; `true` when a version with this title already holds this AMI (nothing to submit).
+/// When the role may not describe the product, says that this was not checked and goes on.
+pub async fn check_listing(
+    catalog: &Catalog,
+    submission: &Submission,
+) -> Result<bool, SubmitError> {
+    let entity = match catalog.describe_entity(&submission.product_id).await {
+        Ok(entity) => entity,
+        Err(error) if error.code == "AccessDeniedException" => {
+            progress::warning(
+                "submit: listing not checked",
+                &format!("the role may not call DescribeEntity on {}, so whether its versions deliver a CloudFormation template (which submit cannot add) or already hold this version was not checked; allow aws-marketplace:DescribeEntity (iam/policy.json)", submission.product_id),
+            );
+            return Ok(false);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let versions = catalog::listed_versions(&entity);
+    if let Some(version) = versions.iter().find(|v| v.cloudformation) {
+        return Err(SubmitError::CloudFormationProduct {
+            product: submission.product_id.clone(),
+            version: version.title.clone(),
+            ami: submission.ami.clone(),
+        });
+    }
+    let title = submission.details["Version"]["VersionTitle"]
+        .as_str()
+        .unwrap_or_default();
+    match catalog::version_status(&versions, title, Some(&submission.ami)) {
+        catalog::VersionStatus::New => Ok(false),
+        catalog::VersionStatus::AlreadyThere => Ok(true),
+        catalog::VersionStatus::TitleTaken { amis } => Err(invalid(
+            "load-form.version-title",
+            format!(
+                "product {} already has a version titled `{title}`, with AMI {}; AWS Marketplace refuses a second one",
+                submission.product_id,
+                if amis.is_empty() { "unknown".to_owned() } else { amis.join(", ") }
+            ),
+            "release a new version, or change load-form.version-title; nothing was sent",
+        )),
+    }
+}
+
 /// Starts the change sets `intent` asks for: VALIDATE (waited for: it takes minutes) then
 /// APPLY, which is waited for only when `wait_apply`. Returns the last change set's state.
+/// The listing is read first ([`check_listing`]); `None` when the version already holds this
+/// AMI, so there is nothing to submit.
 pub async fn submit(
     catalog: &Catalog,
     submission: &Submission,
@@ -315,7 +401,14 @@ pub async fn submit(
     limit: Duration,
     schedule: &PollSchedule,
     cancel: &CancellationToken,
-) -> Result<ChangeSetState, SubmitError> {
+) -> Result<Option<ChangeSetState>, SubmitError> {
+    if check_listing(catalog, submission).await? {
+        progress::line(&format!(
+            "submit: product {} already has this version with {}: nothing to submit",
+            submission.product_id, submission.ami
+        ));
+        return Ok(None);
+    }
     let mut last = None;
     if intent != SubmitIntent::Apply {
         let (id, _) = catalog
@@ -346,7 +439,9 @@ pub async fn submit(
         }
         last = Some(state);
     }
-    Ok(last.expect("an intent starts at least one change set"))
+    Ok(Some(
+        last.expect("an intent starts at least one change set"),
+    ))
 }
 
 /// One line per fact of a change set, for `status`.
@@ -424,9 +519,46 @@ mod tests {
         let long = "x".repeat(65);
         let error =
             delivery_details(&config, &version(&long, "ami-0123456789abcdef0")).unwrap_err();
-        assert!(error.to_string().contains("1 to 64"), "{error}");
+        assert!(
+            error.to_string().starts_with("submit: load-form.version-title: the Catalog API refuses Version.VersionTitle: it takes at most 64 characters, not 65"),
+            "{error}"
+        );
         let error = delivery_details(&config, &version("1.0.0", "ami-12")).unwrap_err();
-        assert!(error.to_string().contains("is not an AMI ID"), "{error}");
+        assert!(error.to_string().contains("the manifest's us-east-1 AMI: the Catalog API refuses DeliveryOptions[0].Details.AmiDeliveryOptionDetails.AmiSource.AmiId: it must match"), "{error}");
+        let mut user = self::config("");
+        user.load_form.os_user_name = "ec2.user".into();
+        let error =
+            delivery_details(&user, &version("1.0.0", "ami-0123456789abcdef0")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("submit: load-form.os-user-name:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_access_endpoint_path_is_sent_without_its_slash() {
+        for (written, sent) in [
+            ("", None),
+            ("  relative-path: /\n", None),
+            ("  relative-path: /browser/\n", Some("browser/")),
+        ] {
+            let config = config(&format!(
+                "  access-endpoint:\n    protocol: http\n    port: 7474\n{}",
+                written.replace("  relative-path", "    relative-path")
+            ));
+            let details =
+                delivery_details(&config, &version("1.0.0", "ami-0123456789abcdef0")).unwrap();
+            let url = &details["DeliveryOptions"][0]["Details"]["AmiDeliveryOptionDetails"]
+                ["AccessEndpointUrl"];
+            assert_eq!(url["Port"], 7474);
+            assert_eq!(
+                url.get("RelativePath").and_then(Value::as_str),
+                sent,
+                "{written}"
+            );
+        }
     }
 
     #[test]

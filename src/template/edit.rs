@@ -116,7 +116,29 @@ struct Editor<'a, 't> {
     other_partitions: Vec<String>,
 }
 
+/// Edits and proves. The proof parses the original text while the edit is being worked out:
+/// on a thread of its own for a large template. Either way it starts only now, after the
+/// located parse has bounded the nesting depth.
 pub(super) fn run(template: &Template<'_>, request: &EditRequest) -> Result<Edited, TemplateError> {
+    let parse_original = || proof::semantic_value(template.text, template.format);
+    if template.text.len() < PARALLEL_PARSE_BYTES {
+        return edit_and_prove(template, request, parse_original);
+    }
+    std::thread::scope(|scope| {
+        let original = scope.spawn(parse_original);
+        edit_and_prove(template, request, || {
+            original
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    })
+}
+
+fn edit_and_prove<'t>(
+    template: &Template<'t>,
+    request: &EditRequest,
+    original: impl FnOnce() -> Result<proof::Value<'t>, proof::ParseFailure>,
+) -> Result<Edited, TemplateError> {
     let mut editor = Editor {
         template,
         layout: Layout::new(template.text, template.format),
@@ -150,10 +172,8 @@ pub(super) fn run(template: &Template<'_>, request: &EditRequest) -> Result<Edit
         ..
     } = editor;
     let text = splice::apply(template.text, splices).map_err(|e| internal(&e))?;
-    // The proof's parser runs only now: the located parse has bounded the nesting depth.
-    let (original, edited) =
-        proof::semantic_pair(template.text, &text, template.format, PARALLEL_PARSE_BYTES);
-    let original = original.map_err(|failure| {
+    let edited = (text != template.text).then(|| proof::semantic_value(&text, template.format));
+    let original = original().map_err(|failure| {
         TemplateError::new(
             ErrorKind::Syntax,
             failure.location,
@@ -165,8 +185,12 @@ pub(super) fn run(template: &Template<'_>, request: &EditRequest) -> Result<Edit
             "fix the template at this place so that it parses; the template was not changed",
         )
     })?;
-    let edited = edited
-        .map_err(|failure| internal(&format!("the edited text no longer parses ({failure})")))?;
+    let edited = match edited {
+        None => original.clone(),
+        Some(parsed) => parsed.map_err(|failure| {
+            internal(&format!("the edited text no longer parses ({failure})"))
+        })?,
+    };
     proof::verify(&original, edited, &intents).map_err(|failure| {
         TemplateError::new(
             ErrorKind::ProofFailed,

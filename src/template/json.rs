@@ -28,7 +28,9 @@ pub fn parse(text: &str) -> Result<Node, JsonSyntaxError> {
         offset: e.offset + base,
         message: e.message,
     })?;
-    root.shift(base);
+    if base > 0 {
+        root.shift(base);
+    }
     Ok(root)
 }
 

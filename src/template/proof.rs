@@ -182,40 +182,6 @@ pub fn semantic_value(text: &str, format: Format) -> Result<Value<'_>, ParseFail
     }
 }
 
-/// Parses the original and the edited text for [`verify`]: on two threads when the template
-/// is large, once when the edit changed nothing.
-pub fn semantic_pair<'a>(
-    original: &'a str,
-    edited: &'a str,
-    format: Format,
-    parallel_from: usize,
-) -> (
-    Result<Value<'a>, ParseFailure>,
-    Result<Value<'a>, ParseFailure>,
-) {
-    if original == edited {
-        let value = semantic_value(original, format);
-        return (value.clone(), value);
-    }
-    if original.len() >= parallel_from {
-        std::thread::scope(|scope| {
-            let first = scope.spawn(|| semantic_value(original, format));
-            let second = semantic_value(edited, format);
-            (
-                first
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                second,
-            )
-        })
-    } else {
-        (
-            semantic_value(original, format),
-            semantic_value(edited, format),
-        )
-    }
-}
-
 /// One intended change, by path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {

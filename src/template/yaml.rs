@@ -85,7 +85,9 @@ pub fn parse(text: &str) -> Result<Node, YamlSyntaxError> {
         offset: base,
         message: "the file holds no YAML document".into(),
     })?;
-    root.shift(base);
+    if base > 0 {
+        root.shift(base);
+    }
     Ok(root)
 }
 

@@ -60,6 +60,8 @@ impl Ec2Stack {
         let (moto_port, proxy_port) = (free_port(), free_port());
         let moto = Command::new(bin.join("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+            // AWS managed policies (AWSMarketplaceAmiIngestion) can be attached.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -77,13 +79,53 @@ impl Ec2Stack {
             .enable_all()
             .build()
             .unwrap();
-        Self {
+        let stack = Self {
             moto,
             proxy,
             moto_url,
             proxy_url: format!("http://127.0.0.1:{proxy_port}"),
             runtime,
-        }
+        };
+        // The load form's ingestion role, as a seller account has it.
+        stack.ingestion_role("MarketplaceAmiIngestion", true, true);
+        stack
+    }
+
+    /// Creates the IAM role `name` in moto's account, trusted by Marketplace's assets
+    /// service (else by EC2), with the `AWSMarketplaceAmiIngestion` managed policy or not.
+    pub fn ingestion_role(&self, name: &str, trusted: bool, with_policy: bool) {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .endpoint_url(&self.moto_url)
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .build();
+        let iam = aws_sdk_iam::Client::from_conf(config);
+        let service = if trusted {
+            "assets.marketplace.amazonaws.com"
+        } else {
+            "ec2.amazonaws.com"
+        };
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]});
+        self.block_on(async {
+            iam.create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust.to_string())
+                .send()
+                .await
+                .expect("moto creates the role");
+            if with_policy {
+                iam.attach_role_policy()
+                    .role_name(name)
+                    .policy_arn("arn:aws:iam::aws:policy/AWSMarketplaceAmiIngestion")
+                    .send()
+                    .await
+                    .expect("moto attaches the managed policy");
+            }
+        });
     }
 
     fn http(&self, method: &str, path: &str, body: &str) -> String {

@@ -506,6 +506,7 @@ class Handler(BaseHTTPRequestHandler):
                         STATE["stopped_at"].setdefault(instance, time.monotonic())
         elif status == 200 and action == "DescribeImages":
             body = self.rewrite_images(body, params, region, scenario)
+            body = ingestion_attributes(body, scenario)
         elif status == 200 and action == "DescribeInstances":
             body = self.rewrite_instances(body, params, scenario)
         elif status == 200 and action == "DescribeSnapshots":
@@ -817,6 +818,57 @@ class Handler(BaseHTTPRequestHandler):
                 flag.text = "true"
                 changed = True
         return dump_xml(root, uri) if changed else body
+
+
+def ingestion_attributes(body, scenario):
+    """Fills in what moto leaves out of DescribeImages for images the account made (issue 15's
+    ingestion preflight reads them), as EC2 reports them (EC2 API reference, DescribeImages,
+    "Image"): CreateImage makes an EBS-backed image ("Creates an Amazon EBS-backed AMI", EC2
+    API reference, CreateImage), so `rootDeviceType` is `ebs` (moto says `standard`); the
+    builder is a t3 instance, whose images have `enaSupport` true; `imdsSupport` is what
+    ModifyImageAttribute set (moto drops it); each EBS mapping says whether it is `encrypted`.
+    The scenario's `image` can break them: {"encrypted": true, "product_codes": [..],
+    "ena": false}."""
+    if b"<imagesSet>" not in body:
+        return body
+    image = scenario.get("image", {})
+    root = ET.fromstring(body)
+    uri = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else ""
+    ET.register_namespace("", uri)
+    ns = f"{{{uri}}}" if uri else ""
+    with LOCK:
+        imds = dict(STATE["imds"])
+    for item in root.iter(f"{ns}item"):
+        image_id, owner = item.find(f"{ns}imageId"), item.find(f"{ns}imageOwnerId")
+        if image_id is None or owner is None or owner.text != "123456789012":
+            continue
+        def put(name, text):
+            element = item.find(f"{ns}{name}")
+            if element is None:
+                element = ET.SubElement(item, f"{ns}{name}")
+            element.text = text
+        put("rootDeviceType", "ebs")
+        put("enaSupport", "false" if image.get("ena") is False else "true")
+        if image_id.text in imds:
+            put("imdsSupport", imds[image_id.text])
+        for ebs in item.iter(f"{ns}ebs"):
+            # EBS encryption by default (above) may already have marked it encrypted.
+            encrypted = ebs.find(f"{ns}encrypted")
+            if encrypted is None:
+                encrypted = ET.SubElement(ebs, f"{ns}encrypted")
+                encrypted.text = "false"
+            if image.get("encrypted"):
+                encrypted.text = "true"
+        codes = image.get("product_codes", [])
+        if codes:
+            product_codes = item.find(f"{ns}productCodes")
+            if product_codes is None:
+                product_codes = ET.SubElement(item, f"{ns}productCodes")
+            for code in codes:
+                entry = ET.SubElement(product_codes, f"{ns}item")
+                ET.SubElement(entry, f"{ns}productCode").text = code
+                ET.SubElement(entry, f"{ns}type").text = "marketplace"
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def main():

@@ -1,0 +1,120 @@
+//! The thin IAM adapter: the ingestion role as IAM describes it (GetRole and
+//! ListAttachedRolePolicies), read-only.
+
+use std::time::Duration;
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::Client;
+
+use crate::aws::error::AwsError;
+
+use crate::domain::seller::RoleFacts;
+
+/// An IAM call failed after the SDK's retries, for a reason other than the role's absence or
+/// a missing permission.
+#[derive(Debug, thiserror::Error)]
+#[error("IAM {action} failed: {message}")]
+pub struct IamError {
+    /// The IAM action.
+    pub action: &'static str,
+    /// AWS's code and message, or the transport failure.
+    pub message: String,
+}
+
+/// What IAM says of a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleLookup {
+    /// The role, its trust policy and its managed policies.
+    Found(RoleFacts),
+    /// `NoSuchEntity`.
+    Missing,
+    /// The credentials may not read it (`AccessDenied`, with AWS's message).
+    Denied(String),
+}
+
+/// The IAM client.
+pub struct Iam {
+    client: Client,
+}
+
+fn is_denied(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("AccessDenied") || c == "UnauthorizedOperation")
+}
+
+impl Iam {
+    /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects it).
+    pub async fn from_env() -> Self {
+        Self {
+            client: Client::new(&crate::aws::ec2::shared_config(3).await),
+        }
+    }
+
+    /// The role named `name`: GetRole, then every page of ListAttachedRolePolicies.
+    pub async fn role(&self, name: &str) -> Result<RoleLookup, IamError> {
+        let role = match self.client.get_role().role_name(name).send().await {
+            Ok(out) => out,
+            Err(e) if e.code() == Some("NoSuchEntity") => return Ok(RoleLookup::Missing),
+            Err(e) if is_denied(e.code()) => {
+                return Ok(RoleLookup::Denied(
+                    e.message().unwrap_or_default().to_owned(),
+                ))
+            }
+            Err(e) => {
+                return Err(IamError {
+                    action: "GetRole",
+                    message: AwsError::from_sdk("GetRole", "", Duration::ZERO, e).said(),
+                })
+            }
+        };
+        let trust_policy = role
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .unwrap_or_default()
+            .to_owned();
+        let mut attached = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = match self
+                .client
+                .list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker.clone())
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if is_denied(e.code()) => {
+                    return Ok(RoleLookup::Denied(
+                        e.message().unwrap_or_default().to_owned(),
+                    ))
+                }
+                Err(e) => {
+                    return Err(IamError {
+                        action: "ListAttachedRolePolicies",
+                        message: AwsError::from_sdk(
+                            "ListAttachedRolePolicies",
+                            "",
+                            Duration::ZERO,
+                            e,
+                        )
+                        .said(),
+                    })
+                }
+            };
+            attached.extend(page.attached_policies().iter().map(|p| {
+                (
+                    p.policy_name().unwrap_or_default().to_owned(),
+                    p.policy_arn().unwrap_or_default().to_owned(),
+                )
+            }));
+            marker = page.marker().map(str::to_owned);
+            if !page.is_truncated() || marker.is_none() {
+                break;
+            }
+        }
+        Ok(RoleLookup::Found(RoleFacts {
+            trust_policy,
+            attached,
+        }))
+    }
+}
