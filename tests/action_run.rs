@@ -772,3 +772,222 @@ fn untrusted_text_never_starts_a_workflow_command() {
         "the text is kept"
     );
 }
+
+/// An x86_64 image moto ships in us-east-1: the vendor's existing AMI.
+fn existing_x86_image(stack: &Ec2Stack) -> String {
+    let out = stack
+        .block_on(
+            stack
+                .client("us-east-1")
+                .describe_images()
+                .owners("amazon")
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("architecture")
+                        .values("x86_64")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    out.images()[0].image_id().unwrap().to_owned()
+}
+
+/// The `image` input: the build stage copies the vendor's AMI within us-east-1 into a tagged
+/// image of the release (no builder, the AWS preflight still asked), copy and publish follow,
+/// and the pull request says the AMI was not built here. A re-run resumes from that copy.
+#[test]
+fn the_image_input_releases_an_existing_ami_without_a_build() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"copy_delay_s": 0.3}));
+    let existing = existing_x86_image(&stack);
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let env = runner.env(stack.env(), &[("image", &existing)]);
+    let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    let out = run(action_command(program, &runner.workspace(), &env));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "::group::Copy the existing AMI {existing} into example-db-2025.6.0-x86_64 in us-east-1"
+        )),
+        "{stdout}"
+    );
+    let manifest_path = runner.workspace().join("marketplace-release-manifest.json");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest["imported_from"], existing.as_str(), "{manifest}");
+    assert!(manifest["builder"].is_null(), "no builder: {manifest}");
+    let ours = manifest["source_image_id"].as_str().unwrap().to_owned();
+    assert_ne!(ours, existing, "the release's image is a copy of ours");
+    assert_eq!(manifest["regions"]["us-east-1"]["image_id"], ours.as_str());
+    assert_eq!(
+        manifest["regions"]["us-east-1"]["created_by_this_run"],
+        true
+    );
+    for region in FIVE {
+        assert_eq!(
+            manifest["regions"][region]["state"], "available",
+            "{region}"
+        );
+    }
+    assert_eq!(stack.calls("RunInstances", "us-east-1"), 0);
+    assert_eq!(stack.calls("CreateImage", "us-east-1"), 0);
+    assert_eq!(
+        stack.calls("CopyImage", "us-east-1"),
+        1,
+        "one copy within us-east-1"
+    );
+    assert!(
+        stack.calls("DescribeRegions", "us-east-1") > 0,
+        "the AWS preflight ran"
+    );
+    let tagged = stack.images_tagged("us-east-1", "marketplace-release:build", "imported");
+    assert_eq!(tagged.len(), 1, "{tagged:?}");
+    assert_eq!(tagged[0].0, ours);
+    let described = stack
+        .block_on(
+            stack
+                .client("us-east-1")
+                .describe_images()
+                .image_ids(&ours)
+                .send(),
+        )
+        .unwrap();
+    let image = &described.images()[0];
+    assert_eq!(image.name(), Some("example-db-2025.6.0-x86_64"));
+    let tag = |key: &str| {
+        image
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        tag("marketplace-release:source-image"),
+        Some(existing.clone())
+    );
+    assert_eq!(
+        tag("marketplace-release:version").as_deref(),
+        Some("2025.6.0")
+    );
+    assert_eq!(tag("Team").as_deref(), Some("release"));
+    {
+        let state = runner.github.state();
+        assert_eq!(state.pulls.len(), 1);
+        let body = &state.pulls[0].body;
+        assert!(
+            body.contains(&format!("it is a copy of `{existing}`"))
+                && body.contains("hardening: not verified"),
+            "{body}"
+        );
+        assert!(body.contains(&ours), "the PR names our us-east-1 AMI");
+    }
+    assert_eq!(runner.outputs()["ami-id"], ours);
+    let summary = runner.summary();
+    assert!(
+        summary.contains(&format!(
+            "Not built by marketplace-release: a copy of `{existing}`"
+        )),
+        "{summary}"
+    );
+
+    // A re-run resumes from the copy it made: no second CopyImage anywhere.
+    let out = run(action_command(program, &runner.workspace(), &env));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for region in FIVE {
+        assert_eq!(stack.calls("CopyImage", region), 1, "{region}");
+    }
+}
+
+/// AWS out of reach (or no credentials): the error is one short line with the next step, in
+/// the log and the step summary, with no colour codes and none of the SDK's dump; the SDK's
+/// whole error and its credential chain show only with debug logging (RUNNER_DEBUG=1, as
+/// GitHub sets it on a re-run with debug logging).
+#[test]
+fn aws_failures_are_short_without_debug_and_whole_with_it() {
+    let dumps = [
+        "dispatch failure",
+        "DispatchFailure",
+        "hyper_util",
+        "ConnectorError",
+    ];
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    let out = run(action_command(
+        program,
+        &runner.workspace(),
+        &runner.env(no_aws(), &[]),
+    ));
+    let (stdout, stderr, summary) = (text(&out.stdout), text(&out.stderr), runner.summary());
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for (what, shown) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("summary", &summary),
+    ] {
+        assert!(
+            !shown.contains("\x1b["),
+            "colour codes in the {what}:\n{shown}"
+        );
+        for dump in dumps {
+            assert!(!shown.contains(dump), "`{dump}` in the {what}:\n{shown}");
+        }
+    }
+    // The first AWS call of a release (STS GetCallerIdentity, for the seller checks) fails.
+    assert!(
+        stderr.contains("failed: request failed: tcp connect error: Connection refused")
+            && stderr.contains("help: ")
+            && stderr.contains("--debug"),
+        "{stderr}"
+    );
+    assert!(summary.contains("Connection refused"), "{summary}");
+
+    let mut env = runner.env(no_aws(), &[]);
+    env.push(("RUNNER_DEBUG".into(), "1".into()));
+    let out = run(action_command(program, &runner.workspace(), &env));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("dispatch failure"),
+        "debug shows the whole error:\n{stderr}"
+    );
+    assert!(!stderr.contains("\x1b["), "{stderr}");
+
+    // No credentials at all: the chain's reason, and its warnings only with debug logging.
+    let no_credentials: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let out = run(action_command(
+        program,
+        &runner.workspace(),
+        &runner.env(no_credentials.clone(), &[]),
+    ));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no AWS credentials were found")
+            && stderr.contains("configure-aws-credentials"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN"),
+        "the SDK's warnings need debug logging:\n{stderr}"
+    );
+    assert!(!stderr.contains("\x1b["), "{stderr}");
+    let mut env = runner.env(no_credentials, &[]);
+    env.push(("RUNNER_DEBUG".into(), "1".into()));
+    let out = run(action_command(program, &runner.workspace(), &env));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("AWS_SHARED_CREDENTIALS_FILE"),
+        "debug shows the chain:\n{stderr}"
+    );
+    assert!(!stderr.contains("\x1b["), "{stderr}");
+}

@@ -371,3 +371,42 @@ fn template_rows_of_other_partitions_are_listed_as_kept_and_regions_stay_in_one(
         "{err}"
     );
 }
+
+/// `build.image`: the plan reads no build script, says the AMI is a copy of an existing one
+/// that marketplace-release did not build, and the PR body warns about it.
+#[test]
+fn an_existing_ami_plans_without_a_build_script() {
+    let repo = user_repo();
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text.find("  base-ami:\n").unwrap();
+    let end = start + text[start..].find("  instance-type:").unwrap();
+    let text = format!(
+        "{}  image: ami-0123456789abcdef0\n{}",
+        &text[..start],
+        &text[end..]
+    )
+    .replace("  script: build/install.sh\n", "");
+    std::fs::write(&config, text).unwrap();
+    std::fs::remove_file(repo.path().join("build/install.sh")).unwrap();
+    let (code, out, err) = plan(
+        repo.path(),
+        &[
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "5.26.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("copied in us-east-1 from the existing AMI ami-0123456789abcdef0 (not built by marketplace-release: hardening not verified)"),
+        "{out}"
+    );
+    assert!(!out.contains("Build script:"), "{out}");
+    assert!(
+        out.contains("The x86_64 AMI was not built by marketplace-release: it is a copy of `ami-0123456789abcdef0`"),
+        "{out}"
+    );
+}

@@ -68,6 +68,22 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
     let manifest = repo.manifest();
     assert_eq!(manifest["incomplete"], false);
     assert_eq!(manifest["version"], "2025.06.0");
+    // The timeline: RFC 3339 UTC starts and ends of the builder, the image, each copy (the
+    // source region is not copied) and publish.
+    let timeline = &manifest["timeline"];
+    for phase in ["builder", "image", "publish"] {
+        for end in ["start", "end"] {
+            let at = timeline[phase][end].as_str().unwrap_or_default();
+            assert!(
+                at.len() == 20 && at.ends_with('Z'),
+                "{phase}.{end}: {timeline}"
+            );
+        }
+    }
+    let copied: Vec<&String> = timeline["copies"].as_object().unwrap().keys().collect();
+    assert_eq!(copied.len(), FIVE.len() - 1, "{timeline}");
+    assert!(!copied.iter().any(|r| *r == "us-east-1"), "{timeline}");
+    assert!(timeline["image"]["start"].as_str() >= timeline["builder"]["end"].as_str());
     let order: Vec<&String> = manifest["regions"].as_object().unwrap().keys().collect();
     assert_eq!(
         order, FIVE,
@@ -609,4 +625,75 @@ fn copying_an_image_that_does_not_exist_fails_before_any_copy() {
     for region in FIVE {
         assert_eq!(stack.calls("CopyImage", region), 0);
     }
+}
+
+/// In a terminal (a pseudo-terminal, as `script` makes one) the copy's waits show progress
+/// bars: a line per region with its state and time, under an overall bar. Piped, the same run
+/// prints plain lines (one a minute while waiting) and no cursor codes; `--quiet` only the
+/// closing table.
+#[test]
+fn a_terminal_shows_progress_bars_and_a_pipe_plain_lines() {
+    let binary = env!("CARGO_BIN_EXE_marketplace-release");
+    let run_in_terminal = |stack: &Ec2Stack, repo: &UserRepo, image: &str| {
+        let command = format!(
+            "{binary} copy --config .github/marketplace-release.yml --version 1.0.0 --image {image}"
+        );
+        std::process::Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .current_dir(repo.path())
+            .env_remove("GITHUB_ACTIONS")
+            .env("TERM", "xterm")
+            .envs(stack.env())
+            .output()
+            .expect("script runs")
+    };
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"copy_delay_s": 2}));
+    let repo = UserRepo::new(&FIVE, "");
+    let out = run_in_terminal(&stack, &repo, &source_image(&stack));
+    let transcript = text(&out.stdout);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("\x1b[") && transcript.contains("5/5 done"),
+        "the bars are drawn:\n{transcript}"
+    );
+    for region in FIVE {
+        assert!(
+            transcript.contains(&format!("{region:<16} available")),
+            "{region}'s line:\n{transcript}"
+        );
+    }
+    assert!(!transcript.contains("::group::"), "{transcript}");
+    assert!(
+        !transcript.contains("copy: 0/5 available"),
+        "no once-a-minute lines under the bars:\n{transcript}"
+    );
+
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"copy_delay_s": 2}));
+    let repo = UserRepo::new(&FIVE, "");
+    let out = repo.run(&stack, &args("copy", &["--image", &source_image(&stack)]));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("copy: eu-west-1: ami-") && stderr.contains("available and shared"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/5 available"),
+        "the periodic line:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("\x1b[") && !stderr.contains("done,"),
+        "{stderr}"
+    );
+
+    let out = repo.run(
+        &stack,
+        &args("copy", &["--image", &source_image(&stack), "--quiet"]),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.starts_with("region "), "only the table:\n{stderr}");
+    assert!(!stderr.contains("copy: "), "{stderr}");
 }

@@ -32,3 +32,4 @@ mod onboarding;
 mod pairs;
 mod properties;
 mod seller_checks;
+mod timeline;

@@ -32,7 +32,7 @@ fn invalid(input: &'static str, message: impl Into<String>, help: impl Into<Stri
 }
 
 /// The name of every input, as action.yml declares them.
-pub const INPUT_NAMES: [&str; 21] = [
+pub const INPUT_NAMES: [&str; 22] = [
     "config",
     "version",
     "tag-prefix",
@@ -42,6 +42,7 @@ pub const INPUT_NAMES: [&str; 21] = [
     "base-ami",
     "instance-type",
     "build-script",
+    "image",
     "public",
     "accounts",
     "dry-run",
@@ -69,6 +70,7 @@ pub struct RawInputs {
     base_ami: Option<String>,
     instance_type: Option<String>,
     build_script: Option<String>,
+    image: Option<String>,
     public: Option<String>,
     accounts: Option<String>,
     dry_run: Option<String>,
@@ -253,6 +255,9 @@ impl ActionInputs {
         if let Some(text) = given(raw.build_script) {
             set(&["build", "script"], "build-script", text.into());
         }
+        if let Some(text) = given(raw.image) {
+            set(&["build", "image"], "image", text.into());
+        }
         if let Some(text) = given(raw.public) {
             set(
                 &["sharing", "public"],
@@ -412,6 +417,12 @@ mod tests {
             "owner: amazon\nname: al2023-ami-2023.*-x86_64\n"
         );
         assert_eq!(by_input("instance-type"), "c7i.large\n");
+        let inputs = ActionInputs::parse(raw(&[("image", " ami-0123456789abcdef0 ")])).unwrap();
+        assert_eq!(inputs.overrides[0].key, ["build", "image"]);
+        assert_eq!(
+            inputs.overrides[0].value,
+            Value::from("ami-0123456789abcdef0")
+        );
     }
 
     #[test]

@@ -24,6 +24,14 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+    /// Show debug logs, the AWS SDK's whole errors and its credential chain included (also
+    /// on with RUNNER_DEBUG=1, as GitHub Actions sets it when a run is re-run with debug
+    /// logging).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Print only errors and the closing tables: no progress lines or bars.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// The commands.

@@ -115,7 +115,13 @@ pub fn make_plan(
             )
         })?);
     }
-    let (user_data, _) = release::read_user_data(config, workspace, "000000000000", version)?;
+    let user_data = match config.build.script() {
+        Some(script) => Some((
+            script,
+            release::read_user_data(config, script, workspace, "000000000000", version)?.0,
+        )),
+        None => None,
+    };
     let body_template = read_body_template(config, workspace)?;
     let run_url = env.run_url();
     let date = today();
@@ -126,6 +132,7 @@ pub fn make_plan(
         body_template: &body_template,
         run_url: run_url.as_deref(),
         date: &date,
+        manifests: &[],
         ingestion: "",
     };
     let mut plan = plan::plan(config, &inputs).map_err(|e| {
@@ -133,13 +140,15 @@ pub fn make_plan(
         diagnostic::plan_error(e, &config_path.display().to_string(), &text)
     })?;
     plan.warnings = advice::warnings(config);
-    plan.build_script = Some(format!(
-        "{}: {} bytes of user data{} (EC2's limit is {} bytes)",
-        config.build.script.display(),
-        user_data.bytes,
-        if user_data.gzipped { ", gzipped" } else { "" },
-        plan::userdata::USER_DATA_LIMIT
-    ));
+    plan.build_script = user_data.map(|(script, user_data)| {
+        format!(
+            "{}: {} bytes of user data{} (EC2's limit is {} bytes)",
+            script.display(),
+            user_data.bytes,
+            if user_data.gzipped { ", gzipped" } else { "" },
+            plan::userdata::USER_DATA_LIMIT
+        )
+    });
     Ok(plan)
 }
 

@@ -36,16 +36,21 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Runs the binary: 0 done, 1 `template --check` found a change, 2 an error, 130 cancelled.
 pub fn main() -> ExitCode {
-    init_log();
     // The container action starts the binary without arguments.
     let cli = if std::env::args_os().len() == 1 && output::in_github_actions() {
         Cli {
             command: Command::Action,
+            debug: false,
+            quiet: false,
         }
     } else {
         Cli::parse()
     };
-    match cli::run(cli) {
+    init_log(cli.debug || debug_requested());
+    output::set_mode(cli.quiet);
+    let result = cli::run(cli);
+    output::log::finish();
+    match result {
         Ok(code) => code,
         Err(error) => {
             let diagnostic = Diagnostic::from_error(&error);
@@ -63,11 +68,39 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The log: progress events always, through [`ProgressLayer`]; everything else at the level
-/// `MARKETPLACE_RELEASE_LOG` sets (default `warn`), on stderr.
-fn init_log() {
-    let filter = EnvFilter::try_from_env("MARKETPLACE_RELEASE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
+/// Whether the environment asks for debug logs: `RUNNER_DEBUG=1` (GitHub Actions, re-run with
+/// debug logging), or `ACTIONS_STEP_DEBUG` / `ACTIONS_RUNNER_DEBUG` set to `true`.
+fn debug_requested() -> bool {
+    std::env::var("RUNNER_DEBUG").is_ok_and(|v| v == "1")
+        || ["ACTIONS_STEP_DEBUG", "ACTIONS_RUNNER_DEBUG"]
+            .iter()
+            .any(|name| std::env::var(name).is_ok_and(|v| v.eq_ignore_ascii_case("true")))
+}
+
+/// The log filter: `MARKETPLACE_RELEASE_LOG`, else `RUST_LOG`, else with `debug` our debug
+/// events and the AWS SDK's (its credential chain, whole errors), else our warnings only: the
+/// SDK's own warnings and errors are details, and each failure reaches the user once, as our
+/// error with its next step.
+fn log_filter(debug: bool) -> EnvFilter {
+    EnvFilter::try_from_env("MARKETPLACE_RELEASE_LOG")
+        .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| {
+            EnvFilter::new(if debug {
+                format!(
+                    "warn,marketplace_release=debug,{}",
+                    crate::aws::SDK_DEBUG_LOG
+                )
+            } else {
+                "off,marketplace_release=warn".to_owned()
+            })
+        })
+}
+
+/// The log: progress events always, through [`ProgressLayer`]; everything else as
+/// [`log_filter`] says, on stderr, never with colour codes (they would reach the Actions log
+/// and the step summary as text).
+fn init_log(debug: bool) {
+    let filter = log_filter(debug);
     let diagnostics = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .without_time()

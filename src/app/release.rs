@@ -23,11 +23,12 @@ use crate::aws::catalog::{Catalog, ChangeSetState};
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::aws::iam::{Iam, RoleLookup};
 use crate::aws::sts::Sts;
-use crate::config::{Architecture, Config, SubmitIntent};
+use crate::config::{Architecture, BaseAmi, Config, Source, SubmitIntent};
 use crate::domain::ami::AmiId;
 use crate::domain::manifest::{Manifest, RegionImage, SCHEMA_VERSION};
 use crate::domain::seller;
 use crate::domain::state::ImageState;
+use crate::domain::timeline::Span;
 use crate::domain::version::Version;
 use crate::domain::{catalog, ingestion};
 use crate::files::{file_error, write_atomically};
@@ -37,6 +38,7 @@ use crate::output::{self, log};
 use crate::plan::{self, userdata, Vars};
 use crate::stages::build::{self, BuildPlan};
 use crate::stages::copy::CopyPlan;
+use crate::stages::import::{self, ImportPlan};
 use crate::stages::preflight::{self, Start};
 use crate::stages::publish::{self, PublishInputs, Published};
 use crate::stages::submit::{self, Submission};
@@ -163,11 +165,43 @@ struct Job {
     architecture: Architecture,
     manifest_path: PathBuf,
     manifest: Manifest,
-    user_data: Option<userdata::UserData>,
-    /// The build script's SHA-256 (empty when the job does not build).
-    script_sha256: String,
+    origin: Origin,
     description: String,
     copy_plan: CopyPlan,
+}
+
+/// Where a job's source image comes from.
+enum Origin {
+    /// A builder boots the base image with the wrapped build script.
+    Build {
+        /// The user data.
+        user_data: userdata::UserData,
+        /// The base image.
+        base_ami: BaseAmi,
+        /// The build script's SHA-256.
+        script_sha256: String,
+    },
+    /// An existing AMI (`build.image`), copied within the build region into the release's
+    /// image.
+    Import(AmiId),
+    /// The image the manifest names (a copy job), or `--image`: no image is made.
+    Given,
+}
+
+impl Origin {
+    /// Whether the job makes the release's image in the build region.
+    fn makes_image(&self) -> bool {
+        !matches!(self, Origin::Given)
+    }
+
+    /// How the preflight recognises an earlier run's image.
+    fn preflight(&self) -> preflight::Origin<'_> {
+        match self {
+            Origin::Build { script_sha256, .. } => preflight::Origin::Script(script_sha256),
+            Origin::Import(image) => preflight::Origin::Image(image.as_str()),
+            Origin::Given => preflight::Origin::Script(""),
+        }
+    }
 }
 
 /// A release, prepared: every value resolved and checked.
@@ -441,14 +475,11 @@ impl Release {
             }
         }
         if self.stages.publish {
-            match self.publish(&outcome.manifests, &outcome.ingestion).await {
-                Ok(published) => outcome.published = Some(published),
-                Err(error) => {
-                    return Some(Stopped::Failed {
-                        stage: "publish",
-                        error,
-                    })
-                }
+            if let Err(error) = self.publish_and_record(outcome).await {
+                return Some(Stopped::Failed {
+                    stage: "publish",
+                    error,
+                });
             }
         }
         if self.stages.submit {
@@ -463,6 +494,15 @@ impl Release {
             }
         }
         None
+    }
+
+    /// Publishes, then records when publish ran in the manifests (for the timeline).
+    async fn publish_and_record(&self, outcome: &mut Outcome) -> Result<()> {
+        let span = Span::starting_now();
+        let published = self.publish(&outcome.manifests, &outcome.ingestion).await?;
+        record_publish(&mut outcome.manifests, span.ended_now());
+        outcome.published = Some(published);
+        Ok(())
     }
 
     /// The seller account (STS) and the load form's ingestion role (IAM), before anything is
@@ -584,12 +624,10 @@ impl Release {
         // The AWS preflight: nothing exists yet, and the manifest is left as it is when it
         // fails.
         job.copy_plan.tags = self.tags(&job.manifest.run_id);
-        let building = job.user_data.is_some();
         let start = match self
             .aws_preflight(
                 &ec2,
-                &job.script_sha256,
-                building,
+                job.origin.preflight(),
                 &mut job.copy_plan,
                 &job.manifest,
             )
@@ -624,8 +662,8 @@ impl Release {
     ) -> (Manifest, Result<(), StageError>) {
         let mut manifest = job.manifest;
         let path = &job.manifest_path;
-        if let Some(user_data) = job.user_data {
-            let built = match start {
+        if job.origin.makes_image() {
+            let made = match start {
                 Start::Resume(image) => {
                     build::resume(
                         &ec2,
@@ -639,25 +677,30 @@ impl Release {
                     .await
                 }
                 Start::Build => {
-                    let build_plan = BuildPlan {
-                        config: &self.config,
-                        architecture: job.architecture,
-                        user_data,
-                        tags: self.tags(&manifest.run_id),
-                        description: job.description.clone(),
-                        schedule: self.env.poll_schedule(),
-                        script_sha256: job.script_sha256.clone(),
-                    };
-                    build::build(&ec2, &build_plan, &mut manifest, path, cancel).await
+                    self.make_image(
+                        &ec2,
+                        job.origin,
+                        job.architecture,
+                        &job.description,
+                        &mut manifest,
+                        path,
+                        cancel,
+                    )
+                    .await
                 }
             };
-            manifest.incomplete = built.is_err() || self.stages.copy;
-            if let Err(e) = built {
+            manifest.incomplete = made.is_err() || self.stages.copy;
+            if let Err(e) = made {
                 return (manifest, Err(e));
             }
             log::say(&format!(
-                "build: {} → {}",
+                "build: {}{} → {}",
                 manifest.source_image_id.as_deref().unwrap_or("?"),
+                manifest
+                    .imported_from
+                    .as_deref()
+                    .map(|from| format!(" (a copy of {from}, not built here)"))
+                    .unwrap_or_default(),
                 path.display()
             ));
         }
@@ -672,16 +715,71 @@ impl Release {
         (manifest, copied)
     }
 
+    /// Builds the image, or copies the existing one (`build.image`) into it.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the job's parts, taken apart by the caller"
+    )]
+    async fn make_image(
+        &self,
+        ec2: &Ec2,
+        origin: Origin,
+        architecture: Architecture,
+        description: &str,
+        manifest: &mut Manifest,
+        path: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<(), StageError> {
+        let tags = self.tags(&manifest.run_id);
+        match origin {
+            Origin::Build {
+                user_data,
+                base_ami,
+                script_sha256,
+            } => {
+                let build_plan = BuildPlan {
+                    config: &self.config,
+                    architecture,
+                    base_ami: &base_ami,
+                    user_data,
+                    tags,
+                    description: description.to_owned(),
+                    schedule: self.env.poll_schedule(),
+                    script_sha256,
+                };
+                build::build(ec2, &build_plan, manifest, path, cancel).await
+            }
+            Origin::Import(image) => {
+                let plan = ImportPlan {
+                    image: image.as_str(),
+                    architecture: architecture.as_str(),
+                    tags,
+                    description,
+                    waiting: build::Waiting {
+                        timeout: self.config.copy.timeout_minutes.duration(),
+                        schedule: self.env.poll_schedule(),
+                        started: std::time::Instant::now(),
+                    },
+                };
+                import::import(ec2, &plan, manifest, path, cancel).await
+            }
+            Origin::Given => Ok(()),
+        }
+    }
+
     /// Resolves the target regions and asks the account what would stop the release
     /// ([`preflight`]); where the build starts.
     async fn aws_preflight(
         &self,
         ec2: &Ec2,
-        script_sha256: &str,
-        building: bool,
+        origin: preflight::Origin<'_>,
         plan: &mut CopyPlan,
         manifest: &Manifest,
     ) -> Result<Start, StageError> {
+        let building = match origin {
+            preflight::Origin::Script(sha256) => !sha256.is_empty(),
+            preflight::Origin::Image(_) => true,
+        };
         if self.stages.copy {
             plan.regions =
                 preflight::target_regions(ec2, &plan.regions, &manifest.source_region).await?;
@@ -704,7 +802,7 @@ impl Release {
             marketplace: self.config.product.id.is_some() || self.config.submit.is_some(),
             image_name: &manifest.name,
             release: (&manifest.product, &manifest.version, &manifest.architecture),
-            script_sha256,
+            origin,
             budget,
         };
         preflight::run(ec2, &checks).await
@@ -1118,20 +1216,35 @@ fn prepare_job(
     let vars = Vars::new(config, version, date).for_architecture(architecture);
     let description = plan::ami_description(config, vars).map_err(Diagnostic::from)?;
     let manifest = job_manifest(request, version, architecture, &manifest_path, date)?;
-    let (user_data, script_sha256) = if request.stages.build {
-        let (user_data, digest) =
-            read_user_data(config, &request.workspace, &manifest.run_id, version)?;
-        (Some(user_data), digest)
-    } else {
-        (None, String::new())
+    let origin = match config.build.source() {
+        _ if !request.stages.build => Origin::Given,
+        Some(Source::Script { base_ami, script }) => {
+            let (user_data, script_sha256) = read_user_data(
+                config,
+                script,
+                &request.workspace,
+                &manifest.run_id,
+                version,
+            )?;
+            Origin::Build {
+                user_data,
+                base_ami: base_ami.clone(),
+                script_sha256,
+            }
+        }
+        Some(Source::Image(image)) => Origin::Import(image.clone()),
+        None => bail!(
+            "{}: build has neither base-ami with script nor image
+  help: give base-ami and script to build the image, or image: ami-… to release one you have",
+            request.config_path
+        ),
     };
     Ok(Job {
         architecture,
         copy_plan: copy_plan(config, env, description.clone(), request.cleanup_on_failure),
         manifest_path,
         manifest,
-        user_data,
-        script_sha256,
+        origin,
         description,
     })
 }
@@ -1246,9 +1359,11 @@ fn new_manifest(
         source_region: config.build.region.to_string(),
         source_image_id: None,
         base_image_id: None,
+        imported_from: None,
         builder: None,
         regions: IndexMap::new(),
         timings: IndexMap::new(),
+        timeline: Default::default(),
         incomplete: true,
         script_sha256: None,
         cleanup: Vec::new(),
@@ -1438,6 +1553,20 @@ fn check_given_manifests(release: &Release) -> Result<()> {
     Ok(())
 }
 
+/// Records when publish ran in each manifest, and saves them where they were read or
+/// written; a manifest that can't be saved keeps the record for the step summary only.
+fn record_publish(manifests: &mut [(String, Manifest)], span: Span) {
+    for (path, manifest) in manifests {
+        manifest.timeline.publish = Some(span);
+        if let Err(e) = manifest.write(Path::new(path)) {
+            output::warning(
+                "manifest not updated",
+                &format!("{path}: publish's times were not saved: {e:#}"),
+            );
+        }
+    }
+}
+
 /// Region names joined for a message.
 fn join(regions: &[&String]) -> String {
     regions
@@ -1498,16 +1627,14 @@ pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
 /// script's SHA-256, which the image records.
 pub(crate) fn read_user_data(
     config: &Config,
+    script_path: &Path,
     workspace: &Path,
     run_id: &str,
     version: &Version,
 ) -> Result<(userdata::UserData, String)> {
-    let script = std::fs::read_to_string(workspace.join(&config.build.script)).map_err(|e| {
+    let script = std::fs::read_to_string(workspace.join(script_path)).map_err(|e| {
         file_error(
-            format!(
-                "cannot read the build script {}",
-                config.build.script.display()
-            ),
+            format!("cannot read the build script {}", script_path.display()),
             e,
             "check build.script, which is relative to the repository root",
         )
@@ -1515,7 +1642,7 @@ pub(crate) fn read_user_data(
     let digest = sha256_hex(script.as_bytes());
     let user_data =
         userdata::render_user_data(&script, run_id, version.as_str(), &config.product.name)
-            .map_err(|e| anyhow!("{}: {e}", config.build.script.display()))?;
+            .map_err(|e| anyhow!("{}: {e}", script_path.display()))?;
     Ok((user_data, digest))
 }
 

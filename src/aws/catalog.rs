@@ -2,6 +2,7 @@
 //! Catalog API serves), and the calls the `submit` and `status` commands make. Every SDK call
 //! is here, so `iam/policy.json` can be checked against this file.
 
+use crate::aws::error::AwsError;
 use crate::domain::state::ChangeSetStatus;
 use aws_sdk_marketplacecatalog::error::ProvideErrorMetadata;
 use aws_sdk_marketplacecatalog::types::{Change, ChangeStatus, Entity, Intent};
@@ -37,14 +38,14 @@ fn catalog_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default(),
         },
-        None => CatalogError {
-            action,
-            code: "error".into(),
-            message: format!(
-                ": {}",
-                aws_sdk_marketplacecatalog::error::DisplayErrorContext(&error)
-            ),
-        },
+        None => {
+            let error = AwsError::from_sdk(action, "", std::time::Duration::ZERO, error);
+            CatalogError {
+                action,
+                code: error.code,
+                message: error.message,
+            }
+        }
     }
 }
 

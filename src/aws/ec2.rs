@@ -95,6 +95,8 @@ pub struct ImageInfo {
     pub encrypted_snapshots: Vec<String>,
     /// Its tags.
     pub tags: Vec<(String, String)>,
+    /// `x86_64`, `arm64` (or `i386`), when EC2 says.
+    pub architecture: Option<String>,
 }
 
 impl ImageInfo {
@@ -121,6 +123,7 @@ impl From<&Image> for ImageInfo {
                 .map(str::to_owned),
             creation_date: image.creation_date().unwrap_or_default().to_owned(),
             root_device_name: image.root_device_name().map(str::to_owned),
+            architecture: image.architecture().map(|a| a.as_str().to_owned()),
             snapshot_ids: image
                 .block_device_mappings()
                 .iter()

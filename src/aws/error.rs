@@ -35,6 +35,10 @@ pub struct AwsError {
 /// The code of an [`AwsError`] when the SDK's credential chain found no credentials.
 pub const NO_CREDENTIALS: &str = "NoCredentials";
 
+/// The code of an [`AwsError`] when no answer came: the connection, a timeout, a response that
+/// could not be read.
+pub const REQUEST_FAILED: &str = "request failed";
+
 /// What is wrong with the credentials, when that is why a call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialProblem {
@@ -67,13 +71,19 @@ impl AwsError {
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default(),
             ),
-            None => match credentials_error(&error) {
-                Some(reason) => (NO_CREDENTIALS.to_owned(), format!(": {reason}")),
-                None => (
-                    "request failed".to_owned(),
-                    format!(": {}", aws_sdk_ec2::error::DisplayErrorContext(&error)),
-                ),
-            },
+            None => {
+                // The SDK's whole chain (with its debug dump) is for the debug log only.
+                tracing::debug!(
+                    action,
+                    region,
+                    "AWS call failed: {}",
+                    aws_sdk_ec2::error::DisplayErrorContext(&error)
+                );
+                match credentials_error(&error) {
+                    Some(reason) => (NO_CREDENTIALS.to_owned(), format!(": {reason}")),
+                    None => (REQUEST_FAILED.to_owned(), format!(": {}", cause(&error))),
+                }
+            }
         };
         Self {
             action,
@@ -82,6 +92,18 @@ impl AwsError {
             message,
             after,
         }
+    }
+
+    /// AWS's code and message, or what stood in the way, in one line: `AccessDenied: …`,
+    /// `NoCredentials: the credential provider was not enabled`, `request failed: tcp connect
+    /// error: Connection refused (os error 111)`.
+    pub fn said(&self) -> String {
+        format!("{}{}", self.code, self.message)
+    }
+
+    /// The reason the credential chain gave, when it found none.
+    pub fn missing_credentials(&self) -> Option<&str> {
+        (self.code == NO_CREDENTIALS).then(|| self.message.trim_start_matches(": "))
     }
 
     /// Whether AWS said the resource does not exist (`InvalidAMIID.NotFound`,
@@ -113,6 +135,23 @@ impl AwsError {
     }
 }
 
+/// The root cause of a failure that got no answer, in one short line: the last two messages
+/// of the error's source chain (`tcp connect error: Connection refused (os error 111)`), with
+/// none of the wrappers' names or debug dumps.
+pub fn cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages: Vec<String> = Vec::new();
+    let mut source = Some(error);
+    while let Some(current) = source {
+        let text = current.to_string();
+        if !text.is_empty() && messages.last() != Some(&text) {
+            messages.push(text);
+        }
+        source = current.source();
+    }
+    let start = messages.len().saturating_sub(2);
+    messages[start..].join(": ")
+}
+
 /// The credential chain's own reason, when the call failed for want of credentials.
 fn credentials_error(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut source = Some(error);
@@ -137,6 +176,45 @@ mod tests {
             message: String::new(),
             after: Duration::ZERO,
         }
+    }
+
+    #[derive(Debug)]
+    struct Chain(&'static str, Option<Box<Chain>>);
+
+    impl std::fmt::Display for Chain {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Chain {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    /// A transport failure is named by its root cause, without the wrappers.
+    #[test]
+    fn a_transport_failure_is_its_root_cause() {
+        let link = |text, next| Some(Box::new(Chain(text, next)));
+        let error = Chain(
+            "dispatch failure",
+            link(
+                "io error",
+                link(
+                    "client error (Connect)",
+                    link(
+                        "tcp connect error",
+                        link("Connection refused (os error 111)", None),
+                    ),
+                ),
+            ),
+        );
+        assert_eq!(
+            cause(&error),
+            "tcp connect error: Connection refused (os error 111)"
+        );
+        assert_eq!(cause(&Chain("timeout", None)), "timeout");
     }
 
     #[test]

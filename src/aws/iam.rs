@@ -1,8 +1,12 @@
 //! The thin IAM adapter: the ingestion role as IAM describes it (GetRole and
 //! ListAttachedRolePolicies), read-only.
 
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
+use std::time::Duration;
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::Client;
+
+use crate::aws::error::AwsError;
 
 use crate::domain::seller::RoleFacts;
 
@@ -58,7 +62,7 @@ impl Iam {
             Err(e) => {
                 return Err(IamError {
                     action: "GetRole",
-                    message: DisplayErrorContext(&e).to_string(),
+                    message: AwsError::from_sdk("GetRole", "", Duration::ZERO, e).said(),
                 })
             }
         };
@@ -87,7 +91,13 @@ impl Iam {
                 Err(e) => {
                     return Err(IamError {
                         action: "ListAttachedRolePolicies",
-                        message: DisplayErrorContext(&e).to_string(),
+                        message: AwsError::from_sdk(
+                            "ListAttachedRolePolicies",
+                            "",
+                            Duration::ZERO,
+                            e,
+                        )
+                        .said(),
                     })
                 }
             };

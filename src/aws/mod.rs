@@ -12,3 +12,8 @@ pub mod iam;
 pub mod instance_types;
 pub mod quotas;
 pub mod sts;
+
+/// The `tracing` filter directives that show the AWS SDK's debug events (its credential chain,
+/// its whole errors) when the user asks for debug logs.
+pub const SDK_DEBUG_LOG: &str =
+    "aws_config=debug,aws_credential_types=debug,aws_smithy_runtime=debug";

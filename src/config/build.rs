@@ -24,7 +24,14 @@ pub struct Build {
     pub architectures: Vec<Architecture>,
     /// The base image: exactly one of `id: ami-…`, `ssm: /aws/service/…` (or
     /// `resolve:ssm:/…`), or `owner:` with a `name:` filter (the newest match is used).
-    pub base_ami: BaseAmi,
+    /// Needed with `script`, unless `image` is given.
+    #[serde(default)]
+    pub base_ami: Option<BaseAmi>,
+    /// An AMI you already have in `region` (imported, or built by Packer), to release instead
+    /// of building one: it is copied within `region` into an image of this release (named and
+    /// tagged as a build would be), and no builder runs. Instead of `base-ami` and `script`.
+    #[serde(default, deserialize_with = "existing_image")]
+    pub image: Option<AmiId>,
     /// Builder instance type.
     #[serde(default = "default_instance_type")]
     pub instance_type: InstanceType,
@@ -37,8 +44,10 @@ pub struct Build {
     /// Builder security group; the subnet's default otherwise.
     #[serde(default)]
     pub security_group_id: Option<SecurityGroupId>,
-    /// The build script, relative to the repository root.
-    pub script: WorkspacePath,
+    /// The build script, relative to the repository root. Needed with `base-ami`, unless
+    /// `image` is given.
+    #[serde(default)]
+    pub script: Option<WorkspacePath>,
     /// How long the builder may run before it counts as hung (minutes, fractions allowed).
     #[serde(default = "default_build_timeout")]
     pub timeout_minutes: Minutes,
@@ -57,6 +66,54 @@ pub struct Build {
     /// Tags on the builder, its volumes, the image and its snapshots.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// Where a release's image comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// A builder boots `base_ami` and runs `script`.
+    Script {
+        /// The base image.
+        base_ami: &'a BaseAmi,
+        /// The build script.
+        script: &'a WorkspacePath,
+    },
+    /// An existing AMI in `build.region`, copied into an image of the release.
+    Image(&'a AmiId),
+}
+
+impl Build {
+    /// Where the image comes from; `None` before the config is validated (which requires
+    /// `base-ami` with `script`, or `image`).
+    pub fn source(&self) -> Option<Source<'_>> {
+        match (&self.image, &self.base_ami, &self.script) {
+            (Some(image), _, _) => Some(Source::Image(image)),
+            (None, Some(base_ami), Some(script)) => Some(Source::Script { base_ami, script }),
+            _ => None,
+        }
+    }
+
+    /// The build script, when the image is built.
+    pub fn script(&self) -> Option<&WorkspacePath> {
+        match self.source()? {
+            Source::Script { script, .. } => Some(script),
+            Source::Image(_) => None,
+        }
+    }
+}
+
+pub(super) fn existing_image<'de, D: Deserializer<'de>>(de: D) -> Result<Option<AmiId>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(de)? else {
+        return Ok(None);
+    };
+    if !AmiId::is_ami_id(&text) {
+        return Err(Invalid::new(
+            format!("`{text}` is not an AMI ID (expected `ami-` and 8 or 17 lowercase hex digits)"),
+            "give the ID of the AMI to release, in build.region, like ami-0123456789abcdef0",
+        )
+        .into_de());
+    }
+    Ok(Some(AmiId::new(&text, "build.image").expect("checked")))
 }
 
 fn us_east_1() -> Region {

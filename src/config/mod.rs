@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use build::{Architecture, BaseAmi, Build, RootVolume, SsmParameter, VolumeType};
+pub use build::{Architecture, BaseAmi, Build, RootVolume, Source, SsmParameter, VolumeType};
 pub use load_form::{catalog_groups, CatalogGroup, IpProtocol, LoadForm, SecurityGroupRule};
 pub use product::{Product, ProductId, TemplateTarget, VersionSource};
 pub use pull_request::{Label, Login, PullRequest, TeamSlug};
@@ -301,9 +301,19 @@ impl Config {
         }
         match o.key {
             ["regions"] => self.regions = typed(o)?,
-            ["build", "base-ami"] => self.build.base_ami = typed(o)?,
+            ["build", "base-ami"] => self.build.base_ami = Some(typed(o)?),
+            ["build", "image"] => {
+                // The input starts from that image instead of the configured build.
+                self.build.image = build::existing_image(o.value.clone()).map_err(|e| {
+                    let text = e.to_string();
+                    let (message, help) = types::split_help(&text);
+                    (message.to_owned(), help.map(str::to_owned))
+                })?;
+                self.build.base_ami = None;
+                self.build.script = None;
+            }
             ["build", "instance-type"] => self.build.instance_type = typed(o)?,
-            ["build", "script"] => self.build.script = typed(o)?,
+            ["build", "script"] => self.build.script = Some(typed(o)?),
             ["sharing", "public"] => self.sharing.public = typed(o)?,
             ["sharing", "accounts"] => self.sharing.accounts = typed(o)?,
             ["version", "tag-prefix"] => self.version.tag_prefix = typed(o)?,
@@ -535,6 +545,68 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("exactly one"), "{err}");
+    }
+
+    /// `build.image` releases an existing AMI: instead of base-ami and script, never with
+    /// them; without it both are needed. The `image` input replaces the configured build.
+    #[test]
+    fn an_existing_image_replaces_base_ami_and_script() {
+        let image_only = MINIMAL.replace(
+            "  base-ami: {owner: amazon, name: al2023-ami-2023.*-x86_64}\n  script: build/install.sh\n",
+            "  image: ami-0123456789abcdef0\n",
+        );
+        let config = parse(&image_only).unwrap();
+        assert!(
+            matches!(config.build.source(), Some(Source::Image(id)) if id.as_str() == "ami-0123456789abcdef0")
+        );
+        assert!(config.build.script().is_none());
+        let both = MINIMAL.replace(
+            "  script: build/install.sh\n",
+            "  script: build/install.sh\n  image: ami-0123456789abcdef0\n",
+        );
+        let err = parse(&both).unwrap_err();
+        assert_eq!(err.key, "build.base-ami");
+        assert!(
+            err.message.contains("released as it is")
+                && err.help.contains("drop base-ami and script"),
+            "{err}"
+        );
+        let no_script = MINIMAL.replace("  script: build/install.sh\n", "");
+        let err = parse(&no_script).unwrap_err();
+        assert!(
+            err.message.contains("no script") && err.help.contains("image: ami-"),
+            "{err}"
+        );
+        let err = parse(&image_only.replace("ami-0123456789abcdef0", "ami-12")).unwrap_err();
+        assert!(
+            err.to_string().contains("`ami-12` is not an AMI ID"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cfg.yml");
+        std::fs::write(&path, MINIMAL).unwrap();
+        let input = Override {
+            key: &["build", "image"],
+            input: "image",
+            value: "ami-0123456789abcdef1".into(),
+        };
+        let config = Config::load_with_overrides(&path, &[input]).unwrap();
+        assert!(
+            matches!(config.build.source(), Some(Source::Image(id)) if id.as_str() == "ami-0123456789abcdef1")
+        );
+        let bad = Override {
+            key: &["build", "image"],
+            input: "image",
+            value: "ami-XYZ".into(),
+        };
+        let error = Config::load_with_overrides(&path, &[bad])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("input `image`") && error.contains("`ami-XYZ` is not an AMI ID"),
+            "{error}"
+        );
     }
 
     #[test]

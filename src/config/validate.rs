@@ -17,6 +17,29 @@ pub(super) struct Failure {
     pub help: String,
 }
 
+/// The image is built (`base-ami` with `script`) or taken as it is (`image`), not both.
+fn one_image_source(config: &Config) -> Result<(), Failure> {
+    let build = &config.build;
+    match (&build.image, &build.base_ami, &build.script) {
+        (Some(_), None, None) | (None, Some(_), Some(_)) => Ok(()),
+        (Some(image), base, _) => Err(fail(
+            &["build", if base.is_some() { "base-ami" } else { "script" }],
+            format!("build.image ({image}) is released as it is, so there is nothing to build with base-ami or script"),
+            "drop base-ami and script to release the existing image, or drop image to build one",
+        )),
+        (None, None, _) => Err(fail(
+            &["build"],
+            "build has no base-ami: the builder needs an image to boot",
+            "add base-ami (for example `{owner: amazon, name: al2023-ami-2023.*-x86_64}`) with script, or give `image: ami-…` to release an AMI you already have",
+        )),
+        (None, Some(_), None) => Err(fail(
+            &["build"],
+            "build has no script: the builder would install nothing",
+            "add `script: build/install.sh` (relative to the repository root), or give `image: ami-…` to release an AMI you already have",
+        )),
+    }
+}
+
 fn fail(steps: &[&str], message: impl Into<String>, help: impl Into<String>) -> Failure {
     Failure {
         steps: steps.iter().map(|s| s.to_string()).collect(),
@@ -27,6 +50,7 @@ fn fail(steps: &[&str], message: impl Into<String>, help: impl Into<String>) -> 
 
 /// Checks the rules between keys; the first broken one is returned.
 pub(super) fn validate(config: &Config) -> Result<(), Failure> {
+    one_image_source(config)?;
     templates_fit_the_build(config)?;
     paths_are_written_once(config)?;
     regions_stay_in_one_partition(config)?;

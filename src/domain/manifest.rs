@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::domain::state::ImageState;
+use crate::domain::timeline::Timeline;
 use schemars::JsonSchema;
 
 /// The manifest format version this tool writes. 1: the first format (its version field was
@@ -97,6 +98,10 @@ pub struct Manifest {
     /// The base image the builder booted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_image_id: Option<String>,
+    /// The existing AMI this release's image was copied from (`build.image`), when it was not
+    /// built: marketplace-release ran neither the build script nor the hardening on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
     /// The builder instance, once launched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builder: Option<Builder>,
@@ -106,6 +111,10 @@ pub struct Manifest {
     /// Seconds per phase (`build`, `image`, `copy`).
     #[serde(default)]
     pub timings: IndexMap<String, f64>,
+    /// When each phase started and ended (the builder, the image, each region's copy,
+    /// publish), for the release timeline.
+    #[serde(default, skip_serializing_if = "Timeline::is_empty")]
+    pub timeline: Timeline,
     /// Whether the run ended early (failure or cancellation).
     #[serde(default)]
     pub incomplete: bool,
@@ -260,9 +269,11 @@ mod tests {
             source_region: "us-east-1".into(),
             source_image_id: Some("ami-0123456789abcdef0".into()),
             base_image_id: None,
+            imported_from: None,
             builder: None,
             regions: IndexMap::new(),
             timings: IndexMap::new(),
+            timeline: Timeline::default(),
             incomplete: false,
             script_sha256: None,
             cleanup: Vec::new(),

@@ -1,8 +1,8 @@
 //! The values that flow between the stages, validated once: [`ami`] (regions, AMI IDs and
 //! region → AMI sets), [`version`] (release versions), and [`manifest`] (the JSON contract
-//! between the build, copy, publish and submit jobs); [`catalog`] holds the Catalog API's shapes as
-//! local rules, [`seller`] the seller-account and ingestion-role rules, and
-//! [`ingestion`] the ingestion preflight over the built image.
+//! between the build, copy, publish and submit jobs) and its [`timeline`]; [`catalog`] holds
+//! the Catalog API's shapes as local rules, [`seller`] the seller-account and ingestion-role
+//! rules, and [`ingestion`] the ingestion preflight over the built image.
 
 pub mod ami;
 pub mod catalog;
@@ -10,4 +10,5 @@ pub mod ingestion;
 pub mod manifest;
 pub mod seller;
 pub mod state;
+pub mod timeline;
 pub mod version;

@@ -1,6 +1,9 @@
 //! The log: where progress lines, group markers and warnings are printed. This is one of the
 //! two places that print (with [`crate::app`]); the stages reach it through the `tracing`
-//! events of [`super::progress`].
+//! events of [`super::progress`]. How they are shown depends on [`super::mode`]: the Actions
+//! log with `::group::` blocks, progress bars in a terminal ([`super::bars`]), or plain lines
+//! when piped; `--quiet` keeps only the stages' closing tables (and the errors, which the
+//! application prints).
 
 use std::fmt::Write as _;
 
@@ -8,14 +11,22 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
 
-use super::{in_github_actions, workflow};
+use super::{bars, in_github_actions, mode, quiet, workflow, Mode};
 
-/// A progress or status line: stdout in GitHub Actions (the log), stderr elsewhere. Text that
-/// would start a workflow command is printed inert ([`workflow::guard`]).
+/// A progress or status line: stdout in GitHub Actions (the log), stderr elsewhere (above the
+/// progress bars when they are shown); nothing with `--quiet`. Text that would start a
+/// workflow command is printed inert ([`workflow::guard`]).
 pub fn say(line: &str) {
+    if !quiet() {
+        show(line);
+    }
+}
+
+/// [`say`], also with `--quiet`.
+fn show(line: &str) {
     if in_github_actions() {
         println!("{}", workflow::guard(line));
-    } else {
+    } else if !bars::println(line) {
         eprintln!("{line}");
     }
 }
@@ -25,7 +36,7 @@ pub fn group(title: &str) {
     if in_github_actions() {
         println!("{}", workflow::command("group", &[], title));
     } else {
-        eprintln!("== {title}");
+        say(&format!("== {title}"));
     }
 }
 
@@ -34,6 +45,11 @@ pub fn end_group() {
     if in_github_actions() {
         println!("::endgroup::");
     }
+}
+
+/// Ends the progress bars, if any are shown: before the final error or table is printed.
+pub fn finish() {
+    bars::close();
 }
 
 /// Prints the events of [`super::progress`].
@@ -45,7 +61,11 @@ struct Fields {
     message: String,
     title: Option<String>,
     group: Option<String>,
+    item: Option<String>,
     end_group: bool,
+    tick: bool,
+    table: bool,
+    done: bool,
 }
 
 impl Visit for Fields {
@@ -53,14 +73,19 @@ impl Visit for Fields {
         match field.name() {
             "group" => self.group = Some(value.to_owned()),
             "title" => self.title = Some(value.to_owned()),
+            "item" => self.item = Some(value.to_owned()),
             "message" => self.message.push_str(value),
             _ => {}
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if field.name() == "end_group" {
-            self.end_group = value;
+        match field.name() {
+            "end_group" => self.end_group = value,
+            "tick" => self.tick = value,
+            "table" => self.table = value,
+            "done" => self.done = value,
+            _ => {}
         }
     }
 
@@ -82,13 +107,25 @@ impl<S: tracing::Subscriber> Layer<S> for ProgressLayer {
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
+        let terminal = mode() == Mode::Terminal && !quiet();
         if let Some(title) = fields.title {
             super::warning(&title, &fields.message);
+        } else if let Some(name) = fields.item {
+            if terminal {
+                bars::item(&name, &fields.message, fields.done);
+            }
         } else if let Some(title) = fields.group {
-            group(&title);
+            if terminal {
+                bars::open(&title);
+            } else {
+                group(&title);
+            }
         } else if fields.end_group {
+            bars::close();
             end_group();
-        } else {
+        } else if fields.table {
+            show(&fields.message);
+        } else if !(fields.tick && terminal) {
             say(&fields.message);
         }
     }

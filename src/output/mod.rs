@@ -9,15 +9,57 @@
     reason = "the output module is where the log, annotations and step files are printed"
 )]
 
+mod bars;
 pub mod diagnostic;
 pub mod log;
 pub mod progress;
 pub mod step;
 pub mod workflow;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use similar::TextDiff;
+
+/// How the log is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// GitHub Actions: the log, `::group::` blocks, annotations.
+    Actions,
+    /// A terminal on stderr: progress bars while the stages wait.
+    Terminal,
+    /// Piped or redirected: plain lines, one a minute while waiting.
+    Plain,
+}
+
+static MODE: OnceLock<(Mode, bool)> = OnceLock::new();
+
+/// Decides how the log is shown, once, at start: GitHub Actions, a terminal on stderr, or
+/// plain; `quiet` keeps only errors and the stages' closing tables.
+pub fn set_mode(quiet: bool) {
+    let mode = if in_github_actions() {
+        Mode::Actions
+    } else if std::io::stderr().is_terminal() {
+        Mode::Terminal
+    } else {
+        Mode::Plain
+    };
+    let _ = MODE.set((mode, quiet));
+}
+
+/// How the log is shown ([`Mode::Plain`] until [`set_mode`]; GitHub Actions always wins).
+pub fn mode() -> Mode {
+    match MODE.get() {
+        _ if in_github_actions() => Mode::Actions,
+        Some((mode, _)) => *mode,
+        None => Mode::Plain,
+    }
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    MODE.get().is_some_and(|(_, quiet)| *quiet)
+}
 
 /// A unified diff of `old` → `new` with git-style `a/` and `b/` headers; empty when equal.
 /// CRLF line endings are shown as plain line ends (a terminal or a Markdown code block would
@@ -83,8 +125,11 @@ pub fn warning(title: &str, message: &str) {
             "{}",
             workflow::command("warning", &[("title", title.to_owned())], message)
         );
-    } else {
-        eprintln!("warning: {title}: {message}");
+    } else if !quiet() {
+        let line = format!("warning: {title}: {message}");
+        if !bars::println(&line) {
+            eprintln!("{line}");
+        }
     }
 }
 

@@ -1,14 +1,32 @@
 //! Progress events. The stages and adapters never print: they emit these as `tracing` events
 //! with the target [`TARGET`], and the application's [`super::log::ProgressLayer`] prints
-//! them (plain lines on stderr in a terminal, the Actions log and its `::group::` blocks in
-//! GitHub Actions). Without that layer (library use, unit tests) they go nowhere.
+//! them: progress bars in a terminal ([`super::bars`]), plain lines when piped, the Actions log
+//! and its `::group::` blocks in GitHub Actions. Without that layer (library use, unit tests)
+//! they go nowhere.
 
 /// The `tracing` target of progress events.
 pub const TARGET: &str = "marketplace_release::progress";
 
-/// A progress line, such as `copy: 3/5 available`.
+/// A progress line, such as `copy: eu-west-1: ami-… available and shared`.
 pub fn line(text: &str) {
     tracing::info!(target: TARGET, "{text}");
+}
+
+/// A periodic summary line, such as `copy: 3/5 available; ap-south-1 pending 4m`: shown where
+/// there are no progress bars, which show the same live.
+pub fn tick(text: &str) {
+    tracing::info!(target: TARGET, tick = true, "{text}");
+}
+
+/// A stage's closing table: shown even with `--quiet`.
+pub fn table(text: &str) {
+    tracing::info!(target: TARGET, table = true, "{text}");
+}
+
+/// The state of one thing a stage waits for (a region's copy, the builder, the image), for the
+/// progress bars: `done` when it reached its last state (available, failed).
+pub fn item(name: &str, state: &str, done: bool) {
+    tracing::info!(target: TARGET, item = name, done, "{state}");
 }
 
 /// Opens a group (a collapsible block in the Actions log, a heading elsewhere).

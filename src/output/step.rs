@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::aws::catalog::ChangeSetState;
 use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
-use crate::plan::ReleasePlan;
+use crate::plan::{timeline, ReleasePlan};
 use crate::stages::publish::Published;
 
 /// The name of every output, as action.yml declares them.
@@ -287,11 +287,19 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
     }
     for (path, manifest) in facts.manifests {
         md.push_str(&format!(
-            "### {} — `{}`\n\nManifest: `{path}`{}\n\n| Region | AMI | Status | Time |\n|---|---|---|---|\n",
+            "### {} — `{}`\n\nManifest: `{path}`{}\n\n",
             manifest.architecture,
             manifest.name,
-            if manifest.incomplete { " (incomplete)" } else { "" }
+            if manifest.incomplete {
+                " (incomplete)"
+            } else {
+                ""
+            }
         ));
+        if let Some(from) = &manifest.imported_from {
+            md.push_str(&format!("> [!WARNING]\n> Not built by marketplace-release: a copy of `{from}` (hardening: not verified).\n\n"));
+        }
+        md.push_str("| Region | AMI | Status | Time |\n|---|---|---|---|\n");
         if manifest.regions.is_empty() {
             if let Some(source) = &manifest.source_image_id {
                 md.push_str(&format!(
@@ -312,6 +320,9 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             ));
         }
         md.push('\n');
+        if let Some(chart) = timeline::markdown(manifest, timeline::Phases::All) {
+            md.push_str(&format!("#### Timeline\n\n{chart}\n"));
+        }
     }
     if !facts.ingestion.is_empty() {
         md.push_str(&format!(

@@ -6,6 +6,7 @@ pub mod advice;
 pub mod loadform;
 pub mod render;
 pub mod target;
+pub mod timeline;
 pub mod userdata;
 
 use indexmap::IndexMap;
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 use crate::config::{Architecture, Config, TemplateTarget};
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
+use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
 use crate::template::{Change, TemplateError};
 use loadform::{Field, SourceAmi};
@@ -130,7 +132,12 @@ impl ReleasePlan {
         }
         for (arch, name) in &self.ami_names {
             out.push_str(&format!(
-                "AMI ({arch}): {name}, built in {} from {}\n",
+                "AMI ({arch}): {name}, {} in {} from {}\n",
+                if config.build.image.is_some() {
+                    "copied"
+                } else {
+                    "built"
+                },
                 config.build.region,
                 describe_base(config)
             ));
@@ -214,13 +221,19 @@ fn describe_sharing(config: &Config) -> String {
 
 /// The base image, as the config names it.
 fn describe_base(config: &Config) -> String {
-    let base = &config.build.base_ami;
-    match base {
-        crate::config::BaseAmi::Id { id } => id.to_string(),
-        crate::config::BaseAmi::Ssm { ssm } => format!("SSM parameter {ssm}"),
-        crate::config::BaseAmi::Filter { owner, name } => {
-            format!("the newest `{name}` owned by {owner}")
+    use crate::config::{BaseAmi, Source};
+    match config.build.source() {
+        Some(Source::Script { base_ami, .. }) => match base_ami {
+            BaseAmi::Id { id } => id.to_string(),
+            BaseAmi::Ssm { ssm } => format!("SSM parameter {ssm}"),
+            BaseAmi::Filter { owner, name } => format!("the newest `{name}` owned by {owner}"),
+        },
+        Some(Source::Image(id)) => {
+            format!(
+                "the existing AMI {id} (not built by marketplace-release: hardening not verified)"
+            )
         }
+        None => "(none configured)".into(),
     }
 }
 
@@ -254,16 +267,56 @@ struct BodyContext<'a> {
     omitted: Vec<String>,
     /// Whether the `submit` stage adds the AMI version through the Catalog API.
     submit_automated: bool,
+    /// The AMIs not built here (`build.image`): copies of an AMI the vendor had.
+    imported: Vec<Imported>,
+    /// The release timeline chart (Markdown), empty when the manifests record none.
+    timeline: String,
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     ingestion: &'a str,
+}
+
+/// An architecture's AMI that marketplace-release did not build.
+#[derive(Debug, Clone, Serialize)]
+struct Imported {
+    architecture: String,
+    /// The existing AMI it is a copy of.
+    image: String,
+}
+
+/// The AMIs not built here: as the manifests record them, else (a plan) as the config says.
+fn imported(config: &Config, manifests: &[(String, Manifest)]) -> Vec<Imported> {
+    if !manifests.is_empty() {
+        return manifests
+            .iter()
+            .filter_map(|(_, m)| {
+                Some(Imported {
+                    architecture: m.architecture.clone(),
+                    image: m.imported_from.clone()?,
+                })
+            })
+            .collect();
+    }
+    let Some(image) = &config.build.image else {
+        return Vec::new();
+    };
+    config
+        .build
+        .architectures
+        .iter()
+        .map(|a| Imported {
+            architecture: a.as_str().to_owned(),
+            image: image.to_string(),
+        })
+        .collect()
 }
 
 /// Longest text field kept whole when the body is too long.
 const TRIMMED_FIELD: usize = 4_000;
 
-/// Renders the body, dropping optional parts until it fits GitHub's limit: first the region
-/// table (us-east-1, which the load form needs, stays), then the ends of long text fields, and
-/// as a last resort the end of the body. The body names what it left out.
+/// Renders the body, dropping optional parts until it fits GitHub's limit: first the timeline
+/// chart, then the region table (us-east-1, which the load form needs, stays), then the ends
+/// of long text fields, and as a last resort the end of the body. The body names what it left
+/// out.
 fn render_body_within_limit(
     source: &str,
     mut body: BodyContext<'_>,
@@ -272,6 +325,12 @@ fn render_body_within_limit(
     // Only the body is trimmed; the plan (and the CSV) keep every value whole.
     let full_fields = body.load_form_fields.clone();
     let mut text = render(&body)?;
+    if text.chars().count() > MAX_PR_BODY && !body.timeline.is_empty() {
+        body.timeline.clear();
+        body.omitted
+            .push("the release timeline chart (the run's step summary has it)".into());
+        text = render(&body)?;
+    }
     if text.chars().count() > MAX_PR_BODY && body.regions.len() > 1 {
         let dropped = body.regions.len() - 1;
         body.regions.retain(|r| r.region == "us-east-1");
@@ -316,6 +375,9 @@ pub struct PlanInputs<'a> {
     pub run_url: Option<&'a str>,
     /// Today's date (`YYYY-MM-DD`) for AMI names.
     pub date: &'a str,
+    /// The manifests the AMIs come from (with their paths), when the release made them; empty
+    /// for a plan.
+    pub manifests: &'a [(String, Manifest)],
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
 }
@@ -709,6 +771,11 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         run_url: inputs.run_url,
         omitted: Vec::new(),
         submit_automated: config.submit.is_some(),
+        imported: imported(config, inputs.manifests),
+        timeline: timeline::markdown_all(
+            inputs.manifests.iter().map(|(_, m)| m),
+            timeline::Phases::BeforePublish,
+        ),
         ingestion: inputs.ingestion,
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;

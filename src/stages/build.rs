@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest, Termination};
 use crate::config::{Architecture, BaseAmi, Config};
 use crate::domain::manifest::{Builder, Manifest, RegionImage};
+use crate::domain::timeline::Span;
 use crate::plan::userdata::{self, BuildResult, UserData};
 use crate::stages::wait::{self, PollSchedule};
 use crate::stages::{sleep_or_cancel, tag, unless_cancelled, CancellationToken, StageError};
@@ -28,6 +29,8 @@ pub struct BuildPlan<'a> {
     pub config: &'a Config,
     /// The architecture to build.
     pub architecture: Architecture,
+    /// The image the builder boots.
+    pub base_ami: &'a BaseAmi,
     /// The user-data (wrapper around the build script).
     pub user_data: UserData,
     /// Tags on the builder, its volumes, the image and its snapshots.
@@ -58,43 +61,20 @@ pub async fn build(
     ));
     let started = Instant::now();
     terminate_leftover(ec2, manifest, path, &region).await?;
-    let base = resolve_base(ec2, config, plan.architecture, &region).await?;
+    let base = resolve_base(ec2, plan.base_ami, plan.architecture, &region).await?;
     manifest.base_image_id = Some(base.image_id.clone());
     progress::line(&format!(
         "build: base image {} ({})",
         base.image_id, base.name
     ));
 
-    let root_volume = base.root_device_name.clone().map(|device| {
-        (
-            device,
-            config.build.root_volume.size_gib.get() as i32,
-            config.build.root_volume.r#type.as_str().to_owned(),
-        )
-    });
-    let mut builder_tags = plan.tags.clone();
-    builder_tags.push((tag::ROLE.into(), "builder".into()));
-    builder_tags.push((
-        "Name".into(),
-        format!("marketplace-release builder {}", manifest.name),
-    ));
-    let request = LaunchRequest {
-        image_id: base.image_id.clone(),
-        instance_type: config.build.instance_type.to_string(),
-        user_data: plan.user_data.base64.clone(),
-        root_volume,
-        subnet_id: config.build.subnet_id.as_ref().map(ToString::to_string),
-        security_group_id: config
-            .build
-            .security_group_id
-            .as_ref()
-            .map(ToString::to_string),
-        tags: builder_tags,
-    };
+    let request = launch_request(plan, &base, &manifest.name);
     if cancel.is_cancelled() {
         return Err(StageError::Cancelled);
     }
+    let launched = Span::starting_now();
     let instance = ec2.run_builder(&region, &request).await?;
+    manifest.timeline.builder = Some(launched);
     manifest.builder = Some(Builder {
         instance_id: instance.clone(),
         terminated: false,
@@ -106,6 +86,9 @@ pub async fn build(
         Err(e) => Err(e),
     };
 
+    if let Some(span) = manifest.timeline.builder.filter(|s| s.end.is_none()) {
+        manifest.timeline.builder = Some(span.ended_now());
+    }
     let terminated = terminate_builder(ec2, &region, &instance).await;
     if let Some(builder) = manifest.builder.as_mut() {
         builder.terminated = terminated.is_ok();
@@ -129,6 +112,38 @@ pub async fn build(
             Err(StageError::Other(format!("{failed}\n{not_terminated}")))
         }
         (outcome, terminated) => outcome.and(terminated).and(saved),
+    }
+}
+
+/// The builder's launch request: the base image, the wrapped script, the root volume, and
+/// the tags of the builder and its volumes.
+fn launch_request(plan: &BuildPlan<'_>, base: &ImageInfo, name: &str) -> LaunchRequest {
+    let config = plan.config;
+    let root_volume = base.root_device_name.clone().map(|device| {
+        (
+            device,
+            config.build.root_volume.size_gib.get() as i32,
+            config.build.root_volume.r#type.as_str().to_owned(),
+        )
+    });
+    let mut builder_tags = plan.tags.clone();
+    builder_tags.push((tag::ROLE.into(), "builder".into()));
+    builder_tags.push((
+        "Name".into(),
+        format!("marketplace-release builder {}", name),
+    ));
+    LaunchRequest {
+        image_id: base.image_id.clone(),
+        instance_type: config.build.instance_type.to_string(),
+        user_data: plan.user_data.base64.clone(),
+        root_volume,
+        subnet_id: config.build.subnet_id.as_ref().map(ToString::to_string),
+        security_group_id: config
+            .build
+            .security_group_id
+            .as_ref()
+            .map(ToString::to_string),
+        tags: builder_tags,
     }
 }
 
@@ -202,11 +217,10 @@ pub async fn resume(
 
 async fn resolve_base(
     ec2: &Ec2,
-    config: &Config,
+    base: &BaseAmi,
     architecture: Architecture,
     region: &str,
 ) -> Result<ImageInfo, StageError> {
-    let base = &config.build.base_ami;
     if let BaseAmi::Id { id } = base {
         let id = id.to_string();
         return ec2.images(region, std::slice::from_ref(&id)).await?.into_iter().next().ok_or_else(|| {
@@ -226,6 +240,7 @@ async fn resolve_base(
                     state_reason: None,
                     creation_date: String::new(),
                     root_device_name: None,
+                    architecture: None,
                     snapshot_ids: Vec::new(),
                     encrypted_snapshots: Vec::new(),
                     tags: Vec::new(),
@@ -259,7 +274,20 @@ async fn on_builder(
     let started = Instant::now();
     wait_stopped(ec2, plan, region, instance, cancel).await?;
     let console = Console::new(ec2, region, instance);
-    match console.await_marker(plan, &manifest.run_id, cancel).await? {
+    progress::item(
+        "builder",
+        &format!("{instance} stopped; reading its console"),
+        false,
+    );
+    let result = console.await_marker(plan, &manifest.run_id, cancel).await?;
+    let said = match result.0 {
+        BuildResult::Success => "the build script succeeded",
+        BuildResult::Failed(_) => "the build script failed",
+        BuildResult::Unknown => "no result on the console",
+    };
+    progress::item("builder", said, true);
+    manifest.timeline.builder = manifest.timeline.builder.map(Span::ended_now);
+    match result {
         (BuildResult::Success, _) => {
             progress::line("build: the build script and the hardening succeeded");
         }
@@ -298,6 +326,7 @@ async fn wait_stopped(
     let mut last_progress = Instant::now();
     loop {
         let state = unless_cancelled(ec2.instance_state(region, instance), cancel).await?;
+        progress::item("builder", &format!("{instance} {state}"), false);
         match state.as_str() {
             "stopped" => return Ok(()),
             "terminated" | "shutting-down" => {
@@ -321,7 +350,7 @@ async fn wait_stopped(
             });
         }
         if last_progress.elapsed() >= plan.schedule.progress {
-            progress::line(&format!(
+            progress::tick(&format!(
                 "build: builder {instance} {state} for {}",
                 wait::short(waited)
             ));
@@ -400,7 +429,7 @@ impl<'a> Console<'a> {
                 return Ok((result, text));
             }
             if last_progress.elapsed() >= plan.schedule.progress {
-                progress::line(&format!(
+                progress::tick(&format!(
                     "build: builder {} stopped; its console has no result line yet after {} (EC2 posts it with a delay)",
                     self.instance,
                     wait::short(waited)
@@ -431,6 +460,7 @@ async fn make_image(
     cancel: &CancellationToken,
 ) -> Result<(), StageError> {
     let image_started = Instant::now();
+    manifest.timeline.image = Some(Span::starting_now());
     let mut image_tags = plan.tags.clone();
     image_tags.extend([
         ("Name".to_owned(), manifest.name.clone()),
@@ -438,7 +468,7 @@ async fn make_image(
             tag::ARCHITECTURE.to_owned(),
             plan.architecture.as_str().to_owned(),
         ),
-        (tag::BUILD.to_owned(), "succeeded".to_owned()),
+        (tag::BUILD.to_owned(), tag::BUILD_SUCCEEDED.to_owned()),
         (tag::SCRIPT_SHA256.to_owned(), plan.script_sha256.clone()),
     ]);
     let image_id = ec2
@@ -459,12 +489,43 @@ async fn make_image(
     progress::line(&format!(
         "build: image {image_id} requested; waiting for it to become available"
     ));
+    progress::item("image", &format!("{image_id} pending"), false);
+    let waiting = Waiting {
+        timeout: plan.config.copy.timeout_minutes.duration(),
+        schedule: plan.schedule,
+        started: image_started,
+    };
+    finish_image(ec2, manifest, path, region, &image_id, waiting, cancel).await
+}
+
+/// How long a new image may take to become available, and since when it is waited for.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting {
+    /// How long it may take.
+    pub timeout: Duration,
+    /// How to poll.
+    pub schedule: PollSchedule,
+    /// When it was requested.
+    pub started: Instant,
+}
+
+/// Waits for the new source image `image_id` (in the manifest as pending); refuses (and
+/// removes) it when its snapshots are encrypted; requires IMDSv2; records it as available.
+pub async fn finish_image(
+    ec2: &Ec2,
+    manifest: &mut Manifest,
+    path: &std::path::Path,
+    region: &str,
+    image_id: &str,
+    waiting: Waiting,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
     let image = wait_available(
         ec2,
         region,
-        &image_id,
-        plan.config.copy.timeout_minutes.duration(),
-        plan.schedule,
+        image_id,
+        waiting.timeout,
+        waiting.schedule,
         cancel,
     )
     .await?;
@@ -480,14 +541,19 @@ async fn make_image(
         save(manifest, path)?;
         return Err(refused);
     }
-    ec2.require_imdsv2(region, &image_id).await?;
-    let entry = manifest.regions.get_mut(region).expect("inserted above");
+    ec2.require_imdsv2(region, image_id).await?;
+    let entry = manifest
+        .regions
+        .get_mut(region)
+        .ok_or_else(|| StageError::Other(format!("the manifest lost {image_id} in {region}")))?;
     entry.state = ImageState::Available;
     entry.snapshot_ids = image.snapshot_ids.clone();
-    entry.seconds = Some(image_started.elapsed().as_secs_f64());
+    entry.seconds = Some(waiting.started.elapsed().as_secs_f64());
     manifest
         .timings
-        .insert("image".into(), image_started.elapsed().as_secs_f64());
+        .insert("image".into(), waiting.started.elapsed().as_secs_f64());
+    manifest.timeline.image = manifest.timeline.image.map(Span::ended_now);
+    progress::item("image", &format!("{image_id} available"), true);
     save(manifest, path)?;
     progress::line(&format!(
         "build: image {image_id} is available in {region} (IMDSv2 required, snapshots unencrypted)"

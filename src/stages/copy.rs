@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::domain::manifest::{Manifest, RegionImage};
+use crate::domain::timeline::Span;
 use crate::stages::build::save;
 use crate::stages::wait::{self, PollSchedule};
 use crate::stages::{tag, CancellationToken, StageError};
@@ -74,7 +75,15 @@ impl Shared {
         save(&manifest, &self.path)
     }
 
+    /// Records when `region`'s copy ran (saved with the next write of the manifest).
+    fn record_span(&self, region: &str, span: Span) {
+        let mut manifest = self.manifest.lock().expect("manifest lock");
+        manifest.timeline.copies.insert(region.to_owned(), span);
+    }
+
     fn set_progress(&self, region: &str, state: &str) {
+        let done = matches!(state, "available" | "failed" | "unknown");
+        progress::item(region, state, done);
         self.progress.lock().expect("progress lock").insert(
             region.to_owned(),
             Progress {
@@ -164,7 +173,12 @@ async fn run(shared: &Arc<Shared>) -> Result<(), StageError> {
             let shared = shared.clone();
             let region = region.clone();
             tokio::spawn(async move {
+                let span = Span::starting_now();
                 let outcome = copy_region(&shared, &region).await;
+                let copied = region != shared.source_region;
+                if copied && !matches!(outcome, Err(StageError::Cancelled)) {
+                    shared.record_span(&region, span.ended_now());
+                }
                 (region, outcome)
             })
         })
@@ -454,7 +468,7 @@ async fn report_progress(shared: Arc<Shared>) {
                 wait::short(p.since.elapsed())
             ));
         }
-        progress::line(&line);
+        progress::tick(&line);
     }
 }
 
@@ -491,7 +505,7 @@ fn print_table(shared: &Shared) {
             image.state.as_str()
         ));
     }
-    progress::line(table.trim_end());
+    progress::table(table.trim_end());
 }
 
 /// Deregisters the images and deletes the snapshots this run created, in the plan's regions.

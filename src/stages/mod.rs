@@ -1,10 +1,12 @@
 //! The stages that act on AWS and GitHub, in pipeline order: the AWS [`preflight`] (read-only
-//! checks of the account before anything is made), [`build`] the AMI, [`copy`] and share it,
-//! [`publish`] the pull request, [`submit`] the version to AWS Marketplace; and what they
-//! share: cancellation, [`StageError`], the [`wait`] schedule and progress lines.
+//! checks of the account before anything is made), [`build`] the AMI (or [`import`] one the
+//! vendor has), [`copy`] and share it, [`publish`] the pull request, [`submit`] the version to
+//! AWS Marketplace; and what they share: cancellation, [`StageError`], the [`wait`] schedule
+//! and progress lines.
 
 pub mod build;
 pub mod copy;
+pub mod import;
 pub mod preflight;
 pub mod publish;
 pub mod submit;
@@ -24,15 +26,21 @@ pub mod tag {
     pub const VERSION: &str = "marketplace-release:version";
     /// The product.
     pub const PRODUCT: &str = "marketplace-release:product";
-    /// On copies: the source image, which is how a re-run finds copies it already made.
+    /// On copies: the source image, which is how a re-run finds copies it already made (on an
+    /// image copied from an existing AMI: that AMI).
     pub const SOURCE_IMAGE: &str = "marketplace-release:source-image";
     /// `builder` on the builder instance.
     pub const ROLE: &str = "marketplace-release:role";
     /// The architecture of an image.
     pub const ARCHITECTURE: &str = "marketplace-release:architecture";
-    /// `succeeded` on an image whose build script and hardening succeeded (the only images
-    /// made).
+    /// How an image of a release was made: [`BUILD_SUCCEEDED`] (its build script and hardening
+    /// succeeded: the only images built) or [`BUILD_IMPORTED`] (copied from an existing AMI).
     pub const BUILD: &str = "marketplace-release:build";
+    /// [`BUILD`] of an image whose build script and hardening succeeded.
+    pub const BUILD_SUCCEEDED: &str = "succeeded";
+    /// [`BUILD`] of an image copied from an existing AMI (`build.image`): not built here, its
+    /// hardening not verified.
+    pub const BUILD_IMPORTED: &str = "imported";
     /// The SHA-256 of the build script an image was built with.
     pub const SCRIPT_SHA256: &str = "marketplace-release:script-sha256";
     /// `failed` when a later verification of the image failed (never resumed from).
@@ -180,6 +188,10 @@ fn aws_help(error: &AwsError) -> String {
         code if code.starts_with("InvalidAMIID") => {
             "check the image ID and that it exists in that region".into()
         }
+        crate::aws::error::REQUEST_FAILED => format!(
+            "AWS did not answer in {}: check the network, the region and AWS_ENDPOINT_URL when it is set; run with --debug (in GitHub Actions: re-run with debug logging) for the SDK's whole error; the manifest lists what exists",
+            error.region
+        ),
         _ => "check the AWS error above; the manifest lists what exists".into(),
     }
 }

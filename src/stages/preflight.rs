@@ -42,10 +42,19 @@ pub struct Checks<'a> {
     pub image_name: &'a str,
     /// Product, version and architecture, as the tags of an earlier build must say.
     pub release: (&'a str, &'a str, &'a str),
-    /// The build script's SHA-256.
-    pub script_sha256: &'a str,
+    /// Where the image comes from, as the tags of an earlier run's image must say.
+    pub origin: Origin<'a>,
     /// How long the build and the copy may take together.
     pub budget: Duration,
+}
+
+/// Where a release's image comes from, as its tags record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin<'a> {
+    /// Built with the build script of this SHA-256 (empty when the job does not build).
+    Script(&'a str),
+    /// Copied from this existing AMI (`build.image`).
+    Image(&'a str),
 }
 
 /// Where the build stage starts.
@@ -54,7 +63,7 @@ pub enum Start {
     /// Launch a builder.
     Build,
     /// Take this image, which an earlier run of the release built, and launch nothing.
-    Resume(ImageInfo),
+    Resume(Box<ImageInfo>),
 }
 
 /// The target regions: the listed ones, each checked to be enabled, or for `regions: all`
@@ -120,7 +129,7 @@ async fn existing_build(ec2: &Ec2, checks: &Checks<'_>) -> Result<Start, StageEr
     let region = checks.build_region;
     let named = ec2.own_image_named(region, checks.image_name).await?;
     if let Some(image) = named.as_ref().filter(|i| resumable(i, checks).is_ok()) {
-        return Ok(Start::Resume(image.clone()));
+        return Ok(Start::Resume(Box::new(image.clone())));
     }
     // A successful build of this release under another name (an earlier `--rebuild`) is
     // found by its tags.
@@ -133,13 +142,13 @@ async fn existing_build(ec2: &Ec2, checks: &Checks<'_>) -> Result<Start, StageEr
         .collect();
     tagged.sort_by(|a, b| b.creation_date.cmp(&a.creation_date));
     if let Some(image) = tagged.into_iter().next() {
-        return Ok(Start::Resume(image));
+        return Ok(Start::Resume(Box::new(image)));
     }
     let Some(image) = named else {
         return Ok(Start::Build);
     };
     match resumable(&image, checks) {
-        Ok(()) => Ok(Start::Resume(image)),
+        Ok(()) => Ok(Start::Resume(Box::new(image))),
         Err(why) => Err(StageError::Other(format!(
             "the AMI name {} is already taken in {region} by {}: {why}. An AMI name is unique in a region, so this build could not register its image; no builder was launched\n  help: pass --rebuild (action input `rebuild: true`) to build under a new name ({}-<run ID>), or deregister {} if nothing uses it",
             checks.image_name, image.image_id, checks.image_name, image.image_id
@@ -166,13 +175,28 @@ fn resumable(image: &ImageInfo, checks: &Checks<'_>) -> Result<(), String> {
             }
         }
     }
-    if image.tag(tag::BUILD) != Some("succeeded") {
-        return Err("its tags do not record a successful build".into());
-    }
-    match image.tag(tag::SCRIPT_SHA256) {
-        Some(digest) if digest == checks.script_sha256 => {}
-        _ => {
-            return Err("it was built with another build script (its script digest differs)".into())
+    match checks.origin {
+        Origin::Script(sha256) => {
+            if image.tag(tag::BUILD) != Some(tag::BUILD_SUCCEEDED) {
+                return Err("its tags do not record a successful build".into());
+            }
+            if image.tag(tag::SCRIPT_SHA256) != Some(sha256) {
+                return Err(
+                    "it was built with another build script (its script digest differs)".into(),
+                );
+            }
+        }
+        Origin::Image(source) => {
+            if image.tag(tag::BUILD) != Some(tag::BUILD_IMPORTED) {
+                return Err("its tags do not record a copy of an existing image".into());
+            }
+            if image.tag(tag::SOURCE_IMAGE) != Some(source) {
+                return Err(format!(
+                    "it was copied from another image ({}={}, not {source})",
+                    tag::SOURCE_IMAGE,
+                    image.tag(tag::SOURCE_IMAGE).unwrap_or("none")
+                ));
+            }
         }
     }
     if image.tag(tag::VERIFICATION) == Some("failed") {
@@ -282,7 +306,7 @@ mod tests {
             marketplace: false,
             image_name: "db-1.0-x86_64",
             release: ("DB", "1.0", "x86_64"),
-            script_sha256: "abc",
+            origin: Origin::Script("abc"),
             budget: Duration::ZERO,
         }
     }
@@ -295,6 +319,7 @@ mod tests {
             state_reason: None,
             creation_date: String::new(),
             root_device_name: None,
+            architecture: None,
             snapshot_ids: Vec::new(),
             encrypted_snapshots: Vec::new(),
             tags: tags
@@ -332,6 +357,22 @@ mod tests {
         assert!(resumable(&image(&[]), &checks())
             .unwrap_err()
             .contains("not built by marketplace-release"));
+        let imported = Checks {
+            origin: Origin::Image("ami-0000000000000000a"),
+            ..checks()
+        };
+        assert!(resumable(&image(&GOOD), &imported)
+            .unwrap_err()
+            .contains("copy of an existing image"));
+        let copy = |source: &str| {
+            let mut tags: Vec<(&str, &str)> = GOOD[..3].to_vec();
+            tags.extend([(tag::BUILD, "imported"), (tag::SOURCE_IMAGE, source)]);
+            resumable(&image(&tags), &imported)
+        };
+        assert_eq!(copy("ami-0000000000000000a"), Ok(()));
+        assert!(copy("ami-0000000000000000b")
+            .unwrap_err()
+            .contains("copied from another image"));
         let mut failed = image(&GOOD);
         failed.state = ImageState::Failed;
         assert!(resumable(&failed, &checks())

@@ -552,6 +552,7 @@ async fn plan_on_base(
             body_template: inputs.body_template,
             run_url: inputs.run_url,
             date: inputs.date,
+            manifests: inputs.manifests,
             ingestion: inputs.ingestion,
         },
     )
