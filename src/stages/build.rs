@@ -356,14 +356,7 @@ async fn wait_stopped(
             ));
             last_progress = Instant::now();
         }
-        sleep_or_cancel(
-            plan.schedule
-                .next(waited)
-                .min(timeout.saturating_sub(waited))
-                .max(Duration::from_millis(50)),
-            cancel,
-        )
-        .await?;
+        sleep_or_cancel(plan.schedule.next_within(waited, timeout), cancel).await?;
     }
 }
 
@@ -436,14 +429,7 @@ impl<'a> Console<'a> {
                 ));
                 last_progress = Instant::now();
             }
-            sleep_or_cancel(
-                plan.schedule
-                    .next(waited)
-                    .min(limit.saturating_sub(waited))
-                    .max(Duration::from_millis(50)),
-                cancel,
-            )
-            .await?;
+            sleep_or_cancel(plan.schedule.next_within(waited, limit), cancel).await?;
         }
     }
 }

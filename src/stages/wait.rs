@@ -45,6 +45,13 @@ impl PollSchedule {
     pub fn next(&self, waited: Duration) -> Duration {
         self.interval(waited, fastrand::f64())
     }
+
+    /// The next interval of a wait that ends at `limit`: never past it, and at least 50 ms.
+    pub fn next_within(&self, waited: Duration, limit: Duration) -> Duration {
+        self.next(waited)
+            .min(limit.saturating_sub(waited))
+            .max(Duration::from_millis(50))
+    }
 }
 
 /// Formats a duration for progress lines: `42s`, `12m`, `1h05m`.
@@ -88,6 +95,18 @@ mod tests {
             polls += 1;
         }
         assert!(polls < 50, "{polls}");
+    }
+
+    #[test]
+    fn an_interval_never_passes_the_limit() {
+        let s = PollSchedule::default();
+        let limit = Duration::from_secs(10);
+        assert_eq!(
+            s.next_within(Duration::from_secs(8), limit),
+            Duration::from_secs(2)
+        );
+        assert_eq!(s.next_within(limit, limit), Duration::from_millis(50));
+        assert!(s.next_within(Duration::ZERO, Duration::from_secs(600)) >= Duration::from_secs(4));
     }
 
     #[test]
