@@ -93,8 +93,10 @@ fn secret<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<SecretString
 impl RawInputs {
     /// Reads `INPUT_*` from the environment.
     pub fn from_env() -> Result<Self, InputError> {
+        let vars = crate::app::env::utf8_vars("INPUT_")
+            .map_err(|e| invalid("*", e.to_string(), "give the input UTF-8 text"))?;
         envy::prefixed("INPUT_")
-            .from_env::<RawInputs>()
+            .from_iter::<_, RawInputs>(vars)
             .map_err(|e| invalid("*", e.to_string(), "check the step's `with:` block"))
     }
 }

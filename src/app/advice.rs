@@ -21,7 +21,13 @@ pub fn resolve_template_regions(config: &mut Config, workspace: &Path) -> Result
     }
     let mut found = Vec::new();
     for target in &config.templates {
-        let bytes = std::fs::read(workspace.join(&target.path)).map_err(|e| {
+        let path = crate::files::in_workspace(
+            workspace,
+            &target.path,
+            "templates[].path",
+            crate::files::Expect::File,
+        )?;
+        let bytes = std::fs::read(&path).map_err(|e| {
             file_error(
                 format!("cannot read template {}", target.path.display()),
                 e,

@@ -106,7 +106,12 @@ pub fn make_plan(
 ) -> Result<plan::ReleasePlan> {
     let mut texts = Vec::new();
     for target in &config.templates {
-        let path = workspace.join(&target.path);
+        let path = crate::files::in_workspace(
+            workspace,
+            &target.path,
+            "templates[].path",
+            crate::files::Expect::File,
+        )?;
         texts.push(std::fs::read(&path).map_err(|e| {
             file_error(
                 format!("cannot read template {}", target.path.display()),

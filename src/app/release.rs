@@ -31,7 +31,7 @@ use crate::domain::state::ImageState;
 use crate::domain::timeline::Span;
 use crate::domain::version::Version;
 use crate::domain::{catalog, ingestion};
-use crate::files::{file_error, write_atomically};
+use crate::files::{self, file_error, write_atomically};
 use crate::github::{GitHub, RepoName, RetryPolicy};
 use crate::output::diagnostic::{self, Diagnostic, Kind};
 use crate::output::{self, log};
@@ -815,7 +815,12 @@ impl Release {
             publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
         for (index, target) in self.config.templates.iter().enumerate() {
             let shown = target.path.display().to_string();
-            let path = self.workspace.join(&target.path);
+            let path = files::in_workspace(
+                &self.workspace,
+                &target.path,
+                "templates[].path",
+                files::Expect::File,
+            )?;
             let bytes = std::fs::read(&path).map_err(|e| {
                 file_error(
                     format!("cannot read template {shown}"),
@@ -1191,7 +1196,17 @@ fn prepare_jobs(
             .manifest
             .clone()
             .unwrap_or_else(|| default_manifest(architecture, several));
-        let manifest_path = request.workspace.join(relative);
+        let manifest_path = match request.caller {
+            // The action's `manifest` input stays in the workspace; a path given on the
+            // command line is the user's own choice.
+            Caller::Action => files::in_workspace(
+                &request.workspace,
+                &relative,
+                "the `manifest` input",
+                files::Expect::FileOrMissing,
+            )?,
+            Caller::Cli => request.workspace.join(relative),
+        };
         jobs.push(prepare_job(
             request,
             env,
@@ -1383,7 +1398,15 @@ fn manifest_paths(request: &Request, architectures: &[Architecture]) -> Result<V
     }
     let mut found = Vec::new();
     for entry in &request.manifests {
-        let path = request.workspace.join(entry);
+        let path = match request.caller {
+            Caller::Action => files::in_workspace(
+                &request.workspace,
+                entry,
+                "the `manifests` input",
+                files::Expect::FileOrDir,
+            )?,
+            Caller::Cli => request.workspace.join(entry),
+        };
         if path.is_dir() {
             let mut in_dir = json_files(&path, 2)?;
             if in_dir.is_empty() {
@@ -1398,6 +1421,16 @@ fn manifest_paths(request: &Request, architectures: &[Architecture]) -> Result<V
                     .into());
             }
             in_dir.sort();
+            if request.caller == Caller::Action {
+                for file in &in_dir {
+                    files::in_workspace(
+                        &request.workspace,
+                        file,
+                        "the `manifests` input",
+                        files::Expect::File,
+                    )?;
+                }
+            }
             found.extend(in_dir);
         } else if path.is_file() {
             found.push(path);
@@ -1453,7 +1486,12 @@ fn check_templates(release: &Release) -> Result<()> {
         return Ok(());
     }
     for target in &release.config.templates {
-        let path = release.workspace.join(&target.path);
+        let path = files::in_workspace(
+            &release.workspace,
+            &target.path,
+            "templates[].path",
+            files::Expect::File,
+        )?;
         let bytes = std::fs::read(&path).map_err(|e| {
             file_error(
                 format!("cannot read template {}", target.path.display()),
@@ -1612,13 +1650,9 @@ pub fn edit_template(
 /// The PR body template: the config's replacement, else the bundled one.
 pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
     match &config.pull_request.body_template {
-        Some(relative) => std::fs::read_to_string(workspace.join(relative)).map_err(|e| {
-            file_error(
-                format!("cannot read the PR body template {}", relative.display()),
-                e,
-                "check pull-request.body-template, which is relative to the workspace",
-            )
-        }),
+        Some(relative) => {
+            files::read_in_workspace(workspace, relative, "pull-request.body-template")
+        }
         None => Ok(plan::render::DEFAULT_PR_BODY.to_owned()),
     }
 }
@@ -1632,13 +1666,7 @@ pub(crate) fn read_user_data(
     run_id: &str,
     version: &Version,
 ) -> Result<(userdata::UserData, String)> {
-    let script = std::fs::read_to_string(workspace.join(script_path)).map_err(|e| {
-        file_error(
-            format!("cannot read the build script {}", script_path.display()),
-            e,
-            "check build.script, which is relative to the repository root",
-        )
-    })?;
+    let script = files::read_in_workspace(workspace, script_path, "build.script")?;
     let digest = sha256_hex(script.as_bytes());
     let user_data =
         userdata::render_user_data(&script, run_id, version.as_str(), &config.product.name)

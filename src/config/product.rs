@@ -35,6 +35,15 @@ fn product_name<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
         )
         .into_de());
     }
+    // The name reaches the builder's user-data, titles, the PR body and the log: a newline
+    // there would start a shell command or a workflow command.
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(super::types::Invalid::new(
+            format!("the product name contains the control character {c:?}"),
+            "write product.name on one line, without tabs or control characters",
+        )
+        .into_de());
+    }
     Ok(name)
 }
 

@@ -18,7 +18,7 @@ use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
 use crate::template::{Change, TemplateError};
 use loadform::{Field, SourceAmi};
-use render::RenderError;
+use render::{code_span, RenderError};
 
 /// Marketplace limits the version title to 64 characters.
 pub const MAX_VERSION_TITLE: usize = 64;
@@ -465,10 +465,17 @@ fn summarize(changes: &[Change]) -> String {
                 parameter,
                 old,
                 new,
-            } => params.push(format!("{parameter} {old} → {new}")),
-            Change::AllowedValueAdded { parameter, value } => {
-                params.push(format!("{value} added to {parameter} AllowedValues"))
-            }
+            } => params.push(format!(
+                "{} {} → {}",
+                code_span(parameter),
+                code_span(old),
+                code_span(new)
+            )),
+            Change::AllowedValueAdded { parameter, value } => params.push(format!(
+                "{} added to {} AllowedValues",
+                code_span(value),
+                code_span(parameter)
+            )),
         }
     }
     let mut parts = Vec::new();
@@ -754,7 +761,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
     let body = BodyContext {
         marker: format!(
             "<!-- marketplace-release: product={} version={} -->",
-            config.product.name.replace("--", "-"),
+            comment_text(&config.product.name),
             version
         ),
         product: &config.product,
@@ -796,6 +803,19 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         pr_title,
         pr_body,
     })
+}
+
+/// `text` for inside an HTML comment: without `<`, `>` and `!` nothing in it can close the
+/// comment (`-->`, `--!>`) or open another, and without `--` it stays valid HTML.
+fn comment_text(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>' | '!'))
+        .collect();
+    while out.contains("--") {
+        out = out.replace("--", "-");
+    }
+    out
 }
 
 /// The version title and release notes, rendered from the load form templates; the title is
@@ -928,8 +948,30 @@ mod tests {
         ];
         assert_eq!(
             summarize(&changes),
-            "1 AMI updated; 1 region added (eu-west-3); V 1 → 2"
+            "1 AMI updated; 1 region added (eu-west-3); `V` `1` → `2`"
         );
         assert_eq!(summarize(&[]), "no change");
+        // A default from the template cannot open an HTML comment that hides the body.
+        let hidden = summarize(&[Change::ParameterDefault {
+            parameter: "V".into(),
+            old: "<!-- @team".into(),
+            new: "2".into(),
+        }]);
+        assert_eq!(hidden, "`V` `<!-- @team` → `2`");
+    }
+
+    #[test]
+    fn the_hidden_marker_cannot_be_closed_by_the_product_name() {
+        for name in ["a --->b", "a--!>b", "<!-- x", "a - - > b"] {
+            let text = comment_text(name);
+            let marker = format!("<!-- marketplace-release: product={text} version=1 -->");
+            assert_eq!(marker.matches("-->").count(), 1, "{marker}");
+            assert!(
+                !marker.contains("--!>") && marker.matches("<!--").count() == 1,
+                "{marker}"
+            );
+            assert!(!text.contains("--"), "{text}");
+        }
+        assert_eq!(comment_text("Neo4j Enterprise 5-x"), "Neo4j Enterprise 5-x");
     }
 }
