@@ -1,9 +1,59 @@
 //! File writes that never leave a partial file behind, and file errors that say what to do.
 
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{anyhow, Result};
+
+/// Temporary files being written, removed when a signal ends the process (see
+/// [`remove_temporary_files_on_signal`]). Creating one holds the lock, so none is created
+/// after the signal's cleanup.
+static PENDING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+/// Set while a signal cancels the run cooperatively (the release runtime) instead of ending
+/// the process.
+static COOPERATIVE: AtomicBool = AtomicBool::new(false);
+
+/// Makes SIGINT and SIGTERM remove the temporary files of writes in progress before the
+/// process ends as it would have (by the same signal). While [`cooperative`] signals are
+/// left to the runtime that cancels the run, which finishes its writes.
+pub fn remove_temporary_files_on_signal() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if COOPERATIVE.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+                for path in pending.iter() {
+                    let _ = std::fs::remove_file(path);
+                }
+                // Ends the process, with the lock held: no new temporary file after this.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                drop(pending);
+            }
+        })?;
+    Ok(())
+}
+
+/// Whether signals are the runtime's to handle (`true` while a release runs).
+pub fn cooperative(on: bool) {
+    COOPERATIVE.store(on, Ordering::SeqCst);
+}
+
+/// Removes the temporary files of writes in progress, before an exit that skips destructors.
+pub fn remove_temporary_files() {
+    let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    for path in pending.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+}
 
 /// An I/O failure on a named file, with what to do about it.
 pub fn file_error(what: String, error: std::io::Error, help: &str) -> anyhow::Error {
@@ -35,16 +85,33 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut file = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(|e| {
-            file_error(
-                format!("cannot create a file in {}", dir.display()),
-                e,
-                "check that the directory exists and is writable",
-            )
-        })?;
+    let file = {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let file = tempfile::Builder::new()
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .tempfile_in(dir)
+            .map_err(|e| {
+                file_error(
+                    format!("cannot create a file in {}", dir.display()),
+                    e,
+                    "check that the directory exists and is writable",
+                )
+            })?;
+        pending.insert(file.path().to_owned());
+        file
+    };
+    let temporary = file.path().to_owned();
+    let result = write_and_persist(file, path, text);
+    PENDING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&temporary);
+    result
+}
+
+/// Writes `text` into the temporary `file` and renames it to `path`; on failure the
+/// temporary file is dropped, which removes it.
+fn write_and_persist(mut file: tempfile::NamedTempFile, path: &Path, text: &str) -> Result<()> {
     file.write_all(text.as_bytes()).map_err(|e| {
         file_error(
             format!("cannot write {}", path.display()),

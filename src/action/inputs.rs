@@ -370,6 +370,18 @@ mod tests {
     }
 
     #[test]
+    fn the_token_never_shows_in_debug_output() {
+        // Issue 13: the input structs derive Debug, and the token sits in them.
+        let token = "ghs_0123456789abcdefSECRET";
+        let raw = raw(&[("token", token), ("version", "1.0")]);
+        assert!(!format!("{raw:?}").contains(token));
+        let inputs = ActionInputs::parse(raw).unwrap();
+        assert!(inputs.token.is_some());
+        assert!(!format!("{inputs:?}").contains(token), "{inputs:?}");
+        assert!(!format!("{inputs:#?}").contains(token));
+    }
+
+    #[test]
     fn empty_inputs_are_absent_and_defaults_apply() {
         let inputs = ActionInputs::parse(raw(&[
             ("config", ""),

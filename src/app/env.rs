@@ -219,3 +219,24 @@ fn env_error(which: &str, error: &envy::Error) -> anyhow::Error {
     )
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let token = "ghs_0123456789abcdefSECRET";
+        let github = envy::from_iter::<_, GitHubEnv>([
+            ("GITHUB_TOKEN".to_owned(), token.to_owned()),
+            ("GITHUB_REPOSITORY".to_owned(), "o/r".to_owned()),
+        ])
+        .unwrap();
+        assert!(github.github_token.is_some());
+        let env = RunnerEnv {
+            github,
+            ..RunnerEnv::default()
+        };
+        assert!(!format!("{env:?}").contains(token), "{env:?}");
+    }
+}

@@ -1720,18 +1720,23 @@ where
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let cancel = CancellationToken::new();
         let watcher = cancel.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{signal, SignalKind};
             let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+            // From here a signal cancels the run instead of ending the process.
+            files::cooperative(true);
             let name = tokio::select! { _ = term.recv() => "SIGTERM", _ = int.recv() => "SIGINT" };
             log::say(&format!("received {name}: stopping, cleaning up the builder and writing the manifest (a second signal exits at once)"));
             watcher.cancel();
             tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            files::remove_temporary_files();
             std::process::exit(i32::from(EXIT_CANCELLED));
         });
         work(cancel).await
-    })
+    });
+    files::cooperative(false);
+    result
 }

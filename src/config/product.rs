@@ -13,7 +13,7 @@ use super::types::{checked_string, non_empty, AccountId, WorkspacePath};
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
 pub struct Product {
-    /// The listing's name, used in titles.
+    /// The listing's name, used in titles: one line, without control characters.
     #[serde(deserialize_with = "product_name")]
     #[schemars(length(min = 1))]
     pub name: String,
