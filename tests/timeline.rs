@@ -172,6 +172,7 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
         stopped: None,
         change_set: None,
         ingestion: "",
+        seller: Some("account 123456789012, the seller account (product.seller-account)"),
     });
     check_chart(&summary, true);
     check_golden("timeline-30-regions-summary.md", &summary);

@@ -96,6 +96,7 @@ fn hand_on(outcome: &Outcome) -> Result<()> {
         stopped: outcome.why_stopped(),
         change_set: outcome.change_set.as_ref(),
         ingestion: &outcome.ingestion,
+        seller: outcome.seller.as_deref(),
     }))
 }
 

@@ -256,6 +256,9 @@ pub struct Outcome {
     pub stages: Stages,
     /// The ingestion preflight's checklist (Markdown), when it ran.
     pub ingestion: String,
+    /// The AWS account the release ran in, and whether it was checked against
+    /// `product.seller-account`; `None` when no AWS stage ran.
+    pub seller: Option<String>,
 }
 
 impl Outcome {
@@ -409,6 +412,7 @@ impl Release {
             title: format!("{} {}", self.config.product.name, self.version),
             stages: self.stages,
             ingestion: String::new(),
+            seller: None,
         };
         let stopped = self.run_stages(&mut outcome, cancel).await;
         outcome.stopped = stopped;
@@ -423,7 +427,10 @@ impl Release {
         let built_here = !self.jobs.is_empty();
         if built_here {
             let checked = match self.check_seller().await {
-                Ok(()) => self.check_listing().await,
+                Ok(account) => {
+                    outcome.seller = Some(account);
+                    self.check_listing().await
+                }
                 Err(error) => Err(error),
             };
             if let Err(error) = checked {
@@ -452,7 +459,7 @@ impl Release {
         // The ingestion preflight on the images this run built, before the templates,
         // the PR and submit.
         if built_here && (self.stages.publish || self.stages.submit) {
-            match self.ingestion_preflight(&outcome.manifests).await {
+            match self.ingestion_preflight(&outcome.manifests, false).await {
                 Ok(checklist) => outcome.ingestion = checklist,
                 Err(error) => {
                     return Some(Stopped::Failed {
@@ -461,6 +468,27 @@ impl Release {
                         } else {
                             "submit"
                         },
+                        error,
+                    })
+                }
+            }
+        }
+        // A submit job after the merge runs days later, maybe with other credentials: the
+        // account, the ingestion role and the images' attributes are checked again before the
+        // Catalog is asked (the builder is long gone, so hardening is what the manifest says).
+        if !built_here && self.stages.submit {
+            let checked = match self.check_seller().await {
+                Ok(account) => {
+                    outcome.seller = Some(account);
+                    self.ingestion_preflight(&outcome.manifests, true).await
+                }
+                Err(error) => Err(error),
+            };
+            match checked {
+                Ok(checklist) => outcome.ingestion = checklist,
+                Err(error) => {
+                    return Some(Stopped::Failed {
+                        stage: "submit",
                         error,
                     })
                 }
@@ -506,8 +534,9 @@ impl Release {
     }
 
     /// The seller account (STS) and the load form's ingestion role (IAM), before anything is
-    /// created. A role the credentials may not read is reported as not checked.
-    async fn check_seller(&self) -> Result<()> {
+    /// created. A role the credentials may not read is reported as not checked. Returns the
+    /// account, said as the summary shows it (checked against `product.seller-account` or not).
+    async fn check_seller(&self) -> Result<String> {
         let caller = Sts::from_env()
             .await
             .caller_account()
@@ -534,7 +563,7 @@ impl Release {
                 &format!("{role}: the credentials may not read it ({why}); allow iam:GetRole and iam:ListAttachedRolePolicies on it (iam/policy.json) to have it checked"),
             ),
         }
-        Ok(())
+        Ok(account.to_string())
     }
 
     /// The live listing (DescribeEntity, read-only), before anything is built, when
@@ -853,7 +882,17 @@ impl Release {
 
     /// AWS Marketplace's ingestion rules over each manifest's us-east-1 image (else its
     /// source image): the checklist for the PR body and the summary, or the first broken rule.
-    async fn ingestion_preflight(&self, manifests: &[(String, Manifest)]) -> Result<String> {
+    /// `before_submit` says which step it holds back (the PR, or the Catalog request).
+    async fn ingestion_preflight(
+        &self,
+        manifests: &[(String, Manifest)],
+        before_submit: bool,
+    ) -> Result<String> {
+        let stopped = if before_submit {
+            "nothing was submitted"
+        } else {
+            "no pull request was opened"
+        };
         let ec2 = self.ec2().await;
         let declared: Vec<&str> = self
             .config
@@ -884,7 +923,7 @@ impl Release {
             };
             let checks = ingestion::check_image(&facts, &declared, us_east_1, &hardening);
             if let Some(failure) = ingestion::first_failure(&checks) {
-                bail!("{path} ({}): {failure}\n  help: fix the image or the build, then run the release again; no pull request was opened", manifest.architecture);
+                bail!("{path} ({}): {failure}\n  help: fix the image or the build, then run the release again; {stopped}", manifest.architecture);
             }
             log::say(&format!(
                 "ingestion preflight: {image_id} ({}) keeps every rule",

@@ -217,6 +217,9 @@ pub struct SummaryFacts<'a> {
     pub change_set: Option<&'a ChangeSetState>,
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
+    /// The AWS account the release ran in, and whether it was checked against the seller
+    /// account; `None` when no AWS stage ran.
+    pub seller: Option<&'a str>,
 }
 
 /// The step summary of a dry run: a table of what the release would make (AMI names, base
@@ -284,6 +287,9 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
     match &facts.stopped {
         Some(why) => md.push_str(&format!("**Stopped:** {}\n\n", cell(why))),
         None => md.push_str(&format!("Stages: {} — done.\n\n", facts.stages)),
+    }
+    if let Some(seller) = facts.seller {
+        md.push_str(&format!("AWS: {}.\n\n", cell(seller)));
     }
     for (path, manifest) in facts.manifests {
         md.push_str(&format!(
@@ -436,7 +442,12 @@ mod tests {
             stopped: None,
             change_set: None,
             ingestion: "- [x] ENA support: ami-1 has EnaSupport\n",
+            seller: Some("account 123456789012; not checked against the seller account (set product.seller-account to check it)"),
         });
+        assert!(
+            md.contains("AWS: account 123456789012; not checked against the seller account"),
+            "{md}"
+        );
         assert!(
             md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),
             "{md}"
@@ -467,6 +478,7 @@ mod tests {
             stopped: None,
             change_set: None,
             ingestion: "",
+            seller: None,
         });
         assert!(
             md.contains("> [!WARNING]\n> `cfn/t.yaml`: NEW mapping key `ARM64` added"),

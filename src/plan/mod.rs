@@ -161,6 +161,12 @@ impl ReleasePlan {
         if self.placeholder_amis {
             out.push_str("AMI IDs: placeholders (ami-000000000000001xx); pass --amis AMIS.json to plan with real ones\n");
         }
+        out.push_str(&match &config.product.seller_account {
+            Some(account) => format!(
+                "AWS account: {account} (product.seller-account); a run with credentials of another account is refused\n"
+            ),
+            None => "AWS account: whichever the credentials belong to, not checked (set product.seller-account to have it checked; the run's summary names it)\n".to_owned(),
+        });
         out.push_str(&format!(
             "Branch: {} → {}\n",
             self.branch,

@@ -170,6 +170,74 @@ impl Ec2Stack {
         aws_sdk_ec2::Client::from_conf(config)
     }
 
+    /// An image in us-east-1 that keeps every ingestion rule, as a finished build leaves it:
+    /// made with CreateImage from an instance of an x86_64 image moto ships, IMDSv2 required
+    /// (set through the proxy, which reports what moto drops).
+    pub fn ingestible_image(&self) -> String {
+        let moto = self.client("us-east-1");
+        let config = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .endpoint_url(&self.proxy_url)
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .build();
+        let proxied = aws_sdk_ec2::Client::from_conf(config);
+        self.block_on(async {
+            let base = moto
+                .describe_images()
+                .owners("amazon")
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("architecture")
+                        .values("x86_64")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let base = base.images()[0].image_id().unwrap().to_owned();
+            let run = moto
+                .run_instances()
+                .image_id(base)
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .min_count(1)
+                .max_count(1)
+                .send()
+                .await
+                .unwrap();
+            let instance = run.instances()[0].instance_id().unwrap().to_owned();
+            let image = moto
+                .create_image()
+                .instance_id(&instance)
+                .name(format!("released-{instance}"))
+                .send()
+                .await
+                .unwrap()
+                .image_id()
+                .unwrap()
+                .to_owned();
+            proxied
+                .modify_image_attribute()
+                .image_id(&image)
+                .imds_support(
+                    aws_sdk_ec2::types::AttributeValue::builder()
+                        .value("v2.0")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            moto.terminate_instances()
+                .instance_ids(instance)
+                .send()
+                .await
+                .unwrap();
+            image
+        })
+    }
+
     /// Runs a future on the stack's runtime.
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
