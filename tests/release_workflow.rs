@@ -292,6 +292,20 @@ fn the_release_is_dispatched_with_a_version_and_attests_what_it_pushes() {
         );
     }
     let check = &jobs["check"];
+    let branch = step_named(check, "Released from the default branch");
+    let dir = tempfile::tempdir().unwrap();
+    for (git_ref, allowed) in [
+        ("refs/heads/main", true),
+        ("refs/heads/feature", false),
+        ("refs/tags/v0.1.0", false),
+    ] {
+        let out = run_step(
+            branch,
+            dir.path(),
+            &[("REF", git_ref), ("DEFAULT_BRANCH", "main")],
+        );
+        assert_eq!(out.status.success(), allowed, "a release from {git_ref}");
+    }
     assert!(
         steps(check)
             .iter()
