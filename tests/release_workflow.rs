@@ -209,7 +209,7 @@ fn the_pin_script_rewrites_exactly_the_image_line_and_refuses_a_malformed_digest
     assert!(String::from_utf8_lossy(&out.stderr).contains("exactly one docker:// image line"));
     assert_eq!(std::fs::read_to_string(&action).unwrap(), after);
 
-    // Two image lines (say a stray copy in a comment-less block) are refused, not guessed at.
+    // Two image lines are refused, not guessed at.
     let doubled = format!(
         "{original}  image: docker://ghcr.io/marketplace-release/marketplace-release:v0.1.0\n"
     );
