@@ -31,5 +31,6 @@ mod ingestion_preflight;
 mod onboarding;
 mod pairs;
 mod properties;
+mod release_workflow;
 mod seller_checks;
 mod timeline;
