@@ -97,6 +97,7 @@ fn hand_on(outcome: &Outcome) -> Result<()> {
         change_set: outcome.change_set.as_ref(),
         ingestion: &outcome.ingestion,
         seller: outcome.seller.as_deref(),
+        listing: &outcome.listing,
     }))
 }
 

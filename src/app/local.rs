@@ -139,6 +139,7 @@ pub fn make_plan(
         date: &date,
         manifests: &[],
         ingestion: "",
+        listing: &[],
     };
     let mut plan = plan::plan(config, &inputs).map_err(|e| {
         let text = std::fs::read_to_string(config_path).unwrap_or_default();

@@ -259,6 +259,8 @@ pub struct Outcome {
     /// The AWS account the release ran in, and whether it was checked against
     /// `product.seller-account`; `None` when no AWS stage ran.
     pub seller: Option<String>,
+    /// What the live listing says against this release, one sentence each.
+    pub listing: Vec<String>,
 }
 
 impl Outcome {
@@ -413,6 +415,7 @@ impl Release {
             stages: self.stages,
             ingestion: String::new(),
             seller: None,
+            listing: Vec::new(),
         };
         let stopped = self.run_stages(&mut outcome, cancel).await;
         outcome.stopped = stopped;
@@ -429,7 +432,9 @@ impl Release {
             let checked = match self.check_seller().await {
                 Ok(account) => {
                     outcome.seller = Some(account);
-                    self.check_listing().await
+                    self.check_listing()
+                        .await
+                        .map(|notes| outcome.listing = notes)
                 }
                 Err(error) => Err(error),
             };
@@ -527,7 +532,9 @@ impl Release {
     /// Publishes, then records when publish ran in the manifests (for the timeline).
     async fn publish_and_record(&self, outcome: &mut Outcome) -> Result<()> {
         let span = Span::starting_now();
-        let published = self.publish(&outcome.manifests, &outcome.ingestion).await?;
+        let published = self
+            .publish(&outcome.manifests, &outcome.ingestion, &outcome.listing)
+            .await?;
         record_publish(&mut outcome.manifests, span.ended_now());
         outcome.published = Some(published);
         Ok(())
@@ -567,12 +574,13 @@ impl Release {
     }
 
     /// The live listing (DescribeEntity, read-only), before anything is built, when
-    /// `product.id` is set: a version title already used is refused, and regions the listing
-    /// and the release don't share are warned about. When the product cannot be read, says
+    /// `product.id` is set: a version title already used is refused; regions the listing and
+    /// the release don't share, and a recommended instance type the listing does not sell, are
+    /// warnings, returned for the PR and the summary. When the product cannot be read, says
     /// that the listing was not checked.
-    async fn check_listing(&self) -> Result<()> {
+    async fn check_listing(&self) -> Result<Vec<String>> {
         let Some(product) = &self.config.product.id else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let entity = match Catalog::from_env().await.describe_entity(product).await {
             Ok(entity) => entity,
@@ -581,7 +589,7 @@ impl Release {
                     "listing not checked",
                     &format!("{error}; allow aws-marketplace:DescribeEntity (iam/policy.json) to have the version title and regions checked before building"),
                 );
-                return Ok(());
+                return Ok(Vec::new());
             }
         };
         let (title, _) = plan::version_texts(&self.config, &self.version, &self.date)
@@ -592,29 +600,24 @@ impl Release {
         {
             bail!("product {product} already has a version titled `{title}` (AMI {}); AWS Marketplace refuses a second one\n  help: release a new version, or change load-form.version-title; nothing was built", if amis.is_empty() { "unknown".to_owned() } else { amis.join(", ") });
         }
-        let listed = catalog::listed_regions(&entity);
         let ours: Vec<String> = plan::planned_regions(&self.config)
             .iter()
             .map(ToString::to_string)
             .collect();
-        let not_offered: Vec<&String> = ours.iter().filter(|r| !listed.contains(r)).collect();
-        let lacking: Vec<&String> = listed.iter().filter(|r| !ours.contains(r)).collect();
-        if !listed.is_empty() && !not_offered.is_empty() {
-            output::warning("listing regions", &format!("the listing of {product} does not offer {}: the template's AMIs there are not sold", join(&not_offered)));
-        }
-        if !lacking.is_empty() && !self.config.regions.listed().is_empty() {
-            output::warning(
-                "listing regions",
-                &format!(
-                    "the listing of {product} offers {}, which this release does not copy to",
-                    join(&lacking)
-                ),
-            );
+        let notes = catalog::listing_notes(
+            &entity,
+            product.as_str(),
+            &ours,
+            !self.config.regions.listed().is_empty(),
+            self.config.load_form.recommended_instance_type.as_str(),
+        );
+        for note in &notes {
+            output::warning("listing", note);
         }
         log::say(&format!(
             "listing: {product}: version title `{title}` is new"
         ));
-        Ok(())
+        Ok(notes)
     }
 
     /// The EC2 adapter, with `copy.max-concurrency` requests in flight at most.
@@ -942,6 +945,7 @@ impl Release {
         &self,
         manifests: &[(String, Manifest)],
         ingestion: &str,
+        listing: &[String],
     ) -> Result<Published> {
         let target = self.github.as_ref().expect("resolved when publishing");
         let (version, amis) =
@@ -966,6 +970,7 @@ impl Release {
                     date: &self.date,
                     manifests,
                     ingestion,
+                    listing,
                 };
                 publish::publish(&github, &inputs).await
             }
@@ -1642,15 +1647,6 @@ fn record_publish(manifests: &mut [(String, Manifest)], span: Span) {
             );
         }
     }
-}
-
-/// Region names joined for a message.
-fn join(regions: &[&String]) -> String {
-    regions
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Announces the available AMIs (a notice in GitHub Actions).

@@ -220,6 +220,8 @@ pub struct SummaryFacts<'a> {
     /// The AWS account the release ran in, and whether it was checked against the seller
     /// account; `None` when no AWS stage ran.
     pub seller: Option<&'a str>,
+    /// What the live listing says against this release, one sentence each.
+    pub listing: &'a [String],
 }
 
 /// The step summary of a dry run: a table of what the release would make (AMI names, base
@@ -290,6 +292,12 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
     }
     if let Some(seller) = facts.seller {
         md.push_str(&format!("AWS: {}.\n\n", cell(seller)));
+    }
+    for note in facts.listing {
+        md.push_str(&format!(
+            "> [!WARNING]\n> The live listing: {}\n\n",
+            cell(note)
+        ));
     }
     for (path, manifest) in facts.manifests {
         md.push_str(&format!(
@@ -443,7 +451,12 @@ mod tests {
             change_set: None,
             ingestion: "- [x] ENA support: ami-1 has EnaSupport\n",
             seller: Some("account 123456789012; not checked against the seller account (set product.seller-account to check it)"),
+            listing: &["prod-x is not offered in `sa-east-1`".to_owned()],
         });
+        assert!(
+            md.contains("> [!WARNING]\n> The live listing: prod-x is not offered in `sa-east-1`"),
+            "{md}"
+        );
         assert!(
             md.contains("AWS: account 123456789012; not checked against the seller account"),
             "{md}"
@@ -479,6 +492,7 @@ mod tests {
             change_set: None,
             ingestion: "",
             seller: None,
+            listing: &[],
         });
         assert!(
             md.contains("> [!WARNING]\n> `cfn/t.yaml`: NEW mapping key `ARM64` added"),

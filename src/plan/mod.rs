@@ -279,6 +279,9 @@ struct BodyContext<'a> {
     timeline: String,
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     ingestion: &'a str,
+    /// What the live listing says against this release (regions, instance type), one
+    /// sentence each; empty when it was not checked.
+    listing: &'a [String],
 }
 
 /// An architecture's AMI that marketplace-release did not build.
@@ -386,6 +389,8 @@ pub struct PlanInputs<'a> {
     pub manifests: &'a [(String, Manifest)],
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
+    /// The listing check's warnings, one sentence each.
+    pub listing: &'a [String],
 }
 
 /// Placeholder AMI IDs, recognisable and valid: `ami-000000000000000` + two digits.
@@ -790,6 +795,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
             timeline::Phases::BeforePublish,
         ),
         ingestion: inputs.ingestion,
+        listing: inputs.listing,
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 

@@ -46,6 +46,8 @@ pub struct PublishInputs<'a> {
     pub manifests: &'a [(String, Manifest)],
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
+    /// The listing check's warnings, one sentence each.
+    pub listing: &'a [String],
 }
 
 /// What happened to the pull request.
@@ -628,6 +630,7 @@ async fn plan_on_base(
             date: inputs.date,
             manifests: inputs.manifests,
             ingestion: inputs.ingestion,
+            listing: inputs.listing,
         },
     )
     .map_err(|e| {
