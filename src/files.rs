@@ -164,6 +164,7 @@ pub fn in_workspace(
             "run in the repository's checkout, or give --workspace",
         )
     })?;
+    // An absolute path (a file the caller found in a workspace directory) joins as itself.
     let joined = workspace.join(relative);
     let outside = |resolved: &Path| {
         anyhow!(
@@ -220,14 +221,31 @@ pub fn in_workspace(
     Ok(joined)
 }
 
-/// Reads a workspace file as text, after [`in_workspace`] said it may be read.
-pub fn read_in_workspace(workspace: &Path, relative: &Path, what: &str) -> Result<String> {
+/// Reads a workspace file, after [`in_workspace`] said it may be read; also its path there
+/// (to write it back through a link).
+pub fn read_bytes_in_workspace(
+    workspace: &Path,
+    relative: &Path,
+    what: &str,
+) -> Result<(PathBuf, Vec<u8>)> {
     let path = in_workspace(workspace, relative, what, Expect::File)?;
-    std::fs::read_to_string(&path).map_err(|e| {
+    let bytes = std::fs::read(&path).map_err(|e| {
         file_error(
             format!("cannot read {what} `{}`", relative.display()),
             e,
             &format!("check {what}, which is relative to the repository root"),
+        )
+    })?;
+    Ok((path, bytes))
+}
+
+/// Reads a workspace file as UTF-8 text, as [`read_bytes_in_workspace`] does.
+pub fn read_in_workspace(workspace: &Path, relative: &Path, what: &str) -> Result<String> {
+    let (_, bytes) = read_bytes_in_workspace(workspace, relative, what)?;
+    String::from_utf8(bytes).map_err(|_| {
+        anyhow!(
+            "{what} `{}` is not UTF-8 text\n  help: save it as UTF-8",
+            relative.display()
         )
     })
 }

@@ -815,6 +815,15 @@ fn an_environment_variable_that_is_not_utf8_is_named_not_printed() {
     );
 }
 
+/// A link case: config to append, the link, its target, the inputs, what the error names.
+type LinkCase<'a> = (
+    &'a str,
+    &'a str,
+    &'a Path,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+);
+
 /// Issue 13: config and input paths were checked as text only, so a committed link led out of
 /// the workspace: a PR body template linked to `/proc/self/environ` put the token and the AWS
 /// secret into the body, a build script linked the same way put them into the user-data, a
@@ -827,7 +836,7 @@ fn links_out_of_the_workspace_are_refused() {
     std::fs::create_dir_all(outside.path().join("cfn")).unwrap();
     std::fs::write(outside.path().join("cfn/product.template.yaml"), "x").unwrap();
     let environ = Path::new("/proc/self/environ");
-    let cases: [(&str, &str, &Path, &[(&str, &str)], &str); 4] = [
+    let cases: [LinkCase<'_>; 4] = [
         (
             "pull-request:\n  body-template: .github/body.md\n",
             ".github/body.md",
@@ -919,26 +928,6 @@ fn links_out_of_the_workspace_are_refused() {
     );
 }
 
-/// An x86_64 image moto ships in us-east-1: the vendor's existing AMI.
-fn existing_x86_image(stack: &Ec2Stack) -> String {
-    let out = stack
-        .block_on(
-            stack
-                .client("us-east-1")
-                .describe_images()
-                .owners("amazon")
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("architecture")
-                        .values("x86_64")
-                        .build(),
-                )
-                .send(),
-        )
-        .unwrap();
-    out.images()[0].image_id().unwrap().to_owned()
-}
-
 /// The `image` input: the build stage copies the vendor's AMI within us-east-1 into a tagged
 /// image of the release (no builder, the AWS preflight still asked), copy and publish follow,
 /// and the pull request says the AMI was not built here. A re-run resumes from that copy.
@@ -946,7 +935,7 @@ fn existing_x86_image(stack: &Ec2Stack) -> String {
 fn the_image_input_releases_an_existing_ami_without_a_build() {
     let stack = Ec2Stack::start();
     stack.scenario(json!({"copy_delay_s": 0.3}));
-    let existing = existing_x86_image(&stack);
+    let existing = stack.amazon_x86_image();
     let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
     let env = runner.env(stack.env(), &[("image", &existing)]);
     let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));

@@ -429,16 +429,7 @@ impl Release {
     ) -> Option<Stopped> {
         let built_here = !self.jobs.is_empty();
         if built_here {
-            let checked = match self.check_seller().await {
-                Ok(account) => {
-                    outcome.seller = Some(account);
-                    self.check_listing()
-                        .await
-                        .map(|notes| outcome.listing = notes)
-                }
-                Err(error) => Err(error),
-            };
-            if let Err(error) = checked {
+            if let Err(error) = self.before_building(outcome).await {
                 return Some(Stopped::Failed {
                     stage: if self.stages.build { "build" } else { "copy" },
                     error,
@@ -482,21 +473,11 @@ impl Release {
         // account, the ingestion role and the images' attributes are checked again before the
         // Catalog is asked (the builder is long gone, so hardening is what the manifest says).
         if !built_here && self.stages.submit {
-            let checked = match self.check_seller().await {
-                Ok(account) => {
-                    outcome.seller = Some(account);
-                    self.ingestion_preflight(&outcome.manifests, true).await
-                }
-                Err(error) => Err(error),
-            };
-            match checked {
-                Ok(checklist) => outcome.ingestion = checklist,
-                Err(error) => {
-                    return Some(Stopped::Failed {
-                        stage: "submit",
-                        error,
-                    })
-                }
+            if let Err(error) = self.before_submitting(outcome).await {
+                return Some(Stopped::Failed {
+                    stage: "submit",
+                    error,
+                });
             }
         }
         if self.stages.templates {
@@ -527,6 +508,21 @@ impl Release {
             }
         }
         None
+    }
+
+    /// Before anything is built: the seller account, the ingestion role and the live listing.
+    async fn before_building(&self, outcome: &mut Outcome) -> Result<()> {
+        outcome.seller = Some(self.check_seller().await?);
+        outcome.listing = self.check_listing().await?;
+        Ok(())
+    }
+
+    /// Before a submit job asks the Catalog: the seller account, the ingestion role and the
+    /// images' attributes again.
+    async fn before_submitting(&self, outcome: &mut Outcome) -> Result<()> {
+        outcome.seller = Some(self.check_seller().await?);
+        outcome.ingestion = self.ingestion_preflight(&outcome.manifests, true).await?;
+        Ok(())
     }
 
     /// Publishes, then records when publish ran in the manifests (for the timeline).
@@ -847,19 +843,8 @@ impl Release {
             publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
         for (index, target) in self.config.templates.iter().enumerate() {
             let shown = target.path.display().to_string();
-            let path = files::in_workspace(
-                &self.workspace,
-                &target.path,
-                "templates[].path",
-                files::Expect::File,
-            )?;
-            let bytes = std::fs::read(&path).map_err(|e| {
-                file_error(
-                    format!("cannot read template {shown}"),
-                    e,
-                    "check templates[].path",
-                )
-            })?;
+            let (path, bytes) =
+                files::read_bytes_in_workspace(&self.workspace, &target.path, "templates[].path")?;
             let (edited, checks) = plan::target::edit_target(
                 index,
                 target,
@@ -1530,19 +1515,8 @@ fn check_templates(release: &Release) -> Result<()> {
         return Ok(());
     }
     for target in &release.config.templates {
-        let path = files::in_workspace(
-            &release.workspace,
-            &target.path,
-            "templates[].path",
-            files::Expect::File,
-        )?;
-        let bytes = std::fs::read(&path).map_err(|e| {
-            file_error(
-                format!("cannot read template {}", target.path.display()),
-                e,
-                "check templates[].path",
-            )
-        })?;
+        let (_, bytes) =
+            files::read_bytes_in_workspace(&release.workspace, &target.path, "templates[].path")?;
         Template::parse_bytes(&bytes)
             .map_err(|e| diagnostic::template_error(&target.path.display().to_string(), e))?;
     }

@@ -487,7 +487,12 @@ pub fn listed_versions(entity: &Value) -> Vec<ListedVersion> {
 
 /// The regions the listing offers (`RegionAvailability.Regions`, `region_availability.py`).
 pub fn listed_regions(entity: &Value) -> Vec<String> {
-    entity["RegionAvailability"]["Regions"]
+    strings(&entity["RegionAvailability"]["Regions"])
+}
+
+/// The strings of a JSON array (none when it is not one).
+fn strings(value: &Value) -> Vec<String> {
+    value
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
@@ -500,19 +505,10 @@ pub fn listed_regions(entity: &Value) -> Vec<String> {
 /// The instance types the listing sells (`Compatibility.AvailableInstanceTypes` of the
 /// `AmiProduct@1.0` entity) and those it restricts (`RestrictedInstanceTypes`).
 pub fn listed_instance_types(entity: &Value) -> (Vec<String>, Vec<String>) {
-    let list = |key: &str| -> Vec<String> {
-        entity["Compatibility"][key]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
+    let compatibility = &entity["Compatibility"];
     (
-        list("AvailableInstanceTypes"),
-        list("RestrictedInstanceTypes"),
+        strings(&compatibility["AvailableInstanceTypes"]),
+        strings(&compatibility["RestrictedInstanceTypes"]),
     )
 }
 

@@ -283,8 +283,8 @@ pub fn dry_run_markdown(product: &str, version: &Version, plan: &ReleasePlan) ->
     md
 }
 
-/// The step summary: outcome, a region table per architecture, and the pull request.
-pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
+/// The summary's title, how the run ended, the AWS account and the listing's warnings.
+fn summary_head(facts: &SummaryFacts<'_>) -> String {
     let mut md = format!("## marketplace-release: {}\n\n", facts.title);
     match &facts.stopped {
         Some(why) => md.push_str(&format!("**Stopped:** {}\n\n", cell(why))),
@@ -299,6 +299,12 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             cell(note)
         ));
     }
+    md
+}
+
+/// The step summary: outcome, a region table per architecture, and the pull request.
+pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
+    let mut md = summary_head(facts);
     for (path, manifest) in facts.manifests {
         md.push_str(&format!(
             "### {} — `{}`\n\nManifest: `{path}`{}\n\n",

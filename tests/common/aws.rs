@@ -170,6 +170,26 @@ impl Ec2Stack {
         aws_sdk_ec2::Client::from_conf(config)
     }
 
+    /// An x86_64 image moto ships in us-east-1 (owner `amazon`): a base image, or a vendor's
+    /// existing AMI.
+    pub fn amazon_x86_image(&self) -> String {
+        let out = self
+            .block_on(
+                self.client("us-east-1")
+                    .describe_images()
+                    .owners("amazon")
+                    .filters(
+                        aws_sdk_ec2::types::Filter::builder()
+                            .name("architecture")
+                            .values("x86_64")
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap();
+        out.images()[0].image_id().unwrap().to_owned()
+    }
+
     /// An image in us-east-1 that keeps every ingestion rule, as a finished build leaves it:
     /// made with CreateImage from an instance of an x86_64 image moto ships, IMDSv2 required
     /// (set through the proxy, which reports what moto drops).
@@ -184,20 +204,8 @@ impl Ec2Stack {
             ))
             .build();
         let proxied = aws_sdk_ec2::Client::from_conf(config);
+        let base = self.amazon_x86_image();
         self.block_on(async {
-            let base = moto
-                .describe_images()
-                .owners("amazon")
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("architecture")
-                        .values("x86_64")
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-            let base = base.images()[0].image_id().unwrap().to_owned();
             let run = moto
                 .run_instances()
                 .image_id(base)
