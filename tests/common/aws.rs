@@ -11,10 +11,13 @@ use aws_sdk_ec2::types::Filter;
 
 use super::repo;
 
-/// moto and the proxy, stopped on drop.
+/// moto and the proxy, stopped on drop. On drop, every call the proxy received is also checked
+/// against `iam/policy.json` (`common::iam`): a call the policy would deny fails the test.
 pub struct Ec2Stack {
     moto: Child,
     proxy: Child,
+    /// Holds the proxy's call log (`EC2_PROXY_CALL_LOG`).
+    log_dir: tempfile::TempDir,
     /// The moto endpoint.
     pub moto_url: String,
     /// The proxy endpoint the binary uses.
@@ -67,9 +70,11 @@ impl Ec2Stack {
             .spawn()
             .expect("moto_server starts");
         let moto_url = format!("http://127.0.0.1:{moto_port}");
+        let log_dir = tempfile::tempdir().unwrap();
         let proxy = Command::new(bin.join("python"))
             .arg(repo().join("tests/support/ec2_proxy.py"))
             .args([&proxy_port.to_string(), &moto_url])
+            .env("EC2_PROXY_CALL_LOG", log_dir.path().join("calls.jsonl"))
             .stdout(Stdio::null())
             .spawn()
             .expect("the proxy starts");
@@ -82,6 +87,7 @@ impl Ec2Stack {
         let stack = Self {
             moto,
             proxy,
+            log_dir,
             moto_url,
             proxy_url: format!("http://127.0.0.1:{proxy_port}"),
             runtime,
@@ -155,6 +161,11 @@ impl Ec2Stack {
         self.stats()["calls"][format!("{action} {region}")]
             .as_u64()
             .unwrap_or(0)
+    }
+
+    /// Every call the proxy received so far, one JSON object each (see `ec2_proxy.py`).
+    pub fn call_log(&self) -> Vec<serde_json::Value> {
+        super::iam::read_log(&self.log_dir.path().join("calls.jsonl"))
     }
 
     /// A client that reads moto directly.
@@ -343,6 +354,17 @@ impl Drop for Ec2Stack {
         let _ = self.moto.kill();
         let _ = self.proxy.wait();
         let _ = self.moto.wait();
+        if std::thread::panicking() {
+            return;
+        }
+        // The scenario's calls, every one, against the shipped policy (issue 13).
+        let report = super::iam::check(&super::iam::Policy::shipped(), &self.call_log());
+        eprintln!("IAM policy check: {report}");
+        assert!(
+            report.denied.is_empty(),
+            "iam/policy.json would deny calls this scenario made:\n{}",
+            report.denied.join("\n")
+        );
     }
 }
 
