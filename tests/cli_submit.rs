@@ -21,18 +21,45 @@ fn config(submit: &str) -> String {
 struct Setup {
     workspace: tempfile::TempDir,
     catalog: FakeCatalog,
-    stack: Ec2Stack,
-    /// The release's us-east-1 image, in moto.
+    /// moto behind the proxy; `None` for a run that must stop before any AWS call (AWS is then
+    /// at a port where nothing listens).
+    stack: Option<Ec2Stack>,
+    /// The release's us-east-1 image (in moto when there is a stack).
     ami: String,
 }
 
 impl Setup {
+    /// A workspace with `config_text`, the Catalog fake, and moto holding the release's image.
     fn new(config_text: &str, describes_until_done: u32) -> Self {
+        let stack = Ec2Stack::start();
+        let ami = stack.ingestible_image();
+        Self::with(config_text, describes_until_done, Some(stack), ami)
+    }
+
+    /// The same, for a run refused before any AWS call: no moto.
+    fn local(config_text: &str, describes_until_done: u32) -> Self {
+        Self::with(
+            config_text,
+            describes_until_done,
+            None,
+            "ami-0feedfacecafe0001".into(),
+        )
+    }
+
+    /// Another workspace and Catalog fake with `config_text`, on the same moto and image.
+    fn next(self, config_text: &str) -> Self {
+        Self::with(config_text, 0, self.stack, self.ami)
+    }
+
+    fn with(
+        config_text: &str,
+        describes_until_done: u32,
+        stack: Option<Ec2Stack>,
+        ami: String,
+    ) -> Self {
         let workspace = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(workspace.path().join(".github")).unwrap();
         std::fs::write(workspace.path().join(CONFIG), config_text).unwrap();
-        let stack = Ec2Stack::start();
-        let ami = stack.ingestible_image();
         let setup = Self {
             workspace,
             catalog: FakeCatalog::start(describes_until_done),
@@ -41,6 +68,10 @@ impl Setup {
         };
         setup.manifest("manifest.json", &setup.ami);
         setup
+    }
+
+    fn stack(&self) -> &Ec2Stack {
+        self.stack.as_ref().expect("a setup with moto")
     }
 
     fn manifest(&self, name: &str, us_east_1: &str) {
@@ -59,10 +90,17 @@ impl Setup {
 
     fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
         // EC2, STS and IAM at moto (through the proxy), the Catalog API at its fake.
-        let mut env = self.stack.env();
-        env.extend(self.catalog.env().into_iter().filter(|(k, _)| {
-            k == "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG" || k.starts_with("MARKETPLACE_RELEASE_POLL")
-        }));
+        let env = match &self.stack {
+            Some(stack) => {
+                let mut env = stack.env();
+                env.extend(self.catalog.env().into_iter().filter(|(k, _)| {
+                    k == "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG"
+                        || k.starts_with("MARKETPLACE_RELEASE_POLL")
+                }));
+                env
+            }
+            None => self.catalog.env(),
+        };
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let out = common::run_binary(self.workspace.path(), args, &env);
         let (stdout, stderr) = (
@@ -232,7 +270,7 @@ fn local_validation_errors_come_before_any_call() {
     ];
     for (text, manifest, expected) in cases {
         assert!(text.contains("submit:"));
-        let setup = Setup::new(&text, 0);
+        let setup = Setup::local(&text, 0);
         setup.manifest("bad.json", "ami-12");
         let (code, _, stderr) = setup.run(&["submit", "--config", CONFIG, "--manifest", manifest]);
         assert_eq!(code, Some(2), "{expected}: {stderr}");
@@ -280,8 +318,13 @@ fn the_example_and_every_optional_field_are_accepted_by_the_fake() {
             ),
         ),
     ];
+    let mut setup: Option<Setup> = None;
     for (label, text) in cases {
-        let setup = Setup::new(&text, 0);
+        // One moto for every case: each gets its own workspace and Catalog fake.
+        let setup = match setup.take() {
+            Some(earlier) => setup.insert(earlier.next(&text)),
+            None => setup.insert(Setup::new(&text, 0)),
+        };
         let (code, stdout, stderr) = setup.submit(&[]);
         assert_eq!(code, Some(0), "{label}: {stdout}\n{stderr}");
         let starts = setup.starts();
@@ -371,7 +414,8 @@ fn every_value_aws_refuses_is_refused_locally_naming_the_field() {
         ),
     ];
     for (text, field, rule) in cases {
-        let setup = Setup::new(&text, 0);
+        // Refused locally: no AWS call (nothing listens where AWS would be).
+        let setup = Setup::local(&text, 0);
         let (code, _, stderr) = setup.submit(&[]);
         assert_eq!(code, Some(2), "{field}: {stderr}");
         assert!(
@@ -535,7 +579,7 @@ fn submit_checks_the_account_the_role_and_the_image_again_first() {
     let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
     // The image gained a product code since the build (a base AMI from the Marketplace).
     setup
-        .stack
+        .stack()
         .scenario(json!({"image": {"product_codes": ["abcdefgh1234"]}}));
     let (code, stdout, stderr) = setup.submit(&[]);
     assert_eq!(code, Some(2), "{stdout}\n{stderr}");
@@ -549,7 +593,7 @@ fn submit_checks_the_account_the_role_and_the_image_again_first() {
         setup.catalog.state().requests.is_empty(),
         "the Catalog was not asked"
     );
-    setup.stack.scenario(json!({}));
+    setup.stack().scenario(json!({}));
     // Another seller account than the config names.
     let text = std::fs::read_to_string(setup.workspace.path().join(CONFIG)).unwrap();
     let other = text.replace(

@@ -202,8 +202,9 @@ impl Ec2Stack {
     }
 
     /// An image in us-east-1 that keeps every ingestion rule, as a finished build leaves it:
-    /// made with CreateImage from an instance of an x86_64 image moto ships, IMDSv2 required
-    /// (set through the proxy, which reports what moto drops).
+    /// made with CreateImage from an instance of an x86_64 image moto ships, tagged with the
+    /// run ID `0123456789ab`, IMDSv2 required (set through the proxy, which reports what moto
+    /// drops).
     pub fn ingestible_image(&self) -> String {
         let moto = self.client("us-east-1");
         let config = aws_sdk_ec2::Config::builder()
@@ -237,6 +238,19 @@ impl Ec2Stack {
                 .image_id()
                 .unwrap()
                 .to_owned();
+            // Tagged as a build of ours (run ID of the tests' manifests), as the policy's
+            // conditions on image changes expect.
+            moto.create_tags()
+                .resources(&image)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("marketplace-release:run-id")
+                        .value("0123456789ab")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
             proxied
                 .modify_image_attribute()
                 .image_id(&image)
