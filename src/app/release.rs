@@ -1367,6 +1367,7 @@ fn new_manifest(
         incomplete: true,
         script_sha256: None,
         cleanup: Vec::new(),
+        verification: Vec::new(),
     })
 }
 
