@@ -46,6 +46,9 @@ pub struct PublishInputs<'a> {
     pub manifests: &'a [(String, Manifest)],
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
+    /// Open the pull request as a draft whatever `pull-request.draft` says (a failed
+    /// verification).
+    pub draft: bool,
 }
 
 /// What happened to the pull request.
@@ -474,7 +477,14 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             .await?
         }
     };
-    let outcome = open_or_update(github, config, &plan, &base.name, up_to_date).await;
+    let outcome = open_or_update(
+        github,
+        config,
+        &plan,
+        (&base.name, inputs.draft),
+        up_to_date,
+    )
+    .await;
     match outcome {
         Ok((operation, pr)) => {
             let message = match operation {
@@ -694,7 +704,7 @@ async fn open_or_update(
     github: &GitHub,
     config: &Config,
     plan: &ReleasePlan,
-    base: &str,
+    (base, draft): (&str, bool),
     branch_up_to_date: bool,
 ) -> Result<(Operation, PullRequest)> {
     let settings = &config.pull_request;
@@ -706,7 +716,7 @@ async fn open_or_update(
                 body: &plan.pr_body,
                 head: &plan.branch,
                 base,
-                draft: settings.draft,
+                draft: settings.draft || draft,
                 maintainer_can_modify: true,
             })
             .await
