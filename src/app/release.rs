@@ -558,24 +558,38 @@ impl Release {
                 .is_some_and(|v| v.on_failure == crate::config::OnFailure::Draft)
     }
 
-    /// After a failed verification: the templates and a draft pull request, without the
-    /// ingestion preflight or submit; why it stopped when that failed too.
+    /// After a failed verification: the templates and a draft pull request of the images that
+    /// exist (the failed one, uncopied), without the ingestion preflight or submit; why it
+    /// stopped when that failed too.
     async fn publish_draft(&mut self, outcome: &mut Outcome) -> Option<Stopped> {
+        // The manifests are incomplete (the release stopped at the verification); the draft
+        // shows what exists all the same.
+        let mut shown = outcome.manifests.clone();
+        for (_, manifest) in &mut shown {
+            if manifest.verification.iter().any(|v| !v.passed()) {
+                manifest.incomplete = false;
+            }
+        }
         if self.stages.templates {
-            if let Err(error) = self.regenerate_templates(&outcome.manifests) {
+            if let Err(error) = self.regenerate_templates(&shown) {
                 return Some(Stopped::Failed {
                     stage: "templates",
                     error,
                 });
             }
         }
-        if let Err(error) = self.publish_and_record(outcome).await {
-            return Some(Stopped::Failed {
+        let span = Span::starting_now();
+        match self.publish(&shown, "").await {
+            Ok(published) => {
+                record_publish(&mut outcome.manifests, span.ended_now());
+                outcome.published = Some(published);
+                None
+            }
+            Err(error) => Some(Stopped::Failed {
                 stage: "publish",
                 error,
-            });
+            }),
         }
-        None
     }
 
     /// Publishes, then records when publish ran in the manifests (for the timeline).
