@@ -176,7 +176,10 @@ fn tags_are_allowed_only_while_creating_and_for_the_verification_result() {
         .collect();
     assert_eq!(tagging.len(), 2, "two statements allow ec2:CreateTags");
     for statement in &tagging {
-        assert_eq!(statement["Action"], "ec2:CreateTags", "alone in its statement");
+        assert_eq!(
+            statement["Action"], "ec2:CreateTags",
+            "alone in its statement"
+        );
     }
     let actions = &tagging[0]["Condition"]["StringEquals"]["ec2:CreateAction"];
     assert_eq!(

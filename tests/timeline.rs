@@ -95,7 +95,10 @@ fn manifest() -> Manifest {
     manifest.timeline.builder = Some(span(0, 660));
     manifest.timeline.image = Some(span(660, 1020));
     // The verify stage boots the image before any copy.
-    manifest.timeline.verification.insert("us-east-1".into(), span(1020, 1275));
+    manifest
+        .timeline
+        .verification
+        .insert("us-east-1".into(), span(1020, 1275));
     manifest.verification = serde_json::from_value(verified()).unwrap();
     for (i, region) in THIRTY.iter().enumerate().skip(1) {
         let start = 1276 + (i as u64 % 4);

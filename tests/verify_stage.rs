@@ -110,8 +110,15 @@ fn stopped_before_any_copy(runner: &Runner, stack: &Ec2Stack, out: &std::process
         "{log}"
     );
     assert!(log.contains("no pull request was opened"), "{log}");
-    assert_eq!(instances_left(stack, "us-east-1"), Vec::<(String, String)>::new());
-    assert_eq!(test_instances(stack).len(), 1, "one test instance was launched");
+    assert_eq!(
+        instances_left(stack, "us-east-1"),
+        Vec::<(String, String)>::new()
+    );
+    assert_eq!(
+        test_instances(stack).len(),
+        1,
+        "one test instance was launched"
+    );
     for region in &FIVE[1..] {
         assert_eq!(stack.calls("CopyImage", region), 0, "{region}");
     }
@@ -147,9 +154,19 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["cloud-init", "service", "sshd", "authorized-keys", "shell-history", "script"]
+        [
+            "cloud-init",
+            "service",
+            "sshd",
+            "authorized-keys",
+            "shell-history",
+            "script"
+        ]
     );
-    assert!(checks.iter().all(|c| c["outcome"] == "passed"), "{checks:?}");
+    assert!(
+        checks.iter().all(|c| c["outcome"] == "passed"),
+        "{checks:?}"
+    );
     assert_eq!(verification["terminated"], true);
     assert!(manifest["timeline"]["verification"]["us-east-1"]["end"].is_string());
     // Verified before any copy: the copies started after the test instance was terminated.
@@ -157,12 +174,20 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
         .as_str()
         .unwrap();
     for region in &FIVE[1..] {
-        let copy_start = manifest["timeline"]["copies"][region]["start"].as_str().unwrap();
-        assert!(copy_start >= verified_at, "{region}: {copy_start} < {verified_at}");
+        let copy_start = manifest["timeline"]["copies"][region]["start"]
+            .as_str()
+            .unwrap();
+        assert!(
+            copy_start >= verified_at,
+            "{region}: {copy_start} < {verified_at}"
+        );
     }
     let image = manifest["source_image_id"].as_str().unwrap();
     assert_eq!(verification_tag(&stack, image).as_deref(), Some("passed"));
-    assert_eq!(instances_left(&stack, "us-east-1"), Vec::<(String, String)>::new());
+    assert_eq!(
+        instances_left(&stack, "us-east-1"),
+        Vec::<(String, String)>::new()
+    );
     let test_instance = &test_instances(&stack)[0];
     let launched = stack.instance("us-east-1", test_instance);
     assert_eq!(launched.image_id(), Some(image), "it booted the new image");
@@ -217,7 +242,9 @@ fn a_failing_script_stops_the_release_before_any_copy_and_a_rerun_does_not_resum
     assert!(log.contains("failed: script (exit code 3)"), "{log}");
     assert!(log.contains("Last console lines:"), "{log}");
     let manifest = manifest(&runner);
-    let tail = manifest["verification"][0]["console_tail"].as_str().unwrap();
+    let tail = manifest["verification"][0]["console_tail"]
+        .as_str()
+        .unwrap();
     assert!(tail.contains("name=script status=failed"), "{tail}");
 
     // The image is tagged failed: the preflight of a re-run refuses to resume from it.
@@ -228,7 +255,11 @@ fn a_failing_script_stops_the_release_before_any_copy_and_a_rerun_does_not_resum
         log.contains("its verification failed") && log.contains("--rebuild"),
         "{log}"
     );
-    assert_eq!(test_instances(&stack).len(), 1, "nothing was launched again");
+    assert_eq!(
+        test_instances(&stack).len(),
+        1,
+        "nothing was launched again"
+    );
 }
 
 #[test]
@@ -238,7 +269,11 @@ fn a_test_instance_that_never_reports_is_terminated_and_stops_the_release() {
     let runner = runner("0.05", "");
     let started = Instant::now();
     let out = run_action(&runner, &stack);
-    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
     stopped_before_any_copy(&runner, &stack, &out);
     let log = text(&out.stdout) + &text(&out.stderr);
     assert!(
@@ -258,18 +293,28 @@ fn a_failed_verification_with_on_failure_draft_opens_a_draft_with_the_failure_on
     let runner = runner("1", "  on-failure: draft\n");
     let out = run_action(&runner, &stack);
     let log = text(&out.stdout) + &text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "the run fails all the same: {log}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the run fails all the same: {log}"
+    );
     assert!(log.contains("a draft pull request shows why"), "{log}");
     for region in &FIVE[1..] {
         assert_eq!(stack.calls("CopyImage", region), 0, "{region}");
     }
-    assert_eq!(instances_left(&stack, "us-east-1"), Vec::<(String, String)>::new());
+    assert_eq!(
+        instances_left(&stack, "us-east-1"),
+        Vec::<(String, String)>::new()
+    );
     let state = runner.github.state();
     assert_eq!(state.pulls.len(), 1);
     assert!(state.pulls[0].draft, "a draft");
     let body = &state.pulls[0].body;
     let caution = body.find("[!CAUTION]").expect("the failure is shown");
-    assert!(caution < body.find("### Product load form").unwrap(), "{body}");
+    assert!(
+        caution < body.find("### Product load form").unwrap(),
+        "{body}"
+    );
     assert!(
         body.contains("sshd (password login is on (passwordauthentication yes))")
             && body.contains("| sshd | ❌ failed |")
@@ -297,7 +342,10 @@ fn sigterm_during_the_verification_leaves_no_test_instance() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while test_instances(&stack).is_empty() {
-        assert!(Instant::now() < deadline, "the test instance never launched");
+        assert!(
+            Instant::now() < deadline,
+            "the test instance never launched"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(1500));
@@ -308,9 +356,16 @@ fn sigterm_during_the_verification_leaves_no_test_instance() {
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert!(signalled.elapsed() < Duration::from_secs(10), "took {:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        signalled.elapsed()
+    );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
-    assert_eq!(instances_left(&stack, "us-east-1"), Vec::<(String, String)>::new());
+    assert_eq!(
+        instances_left(&stack, "us-east-1"),
+        Vec::<(String, String)>::new()
+    );
     for region in &FIVE[1..] {
         assert_eq!(stack.calls("CopyImage", region), 0, "{region}");
     }

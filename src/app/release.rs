@@ -439,55 +439,86 @@ impl Release {
         outcome
     }
 
+    /// The stage a failure before or between the jobs' stages is reported under.
+    fn first_stage(&self) -> &'static str {
+        if self.stages.build {
+            "build"
+        } else if self.stages.verify {
+            "verify"
+        } else {
+            "copy"
+        }
+    }
+
+    /// The seller checks, then each job's build, verify and copy, one after another. A failed
+    /// verification with `verify.on-failure: draft` lets the other jobs run and comes back as
+    /// `Ok(Some(error))`; any other failure stops here.
+    async fn run_jobs(
+        &mut self,
+        outcome: &mut Outcome,
+        cancel: &CancellationToken,
+    ) -> Result<Option<anyhow::Error>, Stopped> {
+        let mut verification_failed: Option<anyhow::Error> = None;
+        if self.jobs.is_empty() {
+            return Ok(None);
+        }
+        let checked = match self.check_seller().await {
+            Ok(()) => self.check_listing().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = checked {
+            return Err(Stopped::Failed {
+                stage: self.first_stage(),
+                error,
+            });
+        }
+        let ec2 = Arc::new(self.ec2().await);
+        for job in std::mem::take(&mut self.jobs) {
+            let path = job.manifest_path.display().to_string();
+            let (manifest, result) = self.build_and_copy(ec2.clone(), job, cancel).await;
+            outcome.manifests.push((path, manifest));
+            match result {
+                Ok(()) => {}
+                Err(StageError::Cancelled) => return Err(Stopped::Cancelled),
+                Err(e @ StageError::VerificationFailed { .. }) => {
+                    let error = anyhow!("{e}");
+                    if !self.draft_on_failure() {
+                        if self.stages.publish {
+                            log::say("verify: the image failed its verification, so no pull request was opened (verify.on-failure: stop); the manifest records why");
+                        }
+                        return Err(Stopped::Failed {
+                            stage: "verify",
+                            error,
+                        });
+                    }
+                    verification_failed.get_or_insert(error);
+                }
+                Err(e) => {
+                    return Err(Stopped::Failed {
+                        stage: if self.stages.copy {
+                            "copy"
+                        } else {
+                            self.first_stage()
+                        },
+                        error: anyhow!("{e}"),
+                    })
+                }
+            }
+        }
+        Ok(verification_failed)
+    }
+
     async fn run_stages(
         &mut self,
         outcome: &mut Outcome,
         cancel: &CancellationToken,
     ) -> Option<Stopped> {
         let built_here = !self.jobs.is_empty();
-        let mut verification_failed: Option<anyhow::Error> = None;
-        if built_here {
-            let checked = match self.check_seller().await {
-                Ok(()) => self.check_listing().await,
-                Err(error) => Err(error),
-            };
-            if let Err(error) = checked {
-                return Some(Stopped::Failed {
-                    stage: if self.stages.build { "build" } else { "copy" },
-                    error,
-                });
-            }
-            let ec2 = Arc::new(self.ec2().await);
-            for job in std::mem::take(&mut self.jobs) {
-                let path = job.manifest_path.display().to_string();
-                let (manifest, result) = self.build_and_copy(ec2.clone(), job, cancel).await;
-                outcome.manifests.push((path, manifest));
-                match result {
-                    Ok(()) => {}
-                    Err(StageError::Cancelled) => return Some(Stopped::Cancelled),
-                    Err(e @ StageError::VerificationFailed { .. }) => {
-                        let error = anyhow!("{e}");
-                        if !self.draft_on_failure() {
-                            if self.stages.publish {
-                                log::say("verify: the image failed its verification, so no pull request was opened (verify.on-failure: stop); the manifest records why");
-                            }
-                            return Some(Stopped::Failed {
-                                stage: "verify",
-                                error,
-                            });
-                        }
-                        verification_failed.get_or_insert(error);
-                    }
-                    Err(e) => {
-                        return Some(Stopped::Failed {
-                            stage: if self.stages.copy { "copy" } else { "build" },
-                            error: anyhow!("{e}"),
-                        })
-                    }
-                }
-            }
-        }
-        if let Some(error) = verification_failed.take() {
+        let verification_failed = match self.run_jobs(outcome, cancel).await {
+            Ok(failed) => failed,
+            Err(stopped) => return Some(stopped),
+        };
+        if let Some(error) = verification_failed {
             // verify.on-failure: draft: a draft pull request with the failure at the top, and
             // the run fails all the same.
             self.draft = true;

@@ -406,11 +406,7 @@ impl Ec2 {
     /// Launches the builder or the test instance: IMDSv2 required, no key pair, stops (not
     /// terminates) on power-off, so its console can be read; the instance and its volumes are
     /// tagged at launch.
-    pub async fn launch(
-        &self,
-        region: &str,
-        request: &LaunchRequest,
-    ) -> Result<String, AwsError> {
+    pub async fn launch(&self, region: &str, request: &LaunchRequest) -> Result<String, AwsError> {
         let tag_spec = |kind: ResourceType| {
             TagSpecification::builder()
                 .resource_type(kind)
@@ -587,12 +583,7 @@ impl Ec2 {
         self.call("CreateTags", region, Ids::Fresh, |c| {
             c.create_tags()
                 .resources(image_id)
-                .tags(
-                    Tag::builder()
-                        .key(key)
-                        .value(value)
-                        .build(),
-                )
+                .tags(Tag::builder().key(key).value(value).build())
                 .send()
         })
         .await?;

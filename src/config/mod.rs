@@ -50,12 +50,12 @@ pub use product::{Product, ProductId, TemplateTarget, VersionSource};
 pub use pull_request::{Label, Login, PullRequest, TeamSlug};
 pub use sharing::{Copy, Regions, Sharing};
 pub use submit::{AccessEndpoint, EndpointProtocol, RelativePath, Submit, SubmitIntent};
-pub use verify::{OnFailure, SystemdUnit, Verify};
 pub use types::{
     check_workspace_path, strings, AccountId, AtLeastOne, Cidr, HttpsUrl, InstanceType, Minutes,
     OrganizationArn, OrganizationalUnitArn, RoleArn, SecurityGroupId, SubnetId, Template,
     WorkspacePath,
 };
+pub use verify::{OnFailure, SystemdUnit, Verify};
 
 use crate::template::did_you_mean;
 use crate::template::tree::{LineIndex, Location, Node};

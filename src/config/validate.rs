@@ -113,7 +113,9 @@ fn verify_regions_are_copied_to(config: &Config) -> Result<(), Failure> {
         if *region == config.build.region {
             return Err(fail(
                 &steps,
-                format!("{region} is build.region, where the image is always verified before any copy"),
+                format!(
+                    "{region} is build.region, where the image is always verified before any copy"
+                ),
                 "remove it from verify.regions",
             ));
         }

@@ -170,7 +170,8 @@ mod tests {
         assert!(!v.passed(), "no check ran");
         assert_eq!(v.failure().as_deref(), Some("no check reported"));
         v.checks.push(check("sshd", CheckOutcome::Passed, ""));
-        v.checks.push(check("service", CheckOutcome::Skipped, "no unit"));
+        v.checks
+            .push(check("service", CheckOutcome::Skipped, "no unit"));
         assert!(v.passed());
         assert_eq!(v.tag_value(), "passed");
         assert_eq!(v.failure(), None);
@@ -178,10 +179,7 @@ mod tests {
             .push(check("script", CheckOutcome::Failed, "exit code 3"));
         assert!(!v.passed());
         assert_eq!(v.tag_value(), "failed");
-        assert_eq!(
-            v.failure().as_deref(),
-            Some("failed: script (exit code 3)")
-        );
+        assert_eq!(v.failure().as_deref(), Some("failed: script (exit code 3)"));
         v.reason = Some("timed out".into());
         assert_eq!(v.failure().as_deref(), Some("timed out"));
     }

@@ -307,9 +307,7 @@ mod tests {
     /// The checks part of the test instance's user-data, as rendered.
     fn rendered_checks(data: &UserData) -> String {
         let text = decode(data);
-        let start = text
-            .find("checks.sh <<'")
-            .expect("the checks are written");
+        let start = text.find("checks.sh <<'").expect("the checks are written");
         let after = &text[start..];
         let end_word = after["checks.sh <<'".len()..].split('\'').next().unwrap();
         let body_start = after.find('\n').unwrap() + 1;
@@ -382,6 +380,10 @@ mod tests {
 
     /// Runs the rendered checks under bash with stub `sshd`, `systemctl` and `cloud-init` on
     /// PATH and a planted root file system; the checks they report, and the result line.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one stub per planted answer, read top to bottom"
+    )]
     fn run_checks(plant: Plant) -> (Vec<Check>, BuildResult) {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
@@ -390,7 +392,11 @@ mod tests {
             std::fs::create_dir_all(d).unwrap();
         }
         // Harmless leftovers: an empty authorized_keys and an empty history.
-        std::fs::write(root.join("home/ec2-user/.ssh/authorized_keys"), "# none\n\n").unwrap();
+        std::fs::write(
+            root.join("home/ec2-user/.ssh/authorized_keys"),
+            "# none\n\n",
+        )
+        .unwrap();
         std::fs::write(root.join("root/.bash_history"), "").unwrap();
         let stub = |name: &str, body: &str| {
             let path = bin.join(name);
@@ -405,18 +411,28 @@ mod tests {
             _ => ("no", "prohibit-password"),
         };
         if matches!(plant, Plant::SshdBroken) {
-            stub("sshd", "echo 'sshd: no hostkeys available -- exiting.' >&2; exit 1");
+            stub(
+                "sshd",
+                "echo 'sshd: no hostkeys available -- exiting.' >&2; exit 1",
+            );
         } else {
             stub("sshd", &format!("[ \"$1\" = -T ] || exit 2\nprintf 'port 22\\npermitrootlogin {root_login}\\npasswordauthentication {password}\\npubkeyauthentication yes\\n'"));
         }
-        let state = if matches!(plant, Plant::ServiceFailed) { "failed" } else { "active" };
+        let state = if matches!(plant, Plant::ServiceFailed) {
+            "failed"
+        } else {
+            "active"
+        };
         stub("systemctl", &format!("case \"$1\" in is-active) echo {state}; [ {state} = active ];; status) echo 'neo4j.service - Neo4j'; echo 'Active: failed (Result: exit-code)';; esac"));
         let cloud_init = if matches!(plant, Plant::CloudInitError) {
             "echo 'status: error'; echo 'errors:'; echo \"- ('scripts_user', RuntimeError('Runparts: 1 failures'))\"; exit 1"
         } else {
             "echo 'status: done'; exit 0"
         };
-        stub("cloud-init", &format!("[ \"$1 $2\" = 'status --wait' ] || exit 3\n{cloud_init}"));
+        stub(
+            "cloud-init",
+            &format!("[ \"$1 $2\" = 'status --wait' ] || exit 3\n{cloud_init}"),
+        );
         if matches!(plant, Plant::AuthorizedKey) {
             std::fs::write(
                 root.join("home/ec2-user/.ssh/authorized_keys"),
@@ -428,7 +444,11 @@ mod tests {
             std::fs::write(root.join("root/.bash_history"), "cat /etc/shadow\n").unwrap();
         }
         let script = dir.path().join("verify.sh");
-        let exit = if matches!(plant, Plant::ScriptFails) { 3 } else { 0 };
+        let exit = if matches!(plant, Plant::ScriptFails) {
+            3
+        } else {
+            0
+        };
         std::fs::write(&script, format!("echo checking {{}}; test \"$MARKETPLACE_RELEASE_VERSION\" = 5.26.0 || exit 9; exit {exit}\n")).unwrap();
         let data = render_verify_user_data(&VerifyScript {
             script: Some("unused here"),
@@ -463,7 +483,14 @@ mod tests {
         let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
-            ["cloud-init", "service", "sshd", "authorized-keys", "shell-history", "script"]
+            [
+                "cloud-init",
+                "service",
+                "sshd",
+                "authorized-keys",
+                "shell-history",
+                "script"
+            ]
         );
         assert!(
             checks.iter().all(|c| c.outcome == CheckOutcome::Passed),
@@ -476,7 +503,11 @@ mod tests {
             (Plant::SshdBroken, "sshd", "no hostkeys available"),
             (Plant::ServiceFailed, "service", "neo4j.service is failed"),
             (Plant::CloudInitError, "cloud-init", "Runparts: 1 failures"),
-            (Plant::AuthorizedKey, "authorized-keys", "/home/ec2-user/.ssh/authorized_keys"),
+            (
+                Plant::AuthorizedKey,
+                "authorized-keys",
+                "/home/ec2-user/.ssh/authorized_keys",
+            ),
             (Plant::History, "shell-history", "/root/.bash_history"),
             (Plant::ScriptFails, "script", "exit code 3"),
         ] {
@@ -487,7 +518,11 @@ mod tests {
                 .collect();
             assert_eq!(failed.len(), 1, "{failing}: {checks:?}");
             assert_eq!(failed[0].name, failing, "{checks:?}");
-            assert!(failed[0].detail.contains(detail), "{failing}: {:?}", failed[0]);
+            assert!(
+                failed[0].detail.contains(detail),
+                "{failing}: {:?}",
+                failed[0]
+            );
             assert_eq!(result, BuildResult::Failed(1), "{failing}");
             assert_eq!(checks.len(), 6, "every check still ran: {checks:?}");
         }

@@ -92,7 +92,9 @@ async fn run(
         return Err(StageError::Cancelled);
     }
     let started = Instant::now();
-    let instance = ec2.launch(region, &launch_request(plan, region, image, manifest)).await?;
+    let instance = ec2
+        .launch(region, &launch_request(plan, region, image, manifest))
+        .await?;
     entry(manifest, region).instance_id = Some(instance.clone());
     progress::line(&format!(
         "verify: test instance {instance} ({}) booting {image} in {region}; waiting for its checks",
@@ -125,7 +127,10 @@ async fn run(
             first_line(&e.to_string())
         )),
     }
-    manifest.timeline.verification.insert(region.to_owned(), span.ended_now());
+    manifest
+        .timeline
+        .verification
+        .insert(region.to_owned(), span.ended_now());
     let saved = save(manifest, path);
     // A cancelled verification, or one that AWS errors cut short, says nothing of the image.
     if outcome.is_ok() {
@@ -216,7 +221,13 @@ async fn read_checks(
                     false,
                 );
                 Console::new(ec2, region, instance)
-                    .await_marker(watched, &run_id, plan.console_timeout, plan.schedule, cancel)
+                    .await_marker(
+                        watched,
+                        &run_id,
+                        plan.console_timeout,
+                        plan.schedule,
+                        cancel,
+                    )
                     .await?
             }
             Ended::Gone { tail } => {
@@ -227,10 +238,10 @@ async fn read_checks(
             }
             Ended::TimedOut { tail } => {
                 let entry = entry(manifest, region);
-                entry.reason = Some(never_reported(&format!(
-                    "ran for {}",
-                    wait::short(plan.timeout)
-                )) + "; raise verify.timeout-minutes if the checks are slow");
+                entry.reason = Some(
+                    never_reported(&format!("ran for {}", wait::short(plan.timeout)))
+                        + "; raise verify.timeout-minutes if the checks are slow",
+                );
                 entry.console_tail = Some(tail);
                 return Ok(());
             }
