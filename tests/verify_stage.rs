@@ -380,3 +380,111 @@ fn sigterm_during_the_verification_leaves_no_test_instance() {
     );
     assert!(runner.github.state().pulls.is_empty());
 }
+
+#[test]
+fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.3}}));
+    let repo = common::aws::UserRepo::new(
+        &FIVE,
+        "verify:\n  service: example-db.service\n  regions: [eu-west-1]\n  timeout-minutes: 1\n",
+    );
+    let args = |command: &'static str| {
+        vec![
+            command,
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "1.0.0",
+        ]
+    };
+    // `build` alone does not verify; `verify` reads the manifest it wrote.
+    let out = repo.run(&stack, &args("build"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        test_instances(&stack).is_empty(),
+        "build alone boots no test instance"
+    );
+    let out = repo.run(
+        &stack,
+        &["verify", "--config", ".github/marketplace-release.yml"],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let manifest = repo.manifest();
+    let verification = manifest["verification"].as_array().unwrap();
+    assert_eq!(verification.len(), 1, "no copy yet: {manifest}");
+    let names: Vec<&str> = verification[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cloud-init",
+            "service",
+            "sshd",
+            "authorized-keys",
+            "shell-history"
+        ],
+        "no script given: no script check"
+    );
+    let image = manifest["source_image_id"].as_str().unwrap();
+    assert_eq!(verification_tag(&stack, image).as_deref(), Some("passed"));
+    assert_eq!(test_instances(&stack).len(), 1);
+
+    // `release` resumes the image, does not boot it again, copies, then boots the eu-west-1
+    // copy.
+    let mut release = args("release");
+    release.push("--no-publish");
+    let out = repo.run(&stack, &release);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("already passed its verification"),
+        "{stderr}"
+    );
+    let manifest = repo.manifest();
+    let verification = manifest["verification"].as_array().unwrap();
+    let regions: Vec<&str> = verification
+        .iter()
+        .map(|v| v["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(regions, ["us-east-1", "eu-west-1"]);
+    assert_eq!(
+        verification[1]["image_id"], manifest["regions"]["eu-west-1"]["image_id"],
+        "the copy was booted"
+    );
+    assert_eq!(test_instances(&stack).len(), 2);
+    for region in ["us-east-1", "eu-west-1"] {
+        assert_eq!(
+            instances_left(&stack, region),
+            Vec::<(String, String)>::new(),
+            "{region}"
+        );
+    }
+    // The copies were tagged as verified at creation.
+    let copy = manifest["regions"]["us-west-2"]["image_id"]
+        .as_str()
+        .unwrap();
+    let tags = stack
+        .block_on(
+            stack
+                .client("us-west-2")
+                .describe_images()
+                .image_ids(copy)
+                .send(),
+        )
+        .unwrap()
+        .images()[0]
+        .tags()
+        .to_vec();
+    assert!(
+        tags.iter()
+            .any(|t| t.key() == Some("marketplace-release:verification")
+                && t.value() == Some("passed")),
+        "{tags:?}"
+    );
+}

@@ -439,6 +439,17 @@ mod tests {
     }
 
     #[test]
+    fn verify_is_in_all_and_can_be_named() {
+        let all = ActionInputs::parse(raw(&[("stages", "all")])).unwrap();
+        assert!(all.stages.verify && !all.verify_named);
+        let named = ActionInputs::parse(raw(&[("stages", "build, verify, copy")])).unwrap();
+        assert!(named.stages.verify && named.verify_named);
+        assert_eq!(named.stages.describe(), "build, verify, copy");
+        let without = ActionInputs::parse(raw(&[("stages", "build, copy")])).unwrap();
+        assert!(!without.stages.verify);
+    }
+
+    #[test]
     fn bad_inputs_name_the_input_and_the_fix() {
         for (pairs, expected) in [
             (

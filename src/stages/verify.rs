@@ -92,9 +92,7 @@ async fn run(
         return Err(StageError::Cancelled);
     }
     let started = Instant::now();
-    let instance = ec2
-        .launch(region, &launch_request(plan, region, image, manifest))
-        .await?;
+    let instance = launch(ec2, plan, (region, image), manifest, path, span).await?;
     entry(manifest, region).instance_id = Some(instance.clone());
     progress::line(&format!(
         "verify: test instance {instance} ({}) booting {image} in {region}; waiting for its checks",
@@ -153,6 +151,34 @@ async fn run(
             tail: verification.console_tail.clone().unwrap_or_default(),
             not_copied: manifest.regions.len() <= 1,
         }),
+    }
+}
+
+/// Launches the test instance; when EC2 refuses, the manifest says why (the image is not
+/// judged).
+async fn launch(
+    ec2: &Ec2,
+    plan: &VerifyPlan,
+    (region, image): (&str, &str),
+    manifest: &mut Manifest,
+    path: &std::path::Path,
+    span: Span,
+) -> Result<String, StageError> {
+    match ec2
+        .launch(region, &launch_request(plan, region, image, manifest))
+        .await
+    {
+        Ok(instance) => Ok(instance),
+        Err(e) => {
+            let error = StageError::from(e);
+            entry(manifest, region).reason = Some(first_line(&error.to_string()));
+            manifest
+                .timeline
+                .verification
+                .insert(region.to_owned(), span.ended_now());
+            save(manifest, path)?;
+            Err(error)
+        }
     }
 }
 

@@ -746,6 +746,11 @@ class Handler(BaseHTTPRequestHandler):
             # buffered output is posted some time after a state transition.
             output = ""
         elif role == "verifier":
+            # The test instance boots the new AMI, whose cloud-init runs the user-data at first
+            # boot ("Run commands when you launch an EC2 instance with user data input",
+            # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html); moto runs
+            # none, so the proxy prints what the user-data's checks print. Its console is
+            # posted like the builder's (the lag above, and `Latest` only on Nitro types).
             verifier = scenario.get("verifier", {})
             failing = verifier.get("fail", {})
             lines = ["[    0.000000] Linux version 6.1 (test instance)", "cloud-init: running user-data", "marketplace-release: verifying the image"]
