@@ -487,4 +487,17 @@ fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() 
                 && t.value() == Some("passed")),
         "{tags:?}"
     );
+
+    // Other checks (another unit) boot the image and the eu-west-1 copy again.
+    let config = repo.path().join(".github/marketplace-release.yml");
+    let text_config = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("example-db.service", "example-db@main.service");
+    std::fs::write(&config, text_config).unwrap();
+    let out = repo.run(
+        &stack,
+        &["verify", "--config", ".github/marketplace-release.yml"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(test_instances(&stack).len(), 4, "both booted again");
 }

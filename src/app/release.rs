@@ -869,7 +869,8 @@ impl Release {
     }
 
     /// Verifies the image in `region`, unless this manifest already records a passed
-    /// verification of the same image there (a re-run after a later stage failed).
+    /// verification of the same image there with the same checks and script (a re-run after a
+    /// later stage failed).
     async fn verify_in(
         &self,
         ec2: &Ec2,
@@ -880,10 +881,12 @@ impl Release {
         cancel: &CancellationToken,
     ) -> Result<(), StageError> {
         let image = manifest.regions.get(region).map(|i| i.image_id.clone());
-        let done = manifest
-            .verification
-            .iter()
-            .any(|v| v.region == region && Some(&v.image_id) == image.as_ref() && v.passed());
+        let done = manifest.verification.iter().any(|v| {
+            v.region == region
+                && Some(&v.image_id) == image.as_ref()
+                && v.checks_sha256.as_deref() == Some(plan.checks_sha256.as_str())
+                && v.passed()
+        });
         if done {
             log::say(&format!(
                 "verify: {} in {region} already passed its verification (run {}); not booted again",
@@ -1603,7 +1606,6 @@ fn verify_plan(
             .as_ref()
             .unwrap_or(&config.load_form.recommended_instance_type)
             .to_string(),
-        user_data,
         tags: Vec::new(),
         timeout: verify.timeout_minutes.duration(),
         console_timeout: config.build.console_timeout_minutes.duration(),
@@ -1616,6 +1618,8 @@ fn verify_plan(
                 .map(ToString::to_string),
         ),
         schedule: env.poll_schedule(),
+        checks_sha256: sha256_hex(user_data.base64.as_bytes()),
+        user_data,
     })
 }
 

@@ -81,6 +81,10 @@ pub struct Verification {
     /// Whole seconds from the launch until the result was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
+    /// The SHA-256 of what the test instance ran (the checks, the unit, the verify script): a
+    /// re-run boots the image again only when it differs, or when this one did not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks_sha256: Option<String>,
 }
 
 impl Verification {
@@ -95,6 +99,7 @@ impl Verification {
             reason: None,
             console_tail: None,
             seconds: None,
+            checks_sha256: None,
         }
     }
 

@@ -41,6 +41,8 @@ pub struct VerifyPlan {
     pub build_network: (Option<String>, Option<String>),
     /// How to poll.
     pub schedule: PollSchedule,
+    /// The SHA-256 of the user-data (what the test instance runs), recorded with the result.
+    pub checks_sha256: String,
 }
 
 /// Boots the manifest's available image in `region` and checks it; records the result in the
@@ -81,7 +83,9 @@ async fn run(
 ) -> Result<(), StageError> {
     terminate_leftovers(ec2, manifest, path).await?;
     manifest.verification.retain(|v| v.region != region);
-    manifest.verification.push(Verification::new(region, image));
+    let mut verification = Verification::new(region, image);
+    verification.checks_sha256 = Some(plan.checks_sha256.clone());
+    manifest.verification.push(verification);
     let span = Span::starting_now();
     manifest
         .timeline
