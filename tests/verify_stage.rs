@@ -371,6 +371,13 @@ fn sigterm_during_the_verification_leaves_no_test_instance() {
     }
     let manifest = manifest(&runner);
     assert_eq!(manifest["verification"][0]["terminated"], true);
+    assert!(
+        manifest["verification"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelled by a signal"),
+        "{manifest}"
+    );
     assert_eq!(manifest["incomplete"], true);
     let image = manifest["source_image_id"].as_str().unwrap();
     assert_eq!(

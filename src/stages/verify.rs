@@ -118,9 +118,7 @@ async fn run(
     entry.terminated = terminated.is_ok();
     entry.seconds = Some(started.elapsed().as_secs());
     if let Err(e) = &outcome {
-        if entry.reason.is_none() && !matches!(e, StageError::Cancelled) {
-            entry.reason = Some(first_line(&e.to_string()));
-        }
+        entry.reason.get_or_insert_with(|| cut_short(e));
     }
     match &terminated {
         Ok(()) => progress::line(&format!("verify: test instance {instance} terminated")),
@@ -193,6 +191,16 @@ fn entry<'m>(manifest: &'m mut Manifest, region: &str) -> &'m mut Verification {
         .iter_mut()
         .find(|v| v.region == region)
         .expect("the entry is pushed before launch")
+}
+
+/// Why a verification that an error or a signal cut short has no result.
+fn cut_short(error: &StageError) -> String {
+    match error {
+        StageError::Cancelled => {
+            "cancelled by a signal before the checks reported; the image was not judged".into()
+        }
+        e => first_line(&e.to_string()),
+    }
 }
 
 fn first_line(text: &str) -> String {
