@@ -18,11 +18,11 @@ use serde_json::{json, Value};
 const BRANCH: &str = "marketplace-release/2025.6.0";
 const AWS_SECRET: &str = "testing-secret-value";
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn tag_push_event() -> Value {
+pub(crate) fn tag_push_event() -> Value {
     json!({
         "ref": "refs/tags/v2025.6.0", "base_ref": null, "created": true,
         "repository": {"full_name": "example/product", "default_branch": "main"},
@@ -31,14 +31,14 @@ fn tag_push_event() -> Value {
 
 /// A user's repository on the runner and on the fake, the runner's files under `github_dir`
 /// (host path) that the process sees at `seen` (the same path, or `/github` in a chroot).
-struct Runner {
+pub(crate) struct Runner {
     github_dir: tempfile::TempDir,
     files: RunnerFiles,
-    github: FakeGitHub,
+    pub(crate) github: FakeGitHub,
 }
 
 impl Runner {
-    fn new(
+    pub(crate) fn new(
         extra_config: &str,
         event_name: &str,
         event: &Value,
@@ -68,13 +68,17 @@ impl Runner {
         }
     }
 
-    fn workspace(&self) -> PathBuf {
+    pub(crate) fn workspace(&self) -> PathBuf {
         self.github_dir.path().join("workspace")
     }
 
     /// The environment of the step: runner variables, GitHub at the fake (the token only as
     /// the `token` input), AWS at `aws`, and the inputs.
-    fn env(&self, aws: Vec<(String, String)>, given: &[(&str, &str)]) -> Vec<(String, String)> {
+    pub(crate) fn env(
+        &self,
+        aws: Vec<(String, String)>,
+        given: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
         let mut env = self.files.env.clone();
         env.extend(
             self.github
@@ -87,17 +91,17 @@ impl Runner {
         env
     }
 
-    fn outputs(&self) -> std::collections::BTreeMap<String, String> {
+    pub(crate) fn outputs(&self) -> std::collections::BTreeMap<String, String> {
         parse_outputs(&std::fs::read_to_string(&self.files.output).unwrap())
     }
 
-    fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         std::fs::read_to_string(&self.files.summary).unwrap()
     }
 }
 
 /// The binary with no arguments, in `dir`, with exactly `env` (as the runner's `docker run`).
-fn action_command(program: &Path, dir: &Path, env: &[(String, String)]) -> Command {
+pub(crate) fn action_command(program: &Path, dir: &Path, env: &[(String, String)]) -> Command {
     let mut command = Command::new(program);
     command
         .current_dir(dir)
@@ -106,7 +110,7 @@ fn action_command(program: &Path, dir: &Path, env: &[(String, String)]) -> Comma
     command
 }
 
-fn run(mut command: Command) -> Output {
+pub(crate) fn run(mut command: Command) -> Output {
     let out = command.output().expect("the binary runs");
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     for secret in [TOKEN, AWS_SECRET] {

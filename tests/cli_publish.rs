@@ -630,7 +630,10 @@ fn golden_pr_body_for_the_example_config() {
         "schema": 1, "product": "Neo4j Enterprise Edition", "version": "5.26.0",
         "architecture": "x86_64", "run_id": "0123456789ab", "name": "neo4j",
         "source_region": "us-east-1", "regions": amis, "incomplete": false,
+        "verification": crate::timeline::verified(),
     });
+    let mut manifest = manifest;
+    manifest["verification"][0]["image_id"] = json!(ami(7, 0));
     std::fs::write(workspace.path().join("manifest.json"), manifest.to_string()).unwrap();
     let env = github.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

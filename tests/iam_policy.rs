@@ -156,11 +156,14 @@ fn sdk_calls_live_in_the_aws_adapters_only() {
 }
 
 /// Tags are given only at creation (`TagSpecifications`), so the policy allows `CreateTags`
-/// only with the `ec2:CreateAction` condition of the actions that create ("Grant permission to
+/// with the `ec2:CreateAction` condition of the actions that create ("Grant permission to
 /// tag Amazon EC2 resources during creation",
-/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html>).
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html>);
+/// the one tag written later, the verification result, only on images that carry our run-ID
+/// tag and only for that key ("Control access to EC2 resources using resource tags",
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/control-access-with-tags.html>).
 #[test]
-fn tags_are_allowed_only_while_creating() {
+fn tags_are_allowed_only_while_creating_and_for_the_verification_result() {
     let policy: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::repo().join("iam/policy.json")).unwrap(),
     )
@@ -171,16 +174,29 @@ fn tags_are_allowed_only_while_creating() {
         .iter()
         .filter(|s| s["Action"].to_string().contains("ec2:CreateTags"))
         .collect();
-    assert_eq!(tagging.len(), 1, "one statement allows ec2:CreateTags");
+    assert_eq!(tagging.len(), 2, "two statements allow ec2:CreateTags");
+    for statement in &tagging {
+        assert_eq!(
+            statement["Action"], "ec2:CreateTags",
+            "alone in its statement"
+        );
+    }
     let actions = &tagging[0]["Condition"]["StringEquals"]["ec2:CreateAction"];
     assert_eq!(
         actions,
         &serde_json::json!(["RunInstances", "CreateImage", "CopyImage"]),
-        "CreateTags is allowed only while RunInstances, CreateImage and CopyImage create"
+        "CreateTags is allowed while RunInstances, CreateImage and CopyImage create"
+    );
+    let later = tagging[1];
+    assert_eq!(later["Resource"], "arn:aws:ec2:*::image/*", "images only");
+    assert_eq!(
+        later["Condition"]["Null"]["aws:ResourceTag/marketplace-release:run-id"], "false",
+        "only images that carry our run-ID tag"
     );
     assert_eq!(
-        tagging[0]["Action"], "ec2:CreateTags",
-        "and alone in its statement"
+        later["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"],
+        serde_json::json!(["marketplace-release:verification"]),
+        "only the verification result's key"
     );
 }
 

@@ -34,3 +34,4 @@ mod properties;
 mod release_workflow;
 mod seller_checks;
 mod timeline;
+mod verify_stage;

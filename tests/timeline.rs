@@ -94,8 +94,14 @@ fn manifest() -> Manifest {
     .unwrap();
     manifest.timeline.builder = Some(span(0, 660));
     manifest.timeline.image = Some(span(660, 1020));
+    // The verify stage boots the image before any copy.
+    manifest
+        .timeline
+        .verification
+        .insert("us-east-1".into(), span(1020, 1275));
+    manifest.verification = serde_json::from_value(verified()).unwrap();
     for (i, region) in THIRTY.iter().enumerate().skip(1) {
-        let start = 1021 + (i as u64 % 4);
+        let start = 1276 + (i as u64 % 4);
         let seconds = manifest.regions[*region].seconds.unwrap() as u64;
         manifest
             .timeline
@@ -104,6 +110,23 @@ fn manifest() -> Manifest {
     }
     manifest.timeline.publish = Some(span(3500, 3512));
     manifest
+}
+
+/// The verification of the example config (`verify.service: neo4j.service` and its script),
+/// as the verify stage records it.
+pub(crate) fn verified() -> serde_json::Value {
+    json!([{
+        "region": "us-east-1", "image_id": "ami-00000000000000700",
+        "instance_id": "i-0123456789abcdef0", "terminated": true, "seconds": 255,
+        "checks": [
+            {"name": "cloud-init", "outcome": "passed", "seconds": 41, "detail": "status: done"},
+            {"name": "service", "outcome": "passed", "seconds": 12, "detail": "neo4j.service is active"},
+            {"name": "sshd", "outcome": "passed", "seconds": 0, "detail": "passwordauthentication no, permitrootlogin prohibit-password"},
+            {"name": "authorized-keys", "outcome": "passed", "seconds": 1, "detail": "no authorized_keys with a key"},
+            {"name": "shell-history", "outcome": "passed", "seconds": 0, "detail": "no shell history"},
+            {"name": "script", "outcome": "passed", "seconds": 9, "detail": "exit code 0"},
+        ],
+    }])
 }
 
 /// Compares with the golden file; `UPDATE_GOLDEN=1` rewrites it.

@@ -101,41 +101,49 @@ impl RawInputs {
     }
 }
 
-/// Every stage the action runs by default: build, copy, publish (submit is never part of
-/// `all`).
+/// Every stage the action runs by default: build, verify, copy, publish (verify only when the
+/// config has a `verify` section; submit is never part of `all`).
 pub const ALL: Stages = Stages {
     build: true,
+    verify: true,
     copy: true,
     templates: false,
     publish: true,
     submit: false,
 };
 
-/// The `stages` input.
-fn parse_stages(text: &str) -> Result<Stages, InputError> {
+/// The `stages` input, and whether it names `verify` itself (not only through `all`).
+fn parse_stages(text: &str) -> Result<(Stages, bool), InputError> {
     const NONE: Stages = Stages {
         build: false,
+        verify: false,
         copy: false,
         templates: false,
         publish: false,
         submit: false,
     };
     let mut stages = NONE;
+    let mut verify_named = false;
     for name in list(text) {
         match name.as_str() {
             "all" => {
                 stages.build = true;
+                stages.verify = true;
                 stages.copy = true;
                 stages.publish = true;
             }
             "submit" => stages.submit = true,
             "build" => stages.build = true,
+            "verify" => {
+                stages.verify = true;
+                verify_named = true;
+            }
             "copy" => stages.copy = true,
             "publish" => stages.publish = true,
             other => return Err(invalid(
                 "stages",
                 format!("`{other}` is not a stage"),
-                "use `all`, or some of `build`, `copy`, `publish`, `submit` separated by commas",
+                "use `all`, or some of `build`, `verify`, `copy`, `publish`, `submit` separated by commas",
             )),
         }
     }
@@ -143,7 +151,7 @@ fn parse_stages(text: &str) -> Result<Stages, InputError> {
         return Err(invalid(
             "stages",
             "no stage given",
-            "use `all`, or some of `build`, `copy`, `publish`, `submit`",
+            "use `all`, or some of `build`, `verify`, `copy`, `publish`, `submit`",
         ));
     }
     if stages.build && !stages.copy && stages.publish {
@@ -153,7 +161,7 @@ fn parse_stages(text: &str) -> Result<Stages, InputError> {
             "add `copy`, or use `all`",
         ));
     }
-    Ok(stages)
+    Ok((stages, verify_named))
 }
 
 /// The checked inputs.
@@ -163,8 +171,12 @@ pub struct ActionInputs {
     pub config: PathBuf,
     /// The version, when given.
     pub version: Option<String>,
-    /// The stages to run.
+    /// The stages to run (`verify` through `all` is dropped when the config has no `verify`
+    /// section: see [`ActionInputs::verify_named`]).
     pub stages: Stages,
+    /// Whether `stages` names `verify` itself: then a config without a `verify` section is an
+    /// error, not a stage left out.
+    pub verify_named: bool,
     /// The one architecture of this job, when given (matrix jobs).
     pub architecture: Option<Architecture>,
     /// Plan only: no AWS call, no GitHub write.
@@ -308,9 +320,9 @@ impl ActionInputs {
                 ))
             }
         };
-        let stages = match given(raw.stages) {
+        let (stages, verify_named) = match given(raw.stages) {
             Some(text) => parse_stages(&text)?,
-            None => ALL,
+            None => (ALL, false),
         };
         let manifests: Vec<PathBuf> = given(raw.manifests)
             .map(|text| list(&text).into_iter().map(PathBuf::from).collect())
@@ -327,6 +339,7 @@ impl ActionInputs {
                 .map_or_else(|| ".github/marketplace-release.yml".into(), PathBuf::from),
             version: given(raw.version),
             stages,
+            verify_named,
             architecture,
             dry_run: given(raw.dry_run)
                 .map(|t| boolean("dry-run", &t))
@@ -437,6 +450,17 @@ mod tests {
             inputs.overrides[0].value,
             Value::from("ami-0123456789abcdef0")
         );
+    }
+
+    #[test]
+    fn verify_is_in_all_and_can_be_named() {
+        let all = ActionInputs::parse(raw(&[("stages", "all")])).unwrap();
+        assert!(all.stages.verify && !all.verify_named);
+        let named = ActionInputs::parse(raw(&[("stages", "build, verify, copy")])).unwrap();
+        assert!(named.stages.verify && named.verify_named);
+        assert_eq!(named.stages.describe(), "build, verify, copy");
+        let without = ActionInputs::parse(raw(&[("stages", "build, copy")])).unwrap();
+        assert!(!without.stages.verify);
     }
 
     #[test]

@@ -49,12 +49,15 @@ pub fn run(env: RunnerEnv) -> Result<ExitCode> {
             })
         })
         .transpose()?;
+    let mut stages = inputs.stages;
+    // `all` verifies when the config has a `verify` section.
+    stages.verify = stages.verify && (inputs.verify_named || config.verify.is_some());
     let request = Request {
         caller: Caller::Action,
         config_path: inputs.config.display().to_string(),
         config,
         workspace,
-        stages: inputs.stages,
+        stages,
         version,
         architecture: inputs.architecture,
         manifest: inputs.manifest,

@@ -43,6 +43,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Build the AMI on EC2 and write the release manifest.
     Build(StageArgs),
+    /// Boot the manifest's AMI on a test instance and check it (the config's `verify`
+    /// section), in the build region and in verify.regions where copies exist; records the
+    /// result in the manifest and on the image.
+    Verify(VerifyArgs),
     /// Copy and share the AMI (from the manifest, or --image) to every configured region.
     Copy(CopyArgs),
     /// Commit the templates regenerated from the manifests to the release branch and open or
@@ -94,6 +98,28 @@ pub struct StageArgs {
     /// and release).
     #[arg(long)]
     pub rebuild: bool,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The project config file (with a `verify` section).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The release manifest whose image is verified (and where the result is written).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "marketplace-release-manifest.json"
+    )]
+    pub manifest: PathBuf,
+    /// The release version; default: the manifest's.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The repository root that config paths are relative to; default: GITHUB_WORKSPACE, else
+    /// the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
 }
 
 /// Arguments of `copy`.
@@ -309,15 +335,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Action => crate::action::run(env),
         Command::Build(args) => build(&args, env),
         Command::Copy(args) => run_release(copy_request(&args, &env)?, env),
+        Command::Verify(args) => run_release(verify_request(&args, &env)?, env),
         Command::Release(args) => {
             let stages = Stages {
                 build: true,
+                verify: false,
                 copy: true,
                 templates: true,
                 publish: !args.no_publish,
                 submit: false,
             };
             let mut request = stage_request(&args.stage, &env, stages)?;
+            // The whole pipeline verifies when the config has a `verify` section.
+            request.stages.verify = request.config.verify.is_some();
             request.cleanup_on_failure = args.cleanup_on_failure;
             request.github = github_request(&args.github);
             run_release(request, env)
@@ -450,6 +480,36 @@ fn copy_request(args: &CopyArgs, env: &RunnerEnv) -> Result<Request> {
         .map_err(|e| {
             anyhow!("--image: {e}\n  help: pass the AMI ID of the image to copy, in build.region")
         })?;
+    Ok(request)
+}
+
+/// The request of `verify`: the manifest's release (version and architecture).
+fn verify_request(args: &VerifyArgs, env: &RunnerEnv) -> Result<Request> {
+    let mut request = base_request(
+        &args.config,
+        args.workspace.clone(),
+        env,
+        Stages {
+            verify: true,
+            ..Stages::default()
+        },
+    )?;
+    let path = absolute(std::slice::from_ref(&args.manifest))?.remove(0);
+    let manifest = crate::domain::manifest::Manifest::read(&path)?;
+    request.version = Some(match &args.version {
+        Some(text) => parse_version(text)?,
+        None => Version::new(&manifest.version).map_err(|e| {
+            anyhow!(
+                "{}: {e}\n  help: pass the manifest the build stage wrote",
+                path.display()
+            )
+        })?,
+    });
+    request.architecture = Some(match manifest.architecture.as_str() {
+        "arm64" => Architecture::Arm64,
+        _ => Architecture::X86_64,
+    });
+    request.manifest = Some(path);
     Ok(request)
 }
 

@@ -42,6 +42,7 @@ use crate::stages::import::{self, ImportPlan};
 use crate::stages::preflight::{self, Start};
 use crate::stages::publish::{self, PublishInputs, Published};
 use crate::stages::submit::{self, Submission};
+use crate::stages::verify::{self, VerifyPlan};
 use crate::stages::{tag, CancellationToken, StageError};
 use crate::template::{EditRequest, Template};
 
@@ -53,6 +54,9 @@ pub const EXIT_CANCELLED: u8 = 130;
 pub struct Stages {
     /// Build the AMI.
     pub build: bool,
+    /// Boot it and check it (the config's `verify` section), before any copy; and copies in
+    /// `verify.regions` after the copy.
+    pub verify: bool,
     /// Copy and share it.
     pub copy: bool,
     /// Regenerate the templates in the workspace (the CLI's `release`).
@@ -64,10 +68,11 @@ pub struct Stages {
 }
 
 impl Stages {
-    /// `build, copy, publish` or the part of it that runs.
+    /// `build, verify, copy, publish` or the part of it that runs.
     pub fn describe(self) -> String {
         let names = [
             (self.build, "build"),
+            (self.verify, "verify"),
             (self.copy, "copy"),
             (self.templates, "templates"),
             (self.publish, "publish"),
@@ -168,6 +173,8 @@ struct Job {
     origin: Origin,
     description: String,
     copy_plan: CopyPlan,
+    /// The verify stage's plan, when it runs.
+    verify: Option<VerifyPlan>,
 }
 
 /// Where a job's source image comes from.
@@ -221,6 +228,8 @@ pub struct Release {
     intent: SubmitIntent,
     wait: bool,
     env: RunnerEnv,
+    /// Open the pull request as a draft (a failed verification with `on-failure: draft`).
+    draft: bool,
 }
 
 /// Why a release stopped early.
@@ -230,7 +239,7 @@ pub enum Stopped {
     Cancelled,
     /// A stage failed.
     Failed {
-        /// `build`, `copy`, `templates`, `publish` or `submit`.
+        /// `build`, `verify`, `copy`, `templates`, `publish` or `submit`.
         stage: &'static str,
         /// What went wrong.
         error: anyhow::Error,
@@ -277,7 +286,7 @@ impl Outcome {
                     .unwrap_or_default()
                     .to_owned();
                 Some(match *stage {
-                    "build" | "copy" => first,
+                    "build" | "verify" | "copy" => first,
                     stage => format!("{stage} failed: {first}"),
                 })
             }
@@ -353,6 +362,20 @@ impl Release {
                 )
                 .into());
         }
+        if request.stages.verify && request.config.verify.is_none() {
+            return Err(request
+                .caller
+                .about(
+                    "verify",
+                    "stages",
+                    format!(
+                        "`verify` is asked for, but {} has no `verify` section",
+                        request.config_path
+                    ),
+                    "add `verify: {}` to the config (with `service:` and `script:` to check the product too) to turn the verify stage on",
+                )
+                .into());
+        }
         let github = if request.stages.publish {
             Some(resolve_github(&request, &env)?)
         } else {
@@ -387,6 +410,7 @@ impl Release {
             body_template,
             submission: None,
             env,
+            draft: false,
         };
         for check in PREFLIGHT {
             (check.run)(&release)?;
@@ -422,35 +446,93 @@ impl Release {
         outcome
     }
 
+    /// The stage a failure before or between the jobs' stages is reported under.
+    fn first_stage(&self) -> &'static str {
+        if self.stages.build {
+            "build"
+        } else if self.stages.verify {
+            "verify"
+        } else {
+            "copy"
+        }
+    }
+
+    /// The seller checks, then each job's build, verify and copy, one after another. A failed
+    /// verification with `verify.on-failure: draft` lets the other jobs run and comes back as
+    /// `Ok(Some(error))`; any other failure stops here.
+    async fn run_jobs(
+        &mut self,
+        outcome: &mut Outcome,
+        cancel: &CancellationToken,
+    ) -> Result<Option<anyhow::Error>, Stopped> {
+        let mut verification_failed: Option<anyhow::Error> = None;
+        if self.jobs.is_empty() {
+            return Ok(None);
+        }
+        if let Err(error) = self.before_building(outcome).await {
+            return Err(Stopped::Failed {
+                stage: self.first_stage(),
+                error,
+            });
+        }
+        let ec2 = Arc::new(self.ec2().await);
+        for job in std::mem::take(&mut self.jobs) {
+            let path = job.manifest_path.display().to_string();
+            let (manifest, result) = self.build_and_copy(ec2.clone(), job, cancel).await;
+            outcome.manifests.push((path, manifest));
+            match result {
+                Ok(()) => {}
+                Err(StageError::Cancelled) => return Err(Stopped::Cancelled),
+                Err(e @ StageError::VerificationFailed { .. }) => {
+                    let error = anyhow!("{e}");
+                    if !self.draft_on_failure() {
+                        if self.stages.publish {
+                            log::say("verify: the image failed its verification, so no pull request was opened (verify.on-failure: stop); the manifest records why");
+                        }
+                        return Err(Stopped::Failed {
+                            stage: "verify",
+                            error,
+                        });
+                    }
+                    verification_failed.get_or_insert(error);
+                }
+                Err(e) => {
+                    return Err(Stopped::Failed {
+                        stage: if self.stages.copy {
+                            "copy"
+                        } else {
+                            self.first_stage()
+                        },
+                        error: anyhow!("{e}"),
+                    })
+                }
+            }
+        }
+        Ok(verification_failed)
+    }
+
     async fn run_stages(
         &mut self,
         outcome: &mut Outcome,
         cancel: &CancellationToken,
     ) -> Option<Stopped> {
         let built_here = !self.jobs.is_empty();
-        if built_here {
-            if let Err(error) = self.before_building(outcome).await {
-                return Some(Stopped::Failed {
-                    stage: if self.stages.build { "build" } else { "copy" },
-                    error,
-                });
+        let verification_failed = match self.run_jobs(outcome, cancel).await {
+            Ok(failed) => failed,
+            Err(stopped) => return Some(stopped),
+        };
+        if let Some(error) = verification_failed {
+            // verify.on-failure: draft: a draft pull request with the failure at the top, and
+            // the run fails all the same.
+            self.draft = true;
+            if let Some(stopped) = self.publish_draft(outcome).await {
+                return Some(stopped);
             }
-            let ec2 = Arc::new(self.ec2().await);
-            for job in std::mem::take(&mut self.jobs) {
-                let path = job.manifest_path.display().to_string();
-                let (manifest, result) = self.build_and_copy(ec2.clone(), job, cancel).await;
-                outcome.manifests.push((path, manifest));
-                match result {
-                    Ok(()) => {}
-                    Err(StageError::Cancelled) => return Some(Stopped::Cancelled),
-                    Err(e) => {
-                        return Some(Stopped::Failed {
-                            stage: if self.stages.copy { "copy" } else { "build" },
-                            error: anyhow!("{e}"),
-                        })
-                    }
-                }
-            }
+            log::say("verify: the image failed its verification; a draft pull request shows why (verify.on-failure: draft)");
+            return Some(Stopped::Failed {
+                stage: "verify",
+                error,
+            });
         }
         // The ingestion preflight on the images this run built, before the templates,
         // the PR and submit.
@@ -523,6 +605,51 @@ impl Release {
         outcome.seller = Some(self.check_seller().await?);
         outcome.ingestion = self.ingestion_preflight(&outcome.manifests, true).await?;
         Ok(())
+    }
+
+    /// Whether a failed verification opens a draft pull request (`verify.on-failure: draft`,
+    /// when this run publishes).
+    fn draft_on_failure(&self) -> bool {
+        self.stages.publish
+            && self
+                .config
+                .verify
+                .as_ref()
+                .is_some_and(|v| v.on_failure == crate::config::OnFailure::Draft)
+    }
+
+    /// After a failed verification: the templates and a draft pull request of the images that
+    /// exist (the failed one, uncopied), without the ingestion preflight or submit; why it
+    /// stopped when that failed too.
+    async fn publish_draft(&mut self, outcome: &mut Outcome) -> Option<Stopped> {
+        // The manifests are incomplete (the release stopped at the verification); the draft
+        // shows what exists all the same.
+        let mut shown = outcome.manifests.clone();
+        for (_, manifest) in &mut shown {
+            if manifest.verification.iter().any(|v| !v.passed()) {
+                manifest.incomplete = false;
+            }
+        }
+        if self.stages.templates {
+            if let Err(error) = self.regenerate_templates(&shown) {
+                return Some(Stopped::Failed {
+                    stage: "templates",
+                    error,
+                });
+            }
+        }
+        let span = Span::starting_now();
+        match self.publish(&shown, "", &outcome.listing).await {
+            Ok(published) => {
+                record_publish(&mut outcome.manifests, span.ended_now());
+                outcome.published = Some(published);
+                None
+            }
+            Err(error) => Some(Stopped::Failed {
+                stage: "publish",
+                error,
+            }),
+        }
     }
 
     /// Publishes, then records when publish ran in the manifests (for the timeline).
@@ -652,6 +779,9 @@ impl Release {
         // The AWS preflight: nothing exists yet, and the manifest is left as it is when it
         // fails.
         job.copy_plan.tags = self.tags(&job.manifest.run_id);
+        if let Some(verify) = job.verify.as_mut() {
+            verify.tags = self.tags(&job.manifest.run_id);
+        }
         let start = match self
             .aws_preflight(
                 &ec2,
@@ -732,15 +862,99 @@ impl Release {
                 path.display()
             ));
         }
-        if !self.stages.copy {
-            return (manifest, Ok(()));
+        let mut copy_plan = job.copy_plan;
+        if let Some(plan) = &job.verify {
+            // Before any copy or sharing: a bad image is never copied or made public.
+            let source = manifest.source_region.clone();
+            if let Err(e) = self
+                .verify_in(&ec2, plan, &source, &mut manifest, path, cancel)
+                .await
+            {
+                return (manifest, Err(e));
+            }
+            copy_plan
+                .tags
+                .push((tag::VERIFICATION.into(), "passed".into()));
         }
-        let (manifest, copied) =
-            crate::stages::copy::copy(ec2, job.copy_plan, manifest, path, cancel).await;
+        if !self.stages.copy {
+            // A verify job on a manifest whose copies exist boots those of verify.regions.
+            let result = self
+                .verify_regions(&ec2, job.verify.as_ref(), &mut manifest, path, cancel)
+                .await;
+            return (manifest, result);
+        }
+        let (mut manifest, copied) =
+            crate::stages::copy::copy(ec2.clone(), copy_plan, manifest, path, cancel).await;
         if copied.is_ok() {
             announce(&manifest, path);
+        } else {
+            return (manifest, copied);
         }
-        (manifest, copied)
+        let result = self
+            .verify_regions(&ec2, job.verify.as_ref(), &mut manifest, path, cancel)
+            .await;
+        (manifest, result)
+    }
+
+    /// Verifies the image in `region`, unless this manifest already records a passed
+    /// verification of the same image there with the same checks and script (a re-run after a
+    /// later stage failed).
+    async fn verify_in(
+        &self,
+        ec2: &Ec2,
+        plan: &VerifyPlan,
+        region: &str,
+        manifest: &mut Manifest,
+        path: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<(), StageError> {
+        let image = manifest.regions.get(region).map(|i| i.image_id.clone());
+        let done = manifest.verification.iter().any(|v| {
+            v.region == region
+                && Some(&v.image_id) == image.as_ref()
+                && v.checks_sha256.as_deref() == Some(plan.checks_sha256.as_str())
+                && v.passed()
+        });
+        if done {
+            log::say(&format!(
+                "verify: {} in {region} already passed its verification (run {}); not booted again",
+                image.unwrap_or_default(),
+                manifest.run_id
+            ));
+            return Ok(());
+        }
+        verify::verify(ec2, plan, region, manifest, path, cancel).await
+    }
+
+    /// Verifies the copies in `verify.regions` that are available, one region after another.
+    async fn verify_regions(
+        &self,
+        ec2: &Ec2,
+        plan: Option<&VerifyPlan>,
+        manifest: &mut Manifest,
+        path: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<(), StageError> {
+        let (Some(plan), Some(verify)) = (plan, &self.config.verify) else {
+            return Ok(());
+        };
+        for region in &verify.regions {
+            let available = manifest
+                .regions
+                .get(region.as_str())
+                .is_some_and(|i| i.state == ImageState::Available);
+            if !available {
+                if self.stages.copy {
+                    log::say(&format!(
+                        "verify: no available copy in {region} to boot (see the copy table)"
+                    ));
+                }
+                continue;
+            }
+            self.verify_in(ec2, plan, region.as_str(), manifest, path, cancel)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Builds the image, or copies the existing one (`build.image`) into it.
@@ -956,6 +1170,7 @@ impl Release {
                     manifests,
                     ingestion,
                     listing,
+                    draft: self.draft,
                 };
                 publish::publish(&github, &inputs).await
             }
@@ -1067,7 +1282,7 @@ fn resolve_version(request: &Request, env: &RunnerEnv) -> Result<Version> {
     if let Some(version) = env.tag_version(&request.config.version.tag_prefix)? {
         return Ok(version);
     }
-    let from_manifests = !request.stages.build && !request.stages.copy;
+    let from_manifests = !request.stages.build && !request.stages.copy && !request.stages.verify;
     if from_manifests {
         if let Some(version) = version_of_manifests(request)? {
             return Ok(version);
@@ -1204,7 +1419,7 @@ fn prepare_jobs(
     architectures: &[Architecture],
     date: &str,
 ) -> Result<Vec<Job>> {
-    if !request.stages.build && !request.stages.copy {
+    if !request.stages.build && !request.stages.copy && !request.stages.verify {
         return Ok(Vec::new());
     }
     let several = architectures.len() > 1;
@@ -1283,6 +1498,11 @@ fn prepare_job(
             request.config_path
         ),
     };
+    let verify = if request.stages.verify {
+        Some(verify_plan(request, env, version, &manifest.run_id)?)
+    } else {
+        None
+    };
     Ok(Job {
         architecture,
         copy_plan: copy_plan(config, env, description.clone(), request.cleanup_on_failure),
@@ -1290,6 +1510,7 @@ fn prepare_job(
         manifest,
         origin,
         description,
+        verify,
     })
 }
 
@@ -1385,6 +1606,67 @@ fn copy_plan(
     }
 }
 
+/// The verify stage's plan: the test instance's type and user-data (the checks around
+/// `verify.script`), made before any AWS call so a bad script fails first.
+fn verify_plan(
+    request: &Request,
+    env: &RunnerEnv,
+    version: &Version,
+    run_id: &str,
+) -> Result<VerifyPlan> {
+    let config = &request.config;
+    let verify = config
+        .verify
+        .as_ref()
+        .expect("checked: the verify stage needs the verify section");
+    let script = match &verify.script {
+        Some(path) => Some(
+            std::fs::read_to_string(request.workspace.join(path)).map_err(|e| {
+                file_error(
+                    format!("cannot read the verify script {}", path.display()),
+                    e,
+                    "check verify.script, which is relative to the repository root",
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let user_data = userdata::render_verify_user_data(&userdata::VerifyScript {
+        script: script.as_deref(),
+        service: verify.service.as_ref().map(|s| s.as_str()),
+        run_id,
+        version: version.as_str(),
+        product: &config.product.name,
+    })
+    .map_err(|e| {
+        anyhow!(
+            "verify.script: {}",
+            e.to_string().replace("build script", "verify script")
+        )
+    })?;
+    Ok(VerifyPlan {
+        instance_type: verify
+            .instance_type
+            .as_ref()
+            .unwrap_or(&config.load_form.recommended_instance_type)
+            .to_string(),
+        tags: Vec::new(),
+        timeout: verify.timeout_minutes.duration(),
+        console_timeout: config.build.console_timeout_minutes.duration(),
+        build_network: (
+            config.build.subnet_id.as_ref().map(ToString::to_string),
+            config
+                .build
+                .security_group_id
+                .as_ref()
+                .map(ToString::to_string),
+        ),
+        schedule: env.poll_schedule(),
+        checks_sha256: sha256_hex(user_data.base64.as_bytes()),
+        user_data,
+    })
+}
+
 /// A new manifest for a run, before anything exists.
 fn new_manifest(
     config: &Config,
@@ -1411,6 +1693,7 @@ fn new_manifest(
         incomplete: true,
         script_sha256: None,
         cleanup: Vec::new(),
+        verification: Vec::new(),
     })
 }
 

@@ -15,7 +15,9 @@
 //! Throttling (`RequestLimitExceeded`) and transient errors are retried inside the SDK by its
 //! standard retry mode with exponential backoff and jitter; the stages see only what remains.
 //! Tags are given at creation (`TagSpecifications` on RunInstances, CreateImage and CopyImage),
-//! so nothing this tool makes is ever untagged and the policy need not allow tagging later.
+//! so nothing this tool makes is ever untagged. The one tag written later is the verification
+//! result on an image this run made ([`Ec2::tag_image`]); the policy allows that
+//! CreateTags only on images carrying the run-ID tag, and only for that tag key.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -150,16 +152,17 @@ impl From<&Image> for ImageInfo {
     }
 }
 
-/// The builder instance launch request.
+/// The launch request of an instance that reports on its console: the builder, or the verify
+/// stage's test instance.
 #[derive(Debug, Clone)]
 pub struct LaunchRequest {
-    /// The base image (an AMI ID or `resolve:ssm:…`).
+    /// The image to boot (an AMI ID or `resolve:ssm:…`).
     pub image_id: String,
     /// Instance type.
     pub instance_type: String,
     /// Base64 user-data.
     pub user_data: String,
-    /// Root device name and size/type, when known.
+    /// Root device name and size/type, when set (else the image's own).
     pub root_volume: Option<(String, i32, String)>,
     /// Subnet.
     pub subnet_id: Option<String>,
@@ -400,13 +403,10 @@ impl Ec2 {
         Ok(out.images().iter().map(ImageInfo::from).collect())
     }
 
-    /// Launches the builder: IMDSv2 required, no key pair, stops (not terminates) on
-    /// power-off; the instance and its volumes are tagged at launch.
-    pub async fn run_builder(
-        &self,
-        region: &str,
-        request: &LaunchRequest,
-    ) -> Result<String, AwsError> {
+    /// Launches the builder or the test instance: IMDSv2 required, no key pair, stops (not
+    /// terminates) on power-off, so its console can be read; the instance and its volumes are
+    /// tagged at launch.
+    pub async fn launch(&self, region: &str, request: &LaunchRequest) -> Result<String, AwsError> {
         let tag_spec = |kind: ResourceType| {
             TagSpecification::builder()
                 .resource_type(kind)
@@ -568,6 +568,26 @@ impl Ec2 {
             })
             .await?;
         Ok(out.image_id().unwrap_or_default().to_owned())
+    }
+
+    /// Tags an image this run made after its creation: only the verification's result
+    /// (`marketplace-release:verification`) is written so, which is all the policy allows
+    /// (CreateTags, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTags.html>).
+    pub async fn tag_image(
+        &self,
+        region: &str,
+        image_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), AwsError> {
+        self.call("CreateTags", region, Ids::Fresh, |c| {
+            c.create_tags()
+                .resources(image_id)
+                .tags(Tag::builder().key(key).value(value).build())
+                .send()
+        })
+        .await?;
+        Ok(())
     }
 
     /// Requires IMDSv2 on instances launched from the image.

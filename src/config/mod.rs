@@ -13,6 +13,7 @@
 //! | `pull_request.rs` | `pull-request`: labels, users, teams |
 //! | `load_form.rs` | `load-form`: security group rules, protocols |
 //! | `submit.rs` | `submit`: intent, access endpoint |
+//! | `verify.rs` | `verify`: the test instance, its checks, what a failure does |
 //! | `validate.rs` | the rules between keys, checked once everything is read |
 //! | `schema.rs` | the JSON Schema, derived from the types (`schema/marketplace-release.schema.json`) |
 //! | `reference.rs` | the README's config reference, rendered from the schema |
@@ -36,6 +37,7 @@ pub mod starter;
 mod submit;
 pub mod types;
 mod validate;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +55,7 @@ pub use types::{
     OrganizationArn, OrganizationalUnitArn, RoleArn, SecurityGroupId, SubnetId, Template,
     WorkspacePath,
 };
+pub use verify::{OnFailure, SystemdUnit, Verify};
 
 use crate::template::did_you_mean;
 use crate::template::tree::{LineIndex, Location, Node};
@@ -111,6 +114,11 @@ pub struct Config {
     /// Turns the submit stage on (`submit: {}` takes the defaults); needs `product.id`.
     #[serde(default)]
     pub submit: Option<Submit>,
+    /// Turns the verify stage on (`verify: {}` takes the defaults): the new AMI is booted in
+    /// `build.region` before any copy, checked (SSH hardening, no keys or history, cloud-init,
+    /// the product's service, your verify script), and the release stops when it fails.
+    #[serde(default)]
+    pub verify: Option<Verify>,
 }
 
 /// One action input laid over the config file.

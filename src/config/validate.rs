@@ -97,6 +97,36 @@ pub(super) fn validate(config: &Config) -> Result<(), Failure> {
             "set product.id to the product's ID as the Marketplace Management Portal shows it (prod-…)",
         ));
     }
+    verify_regions_are_copied_to(config)?;
+    Ok(())
+}
+
+/// `verify.regions` boots copies, so each must be a region the release copies to (and not the
+/// build region, which is always verified).
+fn verify_regions_are_copied_to(config: &Config) -> Result<(), Failure> {
+    let Some(verify) = &config.verify else {
+        return Ok(());
+    };
+    let listed = config.regions.listed();
+    for (i, region) in verify.regions.iter().enumerate() {
+        let steps = ["verify", "regions", &i.to_string()];
+        if *region == config.build.region {
+            return Err(fail(
+                &steps,
+                format!(
+                    "{region} is build.region, where the image is always verified before any copy"
+                ),
+                "remove it from verify.regions",
+            ));
+        }
+        if !listed.is_empty() && !listed.contains(region) {
+            return Err(fail(
+                &steps,
+                format!("{region} is not in regions, so no copy is made there to boot"),
+                "add it to regions, or remove it from verify.regions",
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::domain::state::ImageState;
 use crate::domain::timeline::Timeline;
+use crate::domain::verification::Verification;
 use schemars::JsonSchema;
 
 /// The manifest format version this tool writes. 1: the first format (its version field was
@@ -126,11 +127,15 @@ pub struct Manifest {
     /// remove it (a re-run resumes from it instead).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cleanup: Vec<String>,
+    /// The verifications of the image (issue 16): the build region's first, then those of
+    /// `verify.regions`. Absent when none ran (and in manifests of earlier versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verification: Vec<Verification>,
 }
 
 impl Manifest {
-    /// The commands that remove what this run made and what is still there: a builder not
-    /// known to be terminated, and images (with their snapshots) this run created.
+    /// The commands that remove what this run made and what is still there: a builder or a
+    /// test instance not known to be terminated, and images (with their snapshots) this run created.
     pub fn cleanup_commands(&self) -> Vec<String> {
         let mut commands = Vec::new();
         if let Some(builder) = self.builder.as_ref().filter(|b| !b.terminated) {
@@ -138,6 +143,14 @@ impl Manifest {
                 "aws ec2 terminate-instances --region {} --instance-ids {}",
                 self.source_region, builder.instance_id
             ));
+        }
+        for verification in self.verification.iter().filter(|v| !v.terminated) {
+            if let Some(instance) = &verification.instance_id {
+                commands.push(format!(
+                    "aws ec2 terminate-instances --region {} --instance-ids {instance}",
+                    verification.region
+                ));
+            }
         }
         for (region, image) in &self.regions {
             if !image.created_by_this_run
@@ -277,6 +290,7 @@ mod tests {
             incomplete: false,
             script_sha256: None,
             cleanup: Vec::new(),
+            verification: Vec::new(),
         };
         for (region, state) in [
             ("us-east-1", "available"),

@@ -2,7 +2,8 @@
 //! region → AMI sets), [`version`] (release versions), and [`manifest`] (the JSON contract
 //! between the build, copy, publish and submit jobs) and its [`timeline`]; [`catalog`] holds
 //! the Catalog API's shapes as local rules, [`seller`] the seller-account and ingestion-role
-//! rules, and [`ingestion`] the ingestion preflight over the built image.
+//! rules, [`ingestion`] the ingestion preflight over the built image, and [`verification`] what
+//! booting the image found.
 
 pub mod ami;
 pub mod catalog;
@@ -11,4 +12,5 @@ pub mod manifest;
 pub mod seller;
 pub mod state;
 pub mod timeline;
+pub mod verification;
 pub mod version;

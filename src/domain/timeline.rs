@@ -127,7 +127,8 @@ pub struct Timeline {
     /// Each target region's copy, from CopyImage until it was available and shared (or failed).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub copies: IndexMap<String, Span>,
-    /// Each region's verification of the image (reserved: no stage records it yet).
+    /// Each region's verification of the image: from the test instance's launch until its
+    /// result was read and it was terminated.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub verification: IndexMap<String, Span>,
     /// Committing the templates and opening or updating the pull request.

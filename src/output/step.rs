@@ -283,6 +283,56 @@ pub fn dry_run_markdown(product: &str, version: &Version, plan: &ReleasePlan) ->
     md
 }
 
+/// A manifest's verifications: each check with its result and time, and the last console
+/// lines of one that failed; empty when none ran.
+pub fn verification_markdown(manifest: &Manifest) -> String {
+    use crate::domain::verification::CheckOutcome;
+    let mut md = String::new();
+    for v in &manifest.verification {
+        md.push_str(&format!(
+            "#### Verification in {}: {}
+
+`{}`{}{}
+
+",
+            v.region,
+            if v.passed() { "passed" } else { "failed" },
+            v.image_id,
+            v.instance_id
+                .as_deref()
+                .map(|i| format!(" on test instance `{i}`"))
+                .unwrap_or_default(),
+            v.failure()
+                .map(|f| format!(": {}", cell(&f)))
+                .unwrap_or_default()
+        ));
+        if !v.checks.is_empty() {
+            md.push_str("| Check | Result | Time | Detail |\n|---|---|---|---|\n");
+            for c in &v.checks {
+                let result = match c.outcome {
+                    CheckOutcome::Passed => "✅ passed",
+                    CheckOutcome::Failed => "❌ failed",
+                    CheckOutcome::Skipped => "➖ skipped",
+                };
+                md.push_str(&format!(
+                    "| {} | {result} | {} s | {} |\n",
+                    cell(&c.name),
+                    c.seconds,
+                    cell(&c.detail)
+                ));
+            }
+            md.push('\n');
+        }
+        if let Some(tail) = v.console_tail.as_deref().filter(|_| !v.passed()) {
+            md.push_str(&format!(
+                "<details><summary>Last console lines</summary>\n\n```text\n{}\n```\n\n</details>\n\n",
+                tail.replace("```", "'''")
+            ));
+        }
+    }
+    md
+}
+
 /// The summary's title, how the run ended, the AWS account and the listing's warnings.
 fn summary_head(facts: &SummaryFacts<'_>) -> String {
     let mut md = format!("## marketplace-release: {}\n\n", facts.title);
@@ -340,6 +390,7 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             ));
         }
         md.push('\n');
+        md.push_str(&verification_markdown(manifest));
         if let Some(chart) = timeline::markdown(manifest, timeline::Phases::All) {
             md.push_str(&format!("#### Timeline\n\n{chart}\n"));
         }

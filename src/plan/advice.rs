@@ -88,9 +88,53 @@ pub fn instance_type(key: &str, name: &str, closest: &[&str]) -> Warning {
     }
 }
 
+/// Whether an instance type looks like an AWS Graviton (arm64) one: `a1`, or a family whose
+/// letters after the generation hold a `g` (`m7g`, `c6gn`, `r6gd`, `t4g`, `g5g`), as EC2's
+/// naming goes ("Amazon EC2 instance type naming conventions",
+/// <https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html>).
+pub fn is_graviton(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or_default();
+    if family == "a1" {
+        return true;
+    }
+    let Some(generation) = family.find(|c: char| c.is_ascii_digit()) else {
+        return false;
+    };
+    family[generation..]
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .split('-')
+        .next()
+        .is_some_and(|options| options.contains('g'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graviton_types_are_told_apart() {
+        for arm in [
+            "m7g.large",
+            "c6gn.xlarge",
+            "r6gd.large",
+            "t4g.micro",
+            "g5g.xlarge",
+            "a1.large",
+            "hpc7g.4xlarge",
+        ] {
+            assert!(is_graviton(arm), "{arm}");
+        }
+        for x86 in [
+            "r6i.large",
+            "g4dn.xlarge",
+            "m7i-flex.large",
+            "t3.medium",
+            "p4d.24xlarge",
+            "c7a.large",
+        ] {
+            assert!(!is_graviton(x86), "{x86}");
+        }
+    }
 
     fn config(edit: impl Fn(&str) -> String) -> Config {
         Config::parse(

@@ -282,6 +282,50 @@ struct BodyContext<'a> {
     /// What the live listing says against this release (regions, instance type), one
     /// sentence each; empty when it was not checked.
     listing: &'a [String],
+    /// The verifications the manifests record (the verify stage), in manifest order.
+    verification: Vec<VerificationView>,
+    /// Whether every verification passed (and there was one): the checklist ticks it.
+    verified: bool,
+    /// Whether a verification failed: the failure leads the body (a draft pull request).
+    verification_failed: bool,
+}
+
+/// One verification as the PR body template sees it.
+#[derive(Debug, Clone, Serialize)]
+struct VerificationView {
+    architecture: String,
+    region: String,
+    image_id: String,
+    passed: bool,
+    /// Why it failed, in one line; empty when it passed.
+    failure: String,
+    checks: Vec<crate::domain::verification::Check>,
+    /// The last console lines when it failed (no Markdown fence can close early); empty
+    /// otherwise.
+    console_tail: String,
+}
+
+/// The verifications the manifests record.
+fn verification_views(manifests: &[(String, Manifest)]) -> Vec<VerificationView> {
+    manifests
+        .iter()
+        .flat_map(|(_, m)| {
+            m.verification.iter().map(|v| VerificationView {
+                architecture: m.architecture.clone(),
+                region: v.region.clone(),
+                image_id: v.image_id.clone(),
+                passed: v.passed(),
+                failure: v.failure().unwrap_or_default(),
+                checks: v.checks.clone(),
+                console_tail: v
+                    .console_tail
+                    .as_deref()
+                    .filter(|_| !v.passed())
+                    .unwrap_or_default()
+                    .replace("```", "'''"),
+            })
+        })
+        .collect()
 }
 
 /// An architecture's AMI that marketplace-release did not build.
@@ -769,6 +813,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         &release_notes,
         &us_east_1,
     );
+    let verification = verification_views(inputs.manifests);
     let body = BodyContext {
         marker: format!(
             "<!-- marketplace-release: product={} version={} -->",
@@ -796,6 +841,9 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         ),
         ingestion: inputs.ingestion,
         listing: inputs.listing,
+        verified: !verification.is_empty() && verification.iter().all(|v| v.passed),
+        verification_failed: verification.iter().any(|v| !v.passed),
+        verification,
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 

@@ -88,8 +88,8 @@ pub fn markdown(manifest: &Manifest, phases: Phases) -> Option<String> {
     };
     let sections = [
         ("build", &build),
-        ("copy", &copies),
         ("verify", &verification),
+        ("copy", &copies),
         ("publish", &publish),
     ];
     let bars = sections.iter().flat_map(|(_, bars)| bars.iter());

@@ -12,16 +12,14 @@ use crate::domain::state::ImageState;
 use crate::output::progress;
 use std::time::{Duration, Instant};
 
-use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest, Termination};
+use crate::aws::ec2::{Ec2, ImageInfo, LaunchRequest};
 use crate::config::{Architecture, BaseAmi, Config};
 use crate::domain::manifest::{Builder, Manifest, RegionImage};
 use crate::domain::timeline::Span;
 use crate::plan::userdata::{self, BuildResult, UserData};
-use crate::stages::wait::{self, PollSchedule};
+use crate::stages::instance::{self, Console, Ended, Watched, TAIL_LINES};
+use crate::stages::wait::PollSchedule;
 use crate::stages::{sleep_or_cancel, tag, unless_cancelled, CancellationToken, StageError};
-
-/// Console lines shown when a build fails.
-const TAIL_LINES: usize = 25;
 
 /// Everything the build stage needs, validated before any AWS resource exists.
 pub struct BuildPlan<'a> {
@@ -73,7 +71,7 @@ pub async fn build(
         return Err(StageError::Cancelled);
     }
     let launched = Span::starting_now();
-    let instance = ec2.run_builder(&region, &request).await?;
+    let instance = ec2.launch(&region, &request).await?;
     manifest.timeline.builder = Some(launched);
     manifest.builder = Some(Builder {
         instance_id: instance.clone(),
@@ -171,14 +169,16 @@ async fn terminate_leftover(
 
 /// Terminates the builder; an error unless EC2 reports it shutting down or terminated.
 async fn terminate_builder(ec2: &Ec2, region: &str, instance: &str) -> Result<(), StageError> {
-    match ec2.terminate(region, instance).await? {
-        Termination::Confirmed => Ok(()),
-        Termination::Unconfirmed(state) => Err(StageError::BuilderNotTerminated {
-            instance: instance.into(),
-            region: region.into(),
-            state,
-        }),
-    }
+    instance::terminate(
+        ec2,
+        Watched {
+            stage: "build",
+            role: "builder",
+            region,
+            instance,
+        },
+    )
+    .await
 }
 
 /// Takes `image`, which an earlier run of this release built (its tags say the build
@@ -272,14 +272,46 @@ async fn on_builder(
     cancel: &CancellationToken,
 ) -> Result<(), StageError> {
     let started = Instant::now();
-    wait_stopped(ec2, plan, region, instance, cancel).await?;
+    let watched = Watched {
+        stage: "build",
+        role: "builder",
+        region,
+        instance,
+    };
+    let timeout = plan.config.build.timeout_minutes.duration();
+    match instance::wait_stopped(ec2, watched, timeout, plan.schedule, cancel).await? {
+        Ended::Stopped => {}
+        Ended::Gone { tail } => {
+            return Err(StageError::NoResult {
+                instance: instance.into(),
+                region: region.into(),
+                tail,
+            })
+        }
+        Ended::TimedOut { tail } => {
+            return Err(StageError::Timeout {
+                what: format!("the build on builder {instance} in {region}"),
+                seconds: timeout.as_secs(),
+                tail: format!(". Last console lines:\n{tail}"),
+                help: "raise build.timeout-minutes if the build is slow, or check that the script ends and the instance can power off; the builder was terminated".into(),
+            });
+        }
+    }
     let console = Console::new(ec2, region, instance);
     progress::item(
         "builder",
         &format!("{instance} stopped; reading its console"),
         false,
     );
-    let result = console.await_marker(plan, &manifest.run_id, cancel).await?;
+    let result = console
+        .await_marker(
+            watched,
+            &manifest.run_id,
+            plan.config.build.console_timeout_minutes.duration(),
+            plan.schedule,
+            cancel,
+        )
+        .await?;
     let said = match result.0 {
         BuildResult::Success => "the build script succeeded",
         BuildResult::Failed(_) => "the build script failed",
@@ -311,127 +343,6 @@ async fn on_builder(
         .timings
         .insert("builder".into(), started.elapsed().as_secs_f64());
     make_image(ec2, plan, manifest, path, region, instance, cancel).await
-}
-
-/// Polls the builder until it is `stopped` (the wrapper powers it off when the script ends).
-async fn wait_stopped(
-    ec2: &Ec2,
-    plan: &BuildPlan<'_>,
-    region: &str,
-    instance: &str,
-    cancel: &CancellationToken,
-) -> Result<(), StageError> {
-    let timeout = plan.config.build.timeout_minutes.duration();
-    let started = Instant::now();
-    let mut last_progress = Instant::now();
-    loop {
-        let state = unless_cancelled(ec2.instance_state(region, instance), cancel).await?;
-        progress::item("builder", &format!("{instance} {state}"), false);
-        match state.as_str() {
-            "stopped" => return Ok(()),
-            "terminated" | "shutting-down" => {
-                let tail = Console::new(ec2, region, instance).tail().await;
-                return Err(StageError::NoResult {
-                    instance: instance.into(),
-                    region: region.into(),
-                    tail,
-                });
-            }
-            _ => {}
-        }
-        let waited = started.elapsed();
-        if waited >= timeout {
-            let tail = Console::new(ec2, region, instance).tail().await;
-            return Err(StageError::Timeout {
-                what: format!("the build on builder {instance} in {region}"),
-                seconds: timeout.as_secs(),
-                tail: format!(". Last console lines:\n{tail}"),
-                help: "raise build.timeout-minutes if the build is slow, or check that the script ends and the instance can power off; the builder was terminated".into(),
-            });
-        }
-        if last_progress.elapsed() >= plan.schedule.progress {
-            progress::tick(&format!(
-                "build: builder {instance} {state} for {}",
-                wait::short(waited)
-            ));
-            last_progress = Instant::now();
-        }
-        sleep_or_cancel(plan.schedule.next_within(waited, timeout), cancel).await?;
-    }
-}
-
-/// The builder's console. EC2 posts the output some time after a state transition, and
-/// answers `Latest` only on Nitro instances (GetConsoleOutput,
-/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetConsoleOutput.html>): it is
-/// asked for the latest output first and without it after `UnsupportedOperation`.
-struct Console<'a> {
-    ec2: &'a Ec2,
-    region: &'a str,
-    instance: &'a str,
-    latest: std::cell::Cell<bool>,
-}
-
-impl<'a> Console<'a> {
-    fn new(ec2: &'a Ec2, region: &'a str, instance: &'a str) -> Self {
-        Self {
-            ec2,
-            region,
-            instance,
-            latest: std::cell::Cell::new(true),
-        }
-    }
-
-    async fn read(&self) -> Result<String, StageError> {
-        match self
-            .ec2
-            .console_output(self.region, self.instance, self.latest.get())
-            .await
-        {
-            Err(e) if self.latest.get() && e.code == "UnsupportedOperation" => {
-                self.latest.set(false);
-                Ok(self
-                    .ec2
-                    .console_output(self.region, self.instance, false)
-                    .await?)
-            }
-            other => Ok(other?),
-        }
-    }
-
-    /// The last lines, for an error that already has its own cause.
-    async fn tail(&self) -> String {
-        userdata::tail(&self.read().await.unwrap_or_default(), TAIL_LINES)
-    }
-
-    /// Reads until this run's result marker shows, or `build.console-timeout-minutes` pass;
-    /// the result and the console text last read.
-    async fn await_marker(
-        &self,
-        plan: &BuildPlan<'_>,
-        run_id: &str,
-        cancel: &CancellationToken,
-    ) -> Result<(BuildResult, String), StageError> {
-        let limit = plan.config.build.console_timeout_minutes.duration();
-        let started = Instant::now();
-        let mut last_progress = Instant::now();
-        loop {
-            let text = unless_cancelled(self.read(), cancel).await?;
-            let result = userdata::parse_result(&text, run_id);
-            let waited = started.elapsed();
-            if result != BuildResult::Unknown || waited >= limit {
-                return Ok((result, text));
-            }
-            if last_progress.elapsed() >= plan.schedule.progress {
-                progress::tick(&format!(
-                    "build: builder {} stopped; its console has no result line yet after {} (EC2 posts it with a delay)",
-                    self.instance,
-                    wait::short(waited)
-                ));
-                last_progress = Instant::now();
-            }
-            sleep_or_cancel(plan.schedule.next_within(waited, limit), cancel).await?;
-        }
-    }
 }
 
 /// Makes the image of the stopped builder, tagged at creation with the build's result and the

@@ -7,9 +7,11 @@
 pub mod build;
 pub mod copy;
 pub mod import;
+pub mod instance;
 pub mod preflight;
 pub mod publish;
 pub mod submit;
+pub mod verify;
 pub mod wait;
 
 use std::time::Duration;
@@ -29,8 +31,11 @@ pub mod tag {
     /// On copies: the source image, which is how a re-run finds copies it already made (on an
     /// image copied from an existing AMI: that AMI).
     pub const SOURCE_IMAGE: &str = "marketplace-release:source-image";
-    /// `builder` on the builder instance.
+    /// `builder` on the builder instance, [`ROLE_VERIFIER`] on the verify stage's test
+    /// instance (TerminateInstances is allowed on these two only).
     pub const ROLE: &str = "marketplace-release:role";
+    /// [`ROLE`] of the verify stage's test instance.
+    pub const ROLE_VERIFIER: &str = "verifier";
     /// The architecture of an image.
     pub const ARCHITECTURE: &str = "marketplace-release:architecture";
     /// How an image of a release was made: [`BUILD_SUCCEEDED`] (its build script and hardening
@@ -43,7 +48,8 @@ pub mod tag {
     pub const BUILD_IMPORTED: &str = "imported";
     /// The SHA-256 of the build script an image was built with.
     pub const SCRIPT_SHA256: &str = "marketplace-release:script-sha256";
-    /// `failed` when a later verification of the image failed (never resumed from).
+    /// `passed` or `failed`: what the verify stage found when it booted the image (written
+    /// after creation, the one tag that is; an image tagged `failed` is never resumed from).
     pub const VERIFICATION: &str = "marketplace-release:verification";
 }
 
@@ -94,6 +100,22 @@ pub enum StageError {
         /// Last console lines.
         tail: String,
     },
+    /// The image failed its verification.
+    #[error("the verification of image {image} in {region} failed on test instance {instance}: {failure}. The test instance was terminated{}; the image is tagged marketplace-release:verification=failed, so a re-run builds anew instead of resuming from it.{}\n  help: fix the build script (or verify.script, verify.service), then run the release again; the manifest lists the checks", if *.not_copied { " and no copy of the image was made" } else { "" }, if .tail.is_empty() { String::new() } else { format!(" Last console lines:\n{}", .tail) })]
+    VerificationFailed {
+        /// The image.
+        image: String,
+        /// Its region.
+        region: String,
+        /// The test instance.
+        instance: String,
+        /// Why, in one line.
+        failure: String,
+        /// The last console lines.
+        tail: String,
+        /// Whether it stopped the release before any copy.
+        not_copied: bool,
+    },
     /// A wait ran out of time.
     #[error("{what} did not finish within {}{tail}\n  help: {help}", crate::stages::wait::short(std::time::Duration::from_secs(*.seconds)))]
     Timeout {
@@ -106,10 +128,12 @@ pub enum StageError {
         /// What to do.
         help: String,
     },
-    /// EC2 took the TerminateInstances calls but never reported the builder shutting down.
-    #[error("builder {instance} in {region} was asked to terminate, but EC2 still reported it {state} after {}\n  help: terminate it by hand: aws ec2 terminate-instances --region {region} --instance-ids {instance}", crate::stages::wait::short(crate::aws::ec2::SETTLE_LIMIT))]
-    BuilderNotTerminated {
-        /// Builder instance.
+    /// EC2 took the TerminateInstances calls but never reported the instance shutting down.
+    #[error("{role} {instance} in {region} was asked to terminate, but EC2 still reported it {state} after {}\n  help: terminate it by hand: aws ec2 terminate-instances --region {region} --instance-ids {instance}", crate::stages::wait::short(crate::aws::ec2::SETTLE_LIMIT))]
+    InstanceNotTerminated {
+        /// `builder` or `test instance`.
+        role: String,
+        /// The instance.
         instance: String,
         /// Region.
         region: String,

@@ -48,6 +48,9 @@ pub struct PublishInputs<'a> {
     pub ingestion: &'a str,
     /// The listing check's warnings, one sentence each.
     pub listing: &'a [String],
+    /// Open the pull request as a draft whatever `pull-request.draft` says (a failed
+    /// verification).
+    pub draft: bool,
 }
 
 /// What happened to the pull request.
@@ -550,7 +553,14 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
             .await?
         }
     };
-    let outcome = open_or_update(github, config, &plan, &base.name, up_to_date).await;
+    let outcome = open_or_update(
+        github,
+        config,
+        &plan,
+        (&base.name, inputs.draft),
+        up_to_date,
+    )
+    .await;
     match outcome {
         Ok((operation, pr)) => {
             let message = match operation {
@@ -854,7 +864,7 @@ async fn open_or_update(
     github: &GitHub,
     config: &Config,
     plan: &ReleasePlan,
-    base: &str,
+    (base, draft): (&str, bool),
     branch_up_to_date: bool,
 ) -> Result<(Operation, PullRequest)> {
     let settings = &config.pull_request;
@@ -866,7 +876,7 @@ async fn open_or_update(
                 body: &plan.pr_body,
                 head: &plan.branch,
                 base,
-                draft: settings.draft,
+                draft: settings.draft || draft,
                 maintainer_can_modify: true,
             })
             .await

@@ -9,6 +9,13 @@ and, per the scenario JSON posted to /__control/scenario (each key optional):
   instance after `builder.stop_after_s` seconds (default 0.3; never when null), and serves a
   console (GetConsoleOutput) with the `builder.log` lines and the wrapper's result marker
   (`builder.exit`, default 0; no marker with `builder.marker: false`);
+- `verifier`: plays the verify stage's test instance the same way (recognised by its
+  user-data, which sets `MR_RUN_ID`): stops it after `verifier.stop_after_s` seconds (default
+  0.3; never when null: an instance that never reports), and serves a console with one
+  `MARKETPLACE-RELEASE-CHECK` line per check the user-data runs (the names its check script
+  reports, without `service` or `script` when the user-data names no unit or script), each
+  passed unless `verifier.fail` (`{check name: detail}`) fails it, then the result marker
+  (none with `verifier.marker: false`);
 - `copy_delay_s`: keeps copies `pending` for that many seconds after CopyImage;
 - `fail_copy_regions`: reports copies made into these regions as `failed`;
 - `throttle`: `{region: {Action: N}}` answers `RequestLimitExceeded` to the first N calls;
@@ -73,7 +80,7 @@ LOCK = threading.Lock()
 COUNTERS = ("calls", "throttled", "not_found", "expired", "unsupported", "auth_failure")
 STATE = {
     "scenario": {},
-    "builders": {},  # instance id -> {"run_id", "region"}
+    "builders": {},  # instance id -> {"run_id", "region", "role" (builder|verifier), "checks"}
     "copies": {},  # image id -> {"region", "created"}
     "calls": {},  # "Action region" -> count
     "throttled": {},  # "Action region" -> count answered with RequestLimitExceeded
@@ -263,6 +270,30 @@ def run_id_from_user_data(encoded):
         match = re.search(rb"MARKETPLACE-RELEASE-RESULT run=([A-Za-z0-9_-]+) ", data)
         return match.group(1).decode() if match else None
     except Exception:  # noqa: BLE001 - any undecodable user-data simply has no run ID
+        return None
+
+
+def verifier_from_user_data(encoded):
+    """(run ID, [check names]) of the verify stage's user-data, else None. The check names are
+    those its check script reports (`mr_report NAME`), in order, less `service` and `script`
+    when the user-data names no unit or script."""
+    try:
+        data = base64.b64decode(encoded)
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        run = re.search(rb"MR_RUN_ID='([A-Za-z0-9_-]+)'", data)
+        if not run:
+            return None
+        names = []
+        for name in re.findall(rb"mr_report ([a-z-]+) ", data):
+            if name.decode() not in names:
+                names.append(name.decode())
+        if b"MR_SERVICE=''" in data:
+            names.remove("service")
+        if b"MR_SCRIPT=''" in data:
+            names.remove("script")
+        return run.group(1).decode(), names
+    except Exception:  # noqa: BLE001 - undecodable user-data is no test instance
         return None
 
 
@@ -689,17 +720,31 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["created"][instance.decode()] = {"kind": "instance", "at": now}
                 STATE["instance_types"][instance.decode()] = params.get("InstanceType", "m1.small")
         run_id = run_id_from_user_data(params.get("UserData", ""))
+        verifier = verifier_from_user_data(params.get("UserData", ""))
         match = re.search(rb"<instanceId>(i-[0-9a-f]+)</instanceId>", body)
-        if not (run_id and match):
+        if not ((run_id or verifier) and match):
             return
         instance = match.group(1).decode()
+        if verifier:
+            run_id, checks = verifier
+            builder = self.scenario_now().get("verifier", {})
         with LOCK:
-            STATE["builders"][instance] = {"run_id": run_id, "region": region}
+            STATE["builders"][instance] = {
+                "run_id": run_id,
+                "region": region,
+                "role": "verifier" if verifier else "builder",
+                "checks": checks if verifier else [],
+            }
         stop_after = builder.get("stop_after_s", 0.3)
         if stop_after is not None:
             timer = threading.Timer(stop_after, self.stop_builder, (self.moto, region, instance))
             timer.daemon = True
             timer.start()
+
+    @staticmethod
+    def scenario_now():
+        with LOCK:
+            return STATE["scenario"]
 
     @staticmethod
     def stop_builder(moto, region, instance):
@@ -761,11 +806,31 @@ class Handler(BaseHTTPRequestHandler):
         lag = float(scenario.get("console_lag_s", 0) or 0)
         with LOCK:
             run_id = STATE["builders"][instance]["run_id"]
+            role = STATE["builders"][instance]["role"]
+            checks = list(STATE["builders"][instance]["checks"])
             stopped_at = STATE["stopped_at"].get(instance)
         if lag > 0 and (stopped_at is None or now - stopped_at < lag):
             # Nothing posted yet: GetConsoleOutput API reference (see XEN_FAMILIES above): the
             # buffered output is posted some time after a state transition.
             output = ""
+        elif role == "verifier":
+            # The test instance boots the new AMI, whose cloud-init runs the user-data at first
+            # boot ("Run commands when you launch an EC2 instance with user data input",
+            # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html); moto runs
+            # none, so the proxy prints what the user-data's checks print. Its console is
+            # posted like the builder's (the lag above, and `Latest` only on Nitro types).
+            verifier = scenario.get("verifier", {})
+            failing = verifier.get("fail", {})
+            lines = ["[    0.000000] Linux version 6.1 (test instance)", "cloud-init: running user-data", "marketplace-release: verifying the image"]
+            if verifier.get("marker", True):
+                for name in checks:
+                    status = "failed" if name in failing else "passed"
+                    detail = failing.get(name, f"{name} ok")
+                    lines.append(f"MARKETPLACE-RELEASE-CHECK run={run_id} name={name} status={status} seconds=1 detail={detail}")
+                failed = sum(1 for name in checks if name in failing)
+                status = "failed" if failed else "success"
+                lines.append(f"MARKETPLACE-RELEASE-RESULT run={run_id} status={status} exit={failed}")
+            output = base64.b64encode(("\n".join(lines) + "\n").encode()).decode()
         else:
             lines = ["[    0.000000] Linux version 6.1 (builder)", "cloud-init: running user-data"]
             lines += builder.get("log", ["marketplace-release: running the build script", "installing the product"])
