@@ -489,7 +489,7 @@ fn bad_input_is_refused_before_any_aws_call() {
         (
             "  script: build/install.sh\n",
             "  script: build/missing.sh\n",
-            "cannot read the build script build/missing.sh",
+            "cannot read build.script `build/missing.sh`",
         ),
         (
             "  script: build/install.sh\n",

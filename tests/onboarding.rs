@@ -155,7 +155,7 @@ fn plan_reads_wraps_and_sizes_the_build_script() {
     let (code, _, err) = plan(repo.path(), &[]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("cannot read the build script build/install.sh"),
+        err.contains("cannot read build.script `build/install.sh`"),
         "{err}"
     );
 }
