@@ -13,6 +13,7 @@
 //! | `pull_request.rs` | `pull-request`: labels, users, teams |
 //! | `load_form.rs` | `load-form`: security group rules, protocols |
 //! | `submit.rs` | `submit`: intent, access endpoint |
+//! | `verify_stack.rs` | `verify.stack`: the test stack's region, service role, template, parameters (secrets from the environment) |
 //! | `validate.rs` | the rules between keys, checked once everything is read |
 //! | `schema.rs` | the JSON Schema, derived from the types (`schema/marketplace-release.schema.json`) |
 //! | `reference.rs` | the README's config reference, rendered from the schema |
@@ -36,6 +37,7 @@ pub mod starter;
 mod submit;
 pub mod types;
 mod validate;
+pub mod verify_stack;
 
 use std::path::{Path, PathBuf};
 
