@@ -33,3 +33,4 @@ mod pairs;
 mod properties;
 mod seller_checks;
 mod timeline;
+mod verify_stack;
