@@ -218,7 +218,9 @@ fn a_stack_that_creates_is_checked_and_deleted() {
     assert!(report.passed(), "{report:#?}");
     assert_eq!(report.failure(), None);
     assert_eq!(step_names(&report), ["create", "outputs", "url", "delete"]);
-    assert!(report.steps[0].seconds >= 1.4, "{report:#?}");
+    // moto alone says CREATE_COMPLETE at once; the play took 1.5 s (measured from the proxy's
+    // answer, so a loaded machine may make the stage's own clock a little shorter).
+    assert!(report.steps[0].seconds >= 1.0, "{report:#?}");
     assert_eq!(
         report.outputs,
         [(

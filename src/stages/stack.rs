@@ -109,14 +109,30 @@ pub fn prepare(
     })
 }
 
-/// What the create wait ended with.
-enum Created {
-    /// `CREATE_COMPLETE`, with the stack.
-    Complete(StackInfo),
-    /// The create failed, timed out, was cancelled or could not be watched; the last status
-    /// seen, when any.
-    NotComplete { last_status: Option<String> },
+/// A create wait that did not end in `CREATE_COMPLETE`: failed, timed out, cancelled or
+/// unwatchable.
+struct NotComplete {
+    /// What happened.
+    detail: String,
+    /// The last stack status seen, when any.
+    last_status: Option<String>,
+    /// The first failed resource, when the create failed.
+    failure: Option<FirstFailure>,
 }
+
+impl NotComplete {
+    fn new(detail: String, last_status: Option<String>) -> Self {
+        Self {
+            detail,
+            last_status,
+            failure: None,
+        }
+    }
+}
+
+/// Why a wait stopped for a signal.
+const CANCELLED_WHILE_CREATING: &str =
+    "cancelled by a signal while CloudFormation was creating the stack";
 
 /// Runs the test stack; on return (also on [`StageError::Cancelled`]) the stack is deleted,
 /// or the report says it is not. `Err` only when nothing was created (an AWS error on
@@ -158,32 +174,18 @@ pub async fn run(
     ));
 
     let created = wait_created(cfn, plan, &stack_id, &mut report, schedule, cancel).await;
-    let mut last_status = None;
-    if let Created::Complete(stack) = created {
-        report.outputs.clone_from(&stack.outputs);
-        report.steps.push(StackStep {
-            name: "outputs".into(),
-            passed: true,
-            seconds: 0.0,
-            detail: if stack.outputs.is_empty() {
-                "no outputs".into()
-            } else {
-                stack
-                    .outputs
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-        });
-        if let Some((output, limit)) = &plan.check_url {
-            let step = check_url(&stack.outputs, output, *limit, schedule, cancel).await;
-            report.steps.push(step);
+    let last_status = match created {
+        Ok(stack) => {
+            report.outputs.clone_from(&stack.outputs);
+            report.steps.push(outputs_step(&stack.outputs));
+            if let Some((output, limit)) = &plan.check_url {
+                let step = check_url(&stack.outputs, output, *limit, schedule, cancel).await;
+                report.steps.push(step);
+            }
+            Some(stack.status)
         }
-        last_status = Some(stack.status);
-    } else if let Created::NotComplete { last_status: seen } = created {
-        last_status = seen;
-    }
+        Err(last_status) => last_status,
+    };
 
     // Always: success, failure, timeout, signal. Not cancellable (a second signal exits).
     let deleted = delete(cfn, plan, &stack_id, last_status.as_deref(), schedule).await;
@@ -202,6 +204,24 @@ pub async fn run(
         });
     }
     Ok(report)
+}
+
+/// The `outputs` step: the stack's outputs, listed.
+fn outputs_step(outputs: &[(String, String)]) -> StackStep {
+    StackStep {
+        name: "outputs".into(),
+        passed: true,
+        seconds: 0.0,
+        detail: if outputs.is_empty() {
+            "no outputs".into()
+        } else {
+            outputs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    }
 }
 
 /// The CreateStack request of `plan`.
@@ -258,102 +278,86 @@ async fn wait_created(
     report: &mut StackReport,
     schedule: PollSchedule,
     cancel: &CancellationToken,
-) -> Created {
-    let region = plan.region.as_str();
+) -> Result<StackInfo, Option<String>> {
     let started = Instant::now();
-    let mut last_progress = Instant::now();
-    let mut last_status: Option<String> = None;
-    let step = |passed: bool, detail: String| StackStep {
+    let outcome = watch_create(cfn, plan, stack_id, schedule, cancel).await;
+    let waited = wait::short(started.elapsed());
+    let (passed, detail) = match &outcome {
+        Ok(_) => (true, format!("CREATE_COMPLETE after {waited}")),
+        Err(not) => (false, not.detail.clone()),
+    };
+    progress::line(&format!("stack: {} {detail}", plan.stack_name));
+    report.steps.push(StackStep {
         name: "create".into(),
         passed,
         seconds: started.elapsed().as_secs_f64(),
         detail,
-    };
+    });
+    outcome.map_err(|not| {
+        report.first_failure = not.failure;
+        not.last_status
+    })
+}
+
+/// The create wait's loop.
+async fn watch_create(
+    cfn: &CloudFormation,
+    plan: &StackPlan,
+    stack_id: &str,
+    schedule: PollSchedule,
+    cancel: &CancellationToken,
+) -> Result<StackInfo, NotComplete> {
+    let region = plan.region.as_str();
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
+    let mut last_status: Option<String> = None;
     loop {
         let waited = started.elapsed();
         let lookup = match unless_cancelled(cfn.stack(region, stack_id), cancel).await {
             Ok(lookup) => lookup,
             Err(StageError::Cancelled) => {
-                report.steps.push(step(
-                    false,
-                    "cancelled by a signal while CloudFormation was creating the stack".into(),
-                ));
-                return Created::NotComplete { last_status };
+                return Err(NotComplete::new(
+                    CANCELLED_WHILE_CREATING.into(),
+                    last_status,
+                ))
             }
             Err(other) => {
-                report
-                    .steps
-                    .push(step(false, format!("could not watch the stack: {other}")));
-                return Created::NotComplete { last_status };
+                return Err(NotComplete::new(
+                    format!("could not watch the stack: {other}"),
+                    last_status,
+                ))
             }
         };
         match lookup {
-            StackLookup::Found(stack) if stack.status == "CREATE_COMPLETE" => {
-                progress::line(&format!(
-                    "stack: {} CREATE_COMPLETE after {}",
-                    plan.stack_name,
-                    wait::short(waited)
-                ));
-                report.steps.push(step(
-                    true,
-                    format!("CREATE_COMPLETE after {}", wait::short(waited)),
-                ));
-                return Created::Complete(stack);
-            }
+            StackLookup::Found(stack) if stack.status == "CREATE_COMPLETE" => return Ok(stack),
             StackLookup::Found(stack) if stack.status == "CREATE_IN_PROGRESS" => {
                 last_status = Some(stack.status);
             }
             StackLookup::Found(stack) => {
                 // CREATE_FAILED, then (OnFailure=DELETE) DELETE_IN_PROGRESS, DELETE_COMPLETE.
-                let failure = failed_resource(cfn, region, stack_id, Operation::Create).await;
-                let mut detail = format!(
-                    "the stack is {}{}",
-                    stack.status,
-                    stack
-                        .reason
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
-                );
-                if let Some(first) = &failure {
-                    detail.push_str(&format!("; first failed resource: {first}"));
-                }
-                progress::line(&format!("stack: {} {detail}", plan.stack_name));
-                report.first_failure = failure;
-                report.steps.push(step(false, detail));
-                return Created::NotComplete {
+                let (detail, failure) = create_failed(cfn, region, stack_id, &stack).await;
+                return Err(NotComplete {
+                    detail,
                     last_status: Some(stack.status),
-                };
+                    failure,
+                });
             }
             StackLookup::Missing if waited < SETTLE_LIMIT => {
                 tracing::debug!(stack_id, "the new stack is not visible yet; retrying");
             }
             StackLookup::Missing => {
-                report.steps.push(step(
-                    false,
+                return Err(NotComplete::new(
                     format!(
                         "DescribeStacks did not find the stack CreateStack made after {}",
                         wait::short(waited)
                     ),
-                ));
-                return Created::NotComplete { last_status };
+                    last_status,
+                ))
             }
         }
         if waited >= plan.timeout {
-            let events = cfn.events(region, stack_id).await.unwrap_or_default();
-            let creating = still_creating(&events);
-            let detail = format!(
-                "still CREATE_IN_PROGRESS after {} (verify.stack.timeout-minutes){}",
-                wait::short(plan.timeout),
-                if creating.is_empty() {
-                    String::new()
-                } else {
-                    format!("; still creating: {}", creating.join(", "))
-                }
-            );
-            progress::line(&format!("stack: {} {detail}", plan.stack_name));
-            report.steps.push(step(false, detail));
-            return Created::NotComplete { last_status };
+            let detail = timed_out(cfn, region, stack_id, plan.timeout).await;
+            return Err(NotComplete::new(detail, last_status));
         }
         if last_progress.elapsed() >= schedule.progress {
             progress::tick(&format!(
@@ -367,13 +371,55 @@ async fn wait_created(
             .await
             .is_err()
         {
-            report.steps.push(step(
-                false,
-                "cancelled by a signal while CloudFormation was creating the stack".into(),
+            return Err(NotComplete::new(
+                CANCELLED_WHILE_CREATING.into(),
+                last_status,
             ));
-            return Created::NotComplete { last_status };
         }
     }
+}
+
+/// What a failed create says: the stack's status and reason, and the first failed resource.
+async fn create_failed(
+    cfn: &CloudFormation,
+    region: &str,
+    stack_id: &str,
+    stack: &StackInfo,
+) -> (String, Option<FirstFailure>) {
+    let failure = failed_resource(cfn, region, stack_id, Operation::Create).await;
+    let mut detail = format!(
+        "the stack is {}{}",
+        stack.status,
+        stack
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    if let Some(first) = &failure {
+        detail.push_str(&format!("; first failed resource: {first}"));
+    }
+    (detail, failure)
+}
+
+/// What a create that ran out of time says: the resources still being created.
+async fn timed_out(
+    cfn: &CloudFormation,
+    region: &str,
+    stack_id: &str,
+    timeout: Duration,
+) -> String {
+    let events = cfn.events(region, stack_id).await.unwrap_or_default();
+    let creating = still_creating(&events);
+    format!(
+        "still CREATE_IN_PROGRESS after {} (verify.stack.timeout-minutes){}",
+        wait::short(timeout),
+        if creating.is_empty() {
+            String::new()
+        } else {
+            format!("; still creating: {}", creating.join(", "))
+        }
+    )
 }
 
 /// The first failed resource of `operation`, from the stack's events (read by ID, so a stack
@@ -510,17 +556,14 @@ async fn delete(
         seconds: started.elapsed().as_secs_f64(),
         detail,
     };
-    let mut asked = 0;
-    if last_status != Some("DELETE_COMPLETE") {
+    // After a failed create CloudFormation deletes the stack itself (OnFailure=DELETE).
+    let mut asked = u8::from(last_status != Some("DELETE_COMPLETE"));
+    if asked > 0 {
         if let Err(e) = cfn.delete_stack(region, stack_id).await {
             return step(false, format!("DeleteStack was refused: {}", e.said()));
         }
-        asked += 1;
     }
-    progress::line(&format!(
-        "stack: deleting {}; waiting for DELETE_COMPLETE",
-        plan.stack_name
-    ));
+    progress::line(&format!("stack: deleting {}", plan.stack_name));
     let mut last_progress = Instant::now();
     loop {
         let waited = started.elapsed();
@@ -536,18 +579,19 @@ async fn delete(
                 );
             }
             Ok(StackLookup::Found(stack)) if stack.status == "DELETE_FAILED" => {
-                let failure = failed_resource(cfn, region, stack_id, Operation::Delete).await;
-                let what = failure
+                let what = failed_resource(cfn, region, stack_id, Operation::Delete)
+                    .await
                     .map(|f| format!("; first resource that failed to delete: {f}"))
                     .unwrap_or_default();
-                if asked >= 2 {
-                    progress::line(&format!("stack: {} DELETE_FAILED{what}", plan.stack_name));
+                let again = asked < 2;
+                progress::line(&format!(
+                    "stack: {} DELETE_FAILED{what}{}",
+                    plan.stack_name,
+                    if again { "; asking once more" } else { "" }
+                ));
+                if !again {
                     return step(false, format!("DELETE_FAILED twice{what}"));
                 }
-                progress::line(&format!(
-                    "stack: {} DELETE_FAILED{what}; asking once more",
-                    plan.stack_name
-                ));
                 if let Err(e) = cfn.delete_stack(region, stack_id).await {
                     return step(
                         false,
