@@ -33,7 +33,9 @@ pub struct StackConfig {
     /// region it is copied to before the stack is launched).
     pub region: Region,
     /// The CloudFormation service role the stack is created and deleted under: it needs the
-    /// rights to create the template's resources; the release role only passes it.
+    /// rights to create (and tag) the template's resources and delete them; the release role
+    /// only passes it. The shipped policy passes roles named `marketplace-release-verify-…`
+    /// (see the README's IAM policy section).
     pub role_arn: StackRoleArn,
     /// The template to launch, one of `templates` (its regenerated text is launched). At most
     /// 51,200 bytes: CreateStack takes no larger template body.
