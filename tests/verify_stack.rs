@@ -507,3 +507,102 @@ fn signal_child() {
         other => panic!("expected a cancelled run: {other:?}"),
     }
 }
+
+/// The proxy's play of a failed create follows CreateStack's OnFailure as the CreateStack API
+/// reference describes it (the stage always asks DELETE; the others are checked here so the
+/// stand-in is not kinder than CloudFormation): DO_NOTHING keeps the stack CREATE_FAILED,
+/// ROLLBACK (the default) ends ROLLBACK_COMPLETE, and either way the stack is still there until
+/// DeleteStack.
+#[test]
+fn the_proxy_plays_on_failure_as_documented() {
+    let stack = Ec2Stack::start();
+    stack.scenario(json!({"stack": {
+        "create_s": 0.2,
+        "fail": {"resource": "Topic", "type": "AWS::SNS::Topic", "reason": "Invalid parameter: TopicName"},
+    }}));
+    let client = stack.block_on(async {
+        aws_sdk_cloudformation::Client::new(&sdk_config(&stack.proxy_url).await)
+    });
+    let create = |name: &str, on_failure: Option<aws_sdk_cloudformation::types::OnFailure>| {
+        stack
+            .block_on(
+                client
+                    .create_stack()
+                    .stack_name(name)
+                    .template_body(TEMPLATE)
+                    .parameters(
+                        aws_sdk_cloudformation::types::Parameter::builder()
+                            .parameter_key("Port")
+                            .parameter_value("80")
+                            .build(),
+                    )
+                    .parameters(
+                        aws_sdk_cloudformation::types::Parameter::builder()
+                            .parameter_key("AdminPassword")
+                            .parameter_value("x")
+                            .build(),
+                    )
+                    .set_on_failure(on_failure)
+                    .send(),
+            )
+            .unwrap()
+            .stack_id()
+            .unwrap()
+            .to_owned()
+    };
+    let status = |id: &str| {
+        stack
+            .block_on(client.describe_stacks().stack_name(id).send())
+            .unwrap()
+            .stacks()[0]
+            .stack_status()
+            .unwrap()
+            .as_str()
+            .to_owned()
+    };
+    let kept = create(
+        "kept",
+        Some(aws_sdk_cloudformation::types::OnFailure::DoNothing),
+    );
+    let rolled = create("rolled", None);
+    assert_eq!(status(&kept), "CREATE_IN_PROGRESS");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(status(&kept), "CREATE_FAILED");
+    assert_eq!(status(&rolled), "ROLLBACK_COMPLETE");
+    let events = stack
+        .block_on(client.describe_stack_events().stack_name(&kept).send())
+        .unwrap();
+    let newest: Vec<(&str, &str)> = events
+        .stack_events()
+        .iter()
+        .map(|e| {
+            (
+                e.logical_resource_id().unwrap(),
+                e.resource_status().unwrap().as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        newest[0],
+        ("kept", "CREATE_FAILED"),
+        "newest first: {newest:?}"
+    );
+    assert!(newest.contains(&("Topic", "CREATE_FAILED")));
+    assert!(
+        newest.contains(&("Group", "CREATE_FAILED")),
+        "cancelled: {newest:?}"
+    );
+    assert!(moto_stack(&stack, "kept").is_some());
+    assert!(moto_stack(&stack, "rolled").is_some());
+    stack
+        .block_on(client.delete_stack().stack_name(&rolled).send())
+        .unwrap();
+    assert_eq!(status(&rolled), "DELETE_IN_PROGRESS");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        status(&rolled),
+        "DELETE_COMPLETE",
+        "by ID, a deleted stack is found"
+    );
+    assert_eq!(moto_stack(&stack, "rolled"), None, "by name, it is not");
+}
