@@ -169,6 +169,12 @@ impl CloudFormation {
             ))
             .set_tags(Some(tags))
             .on_failure(OnFailure::Delete)
+            // The SDK retries a CreateStack whose answer was lost; with a token CloudFormation
+            // knows the retry for the same request ("Specify this token if you plan to retry
+            // requests so that CloudFormation knows that you're not attempting to create a
+            // stack with the same name", CreateStack API reference, ClientRequestToken). The
+            // stack name fits its pattern and length.
+            .client_request_token(&request.name)
             .timeout_in_minutes(request.timeout_minutes)
             .send()
             .await
