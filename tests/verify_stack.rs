@@ -250,7 +250,11 @@ fn a_stack_that_creates_is_checked_and_deleted() {
     assert_eq!(stats["throttled"][format!("DeleteStack {REGION}")], 2);
     assert!(stats["not_found"][format!("DescribeStacks {REGION}")].as_u64() >= Some(1));
     assert_eq!(stack.calls("CreateStack", REGION), 1);
-    assert_eq!(stack.calls("DeleteStack", REGION), 3, "twice throttled, then taken");
+    assert_eq!(
+        stack.calls("DeleteStack", REGION),
+        3,
+        "twice throttled, then taken"
+    );
     calls_are_in_the_policy(&stack);
     let markdown = report.markdown();
     assert!(markdown.contains("| url | passed |"), "{markdown}");
