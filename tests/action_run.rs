@@ -773,24 +773,159 @@ fn untrusted_text_never_starts_a_workflow_command() {
     );
 }
 
-/// An x86_64 image moto ships in us-east-1: the vendor's existing AMI.
-fn existing_x86_image(stack: &Ec2Stack) -> String {
-    let out = stack
-        .block_on(
-            stack
-                .client("us-east-1")
-                .describe_images()
-                .owners("amazon")
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("architecture")
-                        .values("x86_64")
-                        .build(),
-                )
-                .send(),
-        )
-        .unwrap();
-    out.images()[0].image_id().unwrap().to_owned()
+/// Issue 13: a variable that is not UTF-8 was a panic (exit 101) that printed its value. One of
+/// ours is now an error naming it; another program's is none of our business.
+#[test]
+fn an_environment_variable_that_is_not_utf8_is_named_not_printed() {
+    use std::os::unix::ffi::OsStrExt;
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let env = runner.env(no_aws(), &[]);
+    let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));
+    let value = std::ffi::OsStr::from_bytes(b"2025.6.0-SECRET\xff");
+    for name in [
+        "INPUT_VERSION",
+        "GITHUB_REF_NAME",
+        "MARKETPLACE_RELEASE_POLL_MIN_MS",
+    ] {
+        let mut command = action_command(program, &runner.workspace(), &env);
+        command.env(name, value);
+        let out = run(command);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{name}: {stdout}\n{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "the environment variable {name} is not UTF-8 text"
+            )),
+            "{name}: {stderr}"
+        );
+        assert!(
+            !stdout.contains("SECRET") && !stderr.contains("SECRET"),
+            "{name}: {stderr}"
+        );
+    }
+    // Another program's variable: the run goes on to its first real error (no AWS here).
+    let mut command = action_command(program, &runner.workspace(), &env);
+    command.env("OTHER_TOOL_SETTING", value);
+    let out = run(command);
+    assert_ne!(out.status.code(), Some(101), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("not UTF-8"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A link case: config to append, the link, its target, the inputs, what the error names.
+type LinkCase<'a> = (
+    &'a str,
+    &'a str,
+    &'a Path,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+);
+
+/// Issue 13: config and input paths were checked as text only, so a committed link led out of
+/// the workspace: a PR body template linked to `/proc/self/environ` put the token and the AWS
+/// secret into the body, a build script linked the same way put them into the user-data, a
+/// template path through a linked directory was rewritten outside. Each is refused now, before
+/// any AWS call (none listens here) or GitHub write, naming the path; a link inside the
+/// workspace still works.
+#[test]
+fn links_out_of_the_workspace_are_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(outside.path().join("cfn")).unwrap();
+    std::fs::write(outside.path().join("cfn/product.template.yaml"), "x").unwrap();
+    let environ = Path::new("/proc/self/environ");
+    let cases: [LinkCase<'_>; 4] = [
+        (
+            "pull-request:\n  body-template: .github/body.md\n",
+            ".github/body.md",
+            environ,
+            &[],
+            "pull-request.body-template `.github/body.md`",
+        ),
+        (
+            "",
+            "build/install.sh",
+            environ,
+            &[],
+            "build.script `build/install.sh`",
+        ),
+        (
+            "",
+            "linked-manifest.json",
+            &outside.path().join("m.json"),
+            &[("manifest", "linked-manifest.json")],
+            "the `manifest` input `linked-manifest.json`",
+        ),
+        (
+            "",
+            "other-config.yml",
+            &outside.path().join("c.yml"),
+            &[("config", "other-config.yml")],
+            "the `config` input `other-config.yml`",
+        ),
+    ];
+    std::fs::write(outside.path().join("c.yml"), "product: {name: x}\n").unwrap();
+    std::fs::write(outside.path().join("m.json"), "{}").unwrap();
+    for (extra, link, target, given, named) in cases {
+        let runner = Runner::new(
+            extra,
+            "push",
+            &tag_push_event(),
+            "refs/tags/v2025.6.0",
+            false,
+        );
+        let at = runner.workspace().join(link);
+        if at.is_dir() {
+            std::fs::remove_dir_all(&at).unwrap();
+        } else {
+            let _ = std::fs::remove_file(&at);
+        }
+        std::os::unix::fs::symlink(target, &at).unwrap();
+        let env = runner.env(no_aws(), given);
+        let out = run(action_command(
+            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+            &runner.workspace(),
+            &env,
+        ));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{link}: {stderr}");
+        assert!(stderr.contains(named), "{link}: {stderr}");
+        assert!(stderr.contains("outside the workspace"), "{link}: {stderr}");
+        assert!(
+            runner.github.state().writes().is_empty(),
+            "{link}: nothing written to GitHub"
+        );
+    }
+    // The action reads templates from the base branch; the command line reads (and with
+    // `template --in-place` or `release --templates` writes) them in the workspace.
+    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    std::fs::remove_dir_all(runner.workspace().join("cfn")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("cfn"), runner.workspace().join("cfn")).unwrap();
+    let out = common::run_binary(
+        &runner.workspace(),
+        &[
+            "plan",
+            "--config",
+            ".github/marketplace-release.yml",
+            "--version",
+            "2025.6.0",
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("templates[].path `cfn/product.template.yaml` leads to")
+            && stderr.contains("outside the workspace"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("cfn/product.template.yaml")).unwrap(),
+        "x",
+        "the template outside is untouched"
+    );
 }
 
 /// The `image` input: the build stage copies the vendor's AMI within us-east-1 into a tagged
@@ -800,7 +935,7 @@ fn existing_x86_image(stack: &Ec2Stack) -> String {
 fn the_image_input_releases_an_existing_ami_without_a_build() {
     let stack = Ec2Stack::start();
     stack.scenario(json!({"copy_delay_s": 0.3}));
-    let existing = existing_x86_image(&stack);
+    let existing = stack.amazon_x86_image();
     let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
     let env = runner.env(stack.env(), &[("image", &existing)]);
     let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));

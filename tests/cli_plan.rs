@@ -33,6 +33,7 @@ fn the_bundled_example_plans_without_credentials() {
         "Release plan: Neo4j Enterprise Edition 5.26.0",
         "AMI (x86_64): neo4j-enterprise-5.26.0-x86_64-",
         "Regions (16): us-east-1, us-east-2,",
+        "AWS account: whichever the credentials belong to, not checked (set product.seller-account",
         "Branch: marketplace-release/5.26.0",
         "--- a/examples/neo4j/neo4j.template.yaml",
         "-    Default: '5.25.1'\n+    Default: '5.26.0'",

@@ -745,6 +745,49 @@ fn a_branch_with_someone_elses_commit_is_not_overwritten() {
     );
 }
 
+/// Issue 13: the trailer alone made a commit ours. Now a head that copies it is refused when it
+/// changes a path a release does not write, or when it does not sit on the base branch (a
+/// commit stacked on our earlier one); the branch stays where it was.
+#[test]
+fn a_commit_that_copies_our_trailer_is_still_not_ours() {
+    let trailer = "\n\nMade-by: marketplace-release\n";
+    for (files, subject, why) in [
+        (
+            vec![("README.md", &b"# Fixed\n"[..]), (TEMPLATE, &b"x: 1\n"[..])],
+            "Fix the README",
+            "it changes `README.md`, which a release does not write",
+        ),
+        (
+            vec![(TEMPLATE, &b"AWSTemplateFormatVersion: '2010-09-09'\n"[..])],
+            "Hand-edit the template",
+            "its parent is not among the last 100 commits of `main`",
+        ),
+    ] {
+        let setup = Setup::new(&config(DEFAULT_PR, ""));
+        setup
+            .publish(&setup.manifest("m1.json", "5.26.0", "x86_64", 1), &[], &[])
+            .assert_ok();
+        let theirs =
+            setup
+                .github
+                .state()
+                .commit_files(BRANCH, &files, &format!("{subject}{trailer}"));
+        let run = setup.publish(&setup.manifest("m2.json", "5.26.0", "x86_64", 2), &[], &[]);
+        assert_eq!(run.code, Some(2), "{}", run.all());
+        assert!(
+            run.stderr
+                .contains("has a commit marketplace-release did not make")
+                && run.stderr.contains(why),
+            "{why}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            setup.github.state().head(BRANCH).as_deref(),
+            Some(theirs.as_str())
+        );
+    }
+}
+
 #[test]
 fn the_release_branch_cannot_be_the_base() {
     let setup = Setup::new(&config("  branch: main\n", ""));

@@ -1,13 +1,14 @@
 //! The submit stage and `status` end to end: the real binary against the in-process fake of the
-//! AWS Marketplace Catalog API.
+//! AWS Marketplace Catalog API, and moto behind the proxy for what submit checks again first
+//! (the account, the ingestion role and the image's attributes).
 
 use crate::common;
 
+use common::aws::Ec2Stack;
 use common::catalog::FakeCatalog;
 use serde_json::{json, Value};
 
 const CONFIG: &str = ".github/marketplace-release.yml";
-const AMI: &str = "ami-0feedfacecafe0001";
 
 /// The example config with the submit stage on.
 fn config(submit: &str) -> String {
@@ -20,6 +21,9 @@ fn config(submit: &str) -> String {
 struct Setup {
     workspace: tempfile::TempDir,
     catalog: FakeCatalog,
+    stack: Ec2Stack,
+    /// The release's us-east-1 image, in moto.
+    ami: String,
 }
 
 impl Setup {
@@ -27,11 +31,15 @@ impl Setup {
         let workspace = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(workspace.path().join(".github")).unwrap();
         std::fs::write(workspace.path().join(CONFIG), config_text).unwrap();
+        let stack = Ec2Stack::start();
+        let ami = stack.ingestible_image();
         let setup = Self {
             workspace,
             catalog: FakeCatalog::start(describes_until_done),
+            stack,
+            ami,
         };
-        setup.manifest("manifest.json", AMI);
+        setup.manifest("manifest.json", &setup.ami);
         setup
     }
 
@@ -50,7 +58,11 @@ impl Setup {
     }
 
     fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let env = self.catalog.env();
+        // EC2, STS and IAM at moto (through the proxy), the Catalog API at its fake.
+        let mut env = self.stack.env();
+        env.extend(self.catalog.env().into_iter().filter(|(k, _)| {
+            k == "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG" || k.starts_with("MARKETPLACE_RELEASE_POLL")
+        }));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let out = common::run_binary(self.workspace.path(), args, &env);
         let (stdout, stderr) = (
@@ -110,8 +122,10 @@ fn submit_validates_then_applies_with_the_documented_request() {
     );
     // The exact request for the example config.
     let mut expected: Value = serde_json::from_str(
+        // The golden request names the AMI of the manifest; this one is moto's.
         &std::fs::read_to_string(common::repo().join("tests/golden/neo4j-start-change-set.json"))
-            .unwrap(),
+            .unwrap()
+            .replace("ami-0feedfacecafe0001", &setup.ami),
     )
     .unwrap();
     expected["Intent"] = json!("APPLY");
@@ -430,11 +444,14 @@ fn a_version_already_listed_is_a_no_op_and_a_taken_title_is_refused() {
             "Sources": [{"Type": "AmazonMachineImage", "Image": format!("arn:aws:ec2:us-east-1::image/{ami}")}]}]})
     };
     let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
-    setup.catalog.state().entity = listed(AMI);
+    setup.catalog.state().entity = listed(&setup.ami);
     let (code, stdout, stderr) = setup.submit(&[]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("already has this version with ami-0feedfacecafe0001: nothing to submit"),
+        stderr.contains(&format!(
+            "already has this version with {}: nothing to submit",
+            setup.ami
+        )),
         "{stderr}"
     );
     assert!(setup.starts().is_empty(), "nothing was submitted");
@@ -508,4 +525,59 @@ fn with_the_submit_stage_on_the_checklist_says_the_ami_submission_is_automated()
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("run the `submit` stage: it adds the AMI version through the AWS Marketplace Catalog API"), "{stdout}");
     assert!(!stdout.contains("Add the new AMI version in the AWS Marketplace Management Portal"));
+}
+
+/// Issue 15: a submit job runs after the merge, days later and maybe with other credentials, so
+/// the account, the ingestion role and the image's attributes are checked again before the
+/// Catalog is asked; each failure names its rule and nothing is submitted.
+#[test]
+fn submit_checks_the_account_the_role_and_the_image_again_first() {
+    let setup = Setup::new(&config("  intent: validate-then-apply\n"), 0);
+    // The image gained a product code since the build (a base AMI from the Marketplace).
+    setup
+        .stack
+        .scenario(json!({"image": {"product_codes": ["abcdefgh1234"]}}));
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("the ingestion preflight failed: no product codes: ")
+            && stderr.contains("nothing was submitted"),
+        "{stderr}"
+    );
+    assert!(setup.starts().is_empty(), "nothing was submitted");
+    assert!(
+        setup.catalog.state().requests.is_empty(),
+        "the Catalog was not asked"
+    );
+    setup.stack.scenario(json!({}));
+    // Another seller account than the config names.
+    let text = std::fs::read_to_string(setup.workspace.path().join(CONFIG)).unwrap();
+    let other = text.replace(
+        "product:\n",
+        "product:\n  seller-account: \"999999999999\"\n",
+    );
+    assert_ne!(other, text);
+    std::fs::write(setup.workspace.path().join(CONFIG), other).unwrap();
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("999999999999") && stderr.contains("123456789012"),
+        "{stderr}"
+    );
+    assert!(
+        setup.catalog.state().requests.is_empty(),
+        "the Catalog was not asked"
+    );
+    // Put back, the same submit goes through and lists the image's checks.
+    std::fs::write(setup.workspace.path().join(CONFIG), text).unwrap();
+    let (code, stdout, stderr) = setup.submit(&[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "ingestion preflight: {} (x86_64) keeps every rule",
+            setup.ami
+        )),
+        "{stderr}"
+    );
+    assert_eq!(setup.starts().len(), 2);
 }

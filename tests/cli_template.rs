@@ -477,3 +477,56 @@ fn rows_of_other_partitions_are_kept_unless_asked() {
     );
     assert_eq!(only.matches("ami-").count(), 1, "{only}");
 }
+
+/// Issue 13: a signal while the result is written left a `.tmpXXXXXX` file beside the target.
+/// The template is large enough that writing it takes a moment; the test sends SIGTERM as soon
+/// as the temporary file appears, and then no temporary file may remain. (When the write ends
+/// before the signal lands the attempt proves nothing, and another is made. Before the fix the
+/// signalled run left one `.tmp` file every time.)
+#[test]
+fn a_signal_while_writing_leaves_no_temporary_file() {
+    let ws = Workspace::new();
+    let padding = format!("# padding {}\n", "y".repeat(100)).repeat(100_000);
+    let mut caught = 0;
+    for _ in 0..5 {
+        ws.write("t.yaml", &format!("{TEMPLATE}{padding}"));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"))
+            .current_dir(ws.path())
+            .args(["template", "t.yaml", "--amis", "amis.json", "--in-place"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let signalled = loop {
+            if ws.files().iter().any(|f| f.starts_with(".tmp")) {
+                let sent = std::process::Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status()
+                    .unwrap();
+                break sent.success();
+            }
+            if child.try_wait().unwrap().is_some() {
+                break false;
+            }
+        };
+        let status = child.wait().unwrap();
+        assert_eq!(
+            ws.files(),
+            ["amis.json", "t.yaml"],
+            "nothing but the inputs remains"
+        );
+        if signalled && std::os::unix::process::ExitStatusExt::signal(&status) == Some(15) {
+            caught += 1;
+            let text = ws.read("t.yaml");
+            assert!(
+                text.contains("ami-0123456789abcdef0") || text.contains("ami-0aaaaaaaaaaaaaaa1"),
+                "the template is the old one or the new one, never a part"
+            );
+            assert!(text.ends_with(&padding), "whole");
+        }
+        if caught == 1 {
+            break;
+        }
+    }
+    assert!(caught > 0, "the signal never landed during a write");
+}

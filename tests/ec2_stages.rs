@@ -596,18 +596,34 @@ fn regions_all_copies_to_every_enabled_region() {
     );
 }
 
-/// An image moto ships in us-east-1, to copy.
+/// An image moto ships in us-east-1, to copy, tagged as an earlier build of ours: `copy
+/// --image` takes "a release whose image already is one of ours" (README), and it requires
+/// IMDSv2 on and shares that image itself, which `iam/policy.json` allows only on images
+/// carrying a `marketplace-release:run-id` tag (the policy check of `Ec2Stack` would fail
+/// otherwise).
 fn source_image(stack: &Ec2Stack) -> String {
+    let client = stack.client("us-east-1");
     let out = stack
+        .block_on(client.describe_images().owners("amazon").send())
+        .unwrap();
+    let image = out.images()[0].image_id().unwrap().to_owned();
+    let tag = |key: &str, value: &str| {
+        aws_sdk_ec2::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+    };
+    stack
         .block_on(
-            stack
-                .client("us-east-1")
-                .describe_images()
-                .owners("amazon")
+            client
+                .create_tags()
+                .resources(&image)
+                .tags(tag("marketplace-release:run-id", "an-earlier-run"))
+                .tags(tag("marketplace-release:build", "succeeded"))
                 .send(),
         )
         .unwrap();
-    out.images()[0].image_id().unwrap().to_owned()
+    image
 }
 
 #[test]

@@ -31,6 +31,7 @@ mod ingestion_preflight;
 mod onboarding;
 mod pairs;
 mod properties;
+mod release_workflow;
 mod seller_checks;
 mod timeline;
 mod verify_stack;

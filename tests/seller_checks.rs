@@ -193,16 +193,48 @@ fn a_used_version_title_is_refused_before_building_and_region_mismatches_warn() 
     assert!(stderr.contains("nothing was built"), "{stderr}");
     nothing_created(&stack);
 
-    // A new title builds, with the regions the listing and the release don't share named.
+    // A new title is released, with the regions the listing and the release don't share
+    // and the recommended instance type it does not sell named in the log and the PR.
     stack.scenario(serde_json::json!({"builder": {"stop_after_s": 0.2}}));
-    catalog.state().entity = common::catalog::product_entity(&[("1.2.2", &["AMI"])]);
-    let out = repo.run_with(&stack, &args, env(&stack));
+    let mut entity = common::catalog::product_entity(&[("1.2.2", &["AMI"])]);
+    entity["Compatibility"] =
+        serde_json::json!({"AvailableInstanceTypes": ["t3.large", "m5.large"]});
+    catalog.state().entity = entity;
+    let original = std::fs::read(repo.path().join("cfn/product.template.yaml")).unwrap();
+    let github = common::github::FakeGitHub::start(
+        "example",
+        "product",
+        "main",
+        &[("cfn/product.template.yaml", &original)],
+    );
+    let mut with_github = env(&stack);
+    with_github.extend(github.env());
+    let release = [
+        "release",
+        "--config",
+        ".github/marketplace-release.yml",
+        "--version",
+        "1.2.3",
+    ];
+    let out = repo.run_with(&stack, &release, with_github);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(
-        stderr.contains("the listing of prod-example12345 does not offer us-west-2"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("the listing of prod-example12345 offers eu-west-1, which this release does not copy to"), "{stderr}");
+    let notes = [
+        "prod-example12345 is not offered in `us-west-2`",
+        "prod-example12345 is offered in `eu-west-1`, which this release does not copy to",
+        "the recommended instance type `r6i.large` (load-form.recommended-instance-type) is not among the listing's instance types",
+    ];
+    let state = github.state();
+    assert_eq!(state.pulls.len(), 1, "{stderr}");
+    for note in notes {
+        assert!(stderr.contains(note), "{note}: {stderr}");
+        assert!(
+            state.pulls[0]
+                .body
+                .contains(&format!("> [!WARNING]\n> The live listing: {note}")),
+            "{note}:\n{}",
+            state.pulls[0].body
+        );
+    }
     assert!(stderr.contains("version title `1.2.3` is new"), "{stderr}");
 }

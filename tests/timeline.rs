@@ -172,6 +172,8 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
         stopped: None,
         change_set: None,
         ingestion: "",
+        listing: &[],
+        seller: Some("account 123456789012, the seller account (product.seller-account)"),
     });
     check_chart(&summary, true);
     check_golden("timeline-30-regions-summary.md", &summary);
@@ -204,6 +206,7 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
             date: "2026-06-01",
             manifests: &manifests,
             ingestion: "",
+            listing: &[],
         },
     )
     .unwrap();
@@ -234,6 +237,7 @@ fn a_long_body_drops_the_chart_before_the_load_form_values() {
         date: "2026-06-01",
         manifests: &manifests,
         ingestion: "",
+        listing: &[],
     };
     let full = plan::plan(&config, &inputs(DEFAULT_PR_BODY))
         .unwrap()

@@ -565,10 +565,10 @@ fn the_proxy_plays_on_failure_as_documented() {
             .to_owned()
     };
     let kept = create(
-        "kept",
+        "marketplace-release-verify-kept",
         Some(aws_sdk_cloudformation::types::OnFailure::DoNothing),
     );
-    let rolled = create("rolled", None);
+    let rolled = create("marketplace-release-verify-rolled", None);
     assert_eq!(status(&kept), "CREATE_IN_PROGRESS");
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(status(&kept), "CREATE_FAILED");
@@ -588,7 +588,7 @@ fn the_proxy_plays_on_failure_as_documented() {
         .collect();
     assert_eq!(
         newest[0],
-        ("kept", "CREATE_FAILED"),
+        ("marketplace-release-verify-kept", "CREATE_FAILED"),
         "newest first: {newest:?}"
     );
     assert!(newest.contains(&("Topic", "CREATE_FAILED")));
@@ -596,8 +596,8 @@ fn the_proxy_plays_on_failure_as_documented() {
         newest.contains(&("Group", "CREATE_FAILED")),
         "cancelled: {newest:?}"
     );
-    assert!(moto_stack(&stack, "kept").is_some());
-    assert!(moto_stack(&stack, "rolled").is_some());
+    assert!(moto_stack(&stack, "marketplace-release-verify-kept").is_some());
+    assert!(moto_stack(&stack, "marketplace-release-verify-rolled").is_some());
     stack
         .block_on(client.delete_stack().stack_name(&rolled).send())
         .unwrap();
@@ -608,5 +608,9 @@ fn the_proxy_plays_on_failure_as_documented() {
         "DELETE_COMPLETE",
         "by ID, a deleted stack is found"
     );
-    assert_eq!(moto_stack(&stack, "rolled"), None, "by name, it is not");
+    assert_eq!(
+        moto_stack(&stack, "marketplace-release-verify-rolled"),
+        None,
+        "by name, it is not"
+    );
 }

@@ -93,8 +93,10 @@ fn secret<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<SecretString
 impl RawInputs {
     /// Reads `INPUT_*` from the environment.
     pub fn from_env() -> Result<Self, InputError> {
+        let vars = crate::app::env::utf8_vars("INPUT_")
+            .map_err(|e| invalid("*", e.to_string(), "give the input UTF-8 text"))?;
         envy::prefixed("INPUT_")
-            .from_env::<RawInputs>()
+            .from_iter::<_, RawInputs>(vars)
             .map_err(|e| invalid("*", e.to_string(), "check the step's `with:` block"))
     }
 }
@@ -365,6 +367,18 @@ mod tests {
         let debug = format!("{:?}", raw(&pairs));
         assert!(!debug.contains("None"), "{debug}");
         assert_eq!(debug.matches("Some(").count(), INPUT_NAMES.len());
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        // Issue 13: the input structs derive Debug, and the token sits in them.
+        let token = "ghs_0123456789abcdefSECRET";
+        let raw = raw(&[("token", token), ("version", "1.0")]);
+        assert!(!format!("{raw:?}").contains(token));
+        let inputs = ActionInputs::parse(raw).unwrap();
+        assert!(inputs.token.is_some());
+        assert!(!format!("{inputs:?}").contains(token), "{inputs:?}");
+        assert!(!format!("{inputs:#?}").contains(token));
     }
 
     #[test]

@@ -24,13 +24,17 @@ pub fn run(env: RunnerEnv) -> Result<ExitCode> {
     let raw = RawInputs::from_env().map_err(Diagnostic::from)?;
     let inputs = ActionInputs::parse(raw).map_err(Diagnostic::from)?;
     let workspace = env.workspace(None)?;
+    let config_path = crate::files::in_workspace(
+        &workspace,
+        &inputs.config,
+        "the `config` input",
+        crate::files::Expect::File,
+    )?;
     let mut config =
-        Config::load_with_overrides(&workspace.join(&inputs.config), &inputs.overrides).map_err(
-            |mut e| {
-                e.path = inputs.config.clone();
-                Diagnostic::from(e)
-            },
-        )?;
+        Config::load_with_overrides(&config_path, &inputs.overrides).map_err(|mut e| {
+            e.path = inputs.config.clone();
+            Diagnostic::from(e)
+        })?;
     crate::app::advice::resolve_template_regions(&mut config, &workspace)?;
     let version = inputs
         .version
@@ -92,6 +96,8 @@ fn hand_on(outcome: &Outcome) -> Result<()> {
         stopped: outcome.why_stopped(),
         change_set: outcome.change_set.as_ref(),
         ingestion: &outcome.ingestion,
+        seller: outcome.seller.as_deref(),
+        listing: &outcome.listing,
     }))
 }
 

@@ -8,7 +8,6 @@ use anyhow::Result;
 
 use crate::config::{Config, Regions};
 use crate::domain::ami::Region;
-use crate::files::file_error;
 use crate::output::diagnostic::{Diagnostic, Kind};
 use crate::plan::advice::{self, Warning};
 use crate::template::Template;
@@ -21,13 +20,8 @@ pub fn resolve_template_regions(config: &mut Config, workspace: &Path) -> Result
     }
     let mut found = Vec::new();
     for target in &config.templates {
-        let bytes = std::fs::read(workspace.join(&target.path)).map_err(|e| {
-            file_error(
-                format!("cannot read template {}", target.path.display()),
-                e,
-                "check templates[].path, which `regions: template` reads the regions from",
-            )
-        })?;
+        let (_, bytes) =
+            crate::files::read_bytes_in_workspace(workspace, &target.path, "templates[].path")?;
         let shown = target.path.display().to_string();
         let template = Template::parse_bytes(&bytes)
             .map_err(|e| crate::output::diagnostic::template_error(&shown, e))?;

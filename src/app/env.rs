@@ -82,9 +82,10 @@ impl RunnerEnv {
     /// Reads the environment. A variable that is set but not usable (not a number, not UTF-8)
     /// is an error naming the variable, never its value.
     pub fn read() -> Result<Self> {
-        let github = envy::from_env::<GitHubEnv>().map_err(|e| env_error("GITHUB_*", &e))?;
+        let github = envy::from_iter::<_, GitHubEnv>(utf8_vars("GITHUB_").map_err(not_utf8)?)
+            .map_err(|e| env_error("GITHUB_*", &e))?;
         let knobs = envy::prefixed("MARKETPLACE_RELEASE_")
-            .from_env::<Knobs>()
+            .from_iter::<_, Knobs>(utf8_vars("MARKETPLACE_RELEASE_").map_err(not_utf8)?)
             .map_err(|e| env_error("MARKETPLACE_RELEASE_*", &e))?;
         let event = match &github.github_event_path {
             Some(path) => std::fs::read_to_string(path)
@@ -177,6 +178,38 @@ impl RunnerEnv {
     }
 }
 
+/// An environment variable of ours that is not UTF-8; it names the variable, never its value.
+#[derive(Debug, thiserror::Error)]
+#[error("the environment variable {0} is not UTF-8 text")]
+pub struct NotUtf8(pub String);
+
+/// The environment variables whose names start with `prefix`, for envy. envy's own `from_env`
+/// reads `std::env::vars`, which panics on any variable that is not UTF-8, whoever set it:
+/// other programs' variables are left alone here, and one of ours is a [`NotUtf8`].
+pub fn utf8_vars(prefix: &str) -> Result<Vec<(String, String)>, NotUtf8> {
+    let mut vars = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let shown = name.to_string_lossy();
+        if !shown.starts_with(prefix) {
+            continue;
+        }
+        match (name.to_str(), value.into_string()) {
+            (Some(name), Ok(value)) => vars.push((name.to_owned(), value)),
+            _ => return Err(NotUtf8(shown.escape_debug().to_string())),
+        }
+    }
+    Ok(vars)
+}
+
+fn not_utf8(error: NotUtf8) -> anyhow::Error {
+    Diagnostic::new(
+        Kind::Run,
+        error.to_string(),
+        "give it a UTF-8 value, or unset it",
+    )
+    .into()
+}
+
 fn env_error(which: &str, error: &envy::Error) -> anyhow::Error {
     // envy's message names the variable; a value is never part of it for these types.
     Diagnostic::new(
@@ -185,4 +218,25 @@ fn env_error(which: &str, error: &envy::Error) -> anyhow::Error {
         "unset it or give it a valid value",
     )
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let token = "ghs_0123456789abcdefSECRET";
+        let github = envy::from_iter::<_, GitHubEnv>([
+            ("GITHUB_TOKEN".to_owned(), token.to_owned()),
+            ("GITHUB_REPOSITORY".to_owned(), "o/r".to_owned()),
+        ])
+        .unwrap();
+        assert!(github.github_token.is_some());
+        let env = RunnerEnv {
+            github,
+            ..RunnerEnv::default()
+        };
+        assert!(!format!("{env:?}").contains(token), "{env:?}");
+    }
 }

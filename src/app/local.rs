@@ -106,14 +106,9 @@ pub fn make_plan(
 ) -> Result<plan::ReleasePlan> {
     let mut texts = Vec::new();
     for target in &config.templates {
-        let path = workspace.join(&target.path);
-        texts.push(std::fs::read(&path).map_err(|e| {
-            file_error(
-                format!("cannot read template {}", target.path.display()),
-                e,
-                &format!("check `templates[].path`, which is relative to the workspace {} (set it with --workspace)", workspace.display()),
-            )
-        })?);
+        let (_, bytes) =
+            crate::files::read_bytes_in_workspace(workspace, &target.path, "templates[].path")?;
+        texts.push(bytes);
     }
     let user_data = match config.build.script() {
         Some(script) => Some((
@@ -134,6 +129,7 @@ pub fn make_plan(
         date: &date,
         manifests: &[],
         ingestion: "",
+        listing: &[],
     };
     let mut plan = plan::plan(config, &inputs).map_err(|e| {
         let text = std::fs::read_to_string(config_path).unwrap_or_default();

@@ -48,6 +48,9 @@ pub fn main() -> ExitCode {
     };
     init_log(cli.debug || debug_requested());
     output::set_mode(cli.quiet);
+    if let Err(e) = crate::files::remove_temporary_files_on_signal() {
+        tracing::debug!("cannot watch for signals: {e}");
+    }
     let result = cli::run(cli);
     output::log::finish();
     match result {

@@ -31,7 +31,7 @@ use crate::domain::state::ImageState;
 use crate::domain::timeline::Span;
 use crate::domain::version::Version;
 use crate::domain::{catalog, ingestion};
-use crate::files::{file_error, write_atomically};
+use crate::files::{self, file_error, write_atomically};
 use crate::github::{GitHub, RepoName, RetryPolicy};
 use crate::output::diagnostic::{self, Diagnostic, Kind};
 use crate::output::{self, log};
@@ -256,6 +256,11 @@ pub struct Outcome {
     pub stages: Stages,
     /// The ingestion preflight's checklist (Markdown), when it ran.
     pub ingestion: String,
+    /// The AWS account the release ran in, and whether it was checked against
+    /// `product.seller-account`; `None` when no AWS stage ran.
+    pub seller: Option<String>,
+    /// What the live listing says against this release, one sentence each.
+    pub listing: Vec<String>,
 }
 
 impl Outcome {
@@ -409,6 +414,8 @@ impl Release {
             title: format!("{} {}", self.config.product.name, self.version),
             stages: self.stages,
             ingestion: String::new(),
+            seller: None,
+            listing: Vec::new(),
         };
         let stopped = self.run_stages(&mut outcome, cancel).await;
         outcome.stopped = stopped;
@@ -422,11 +429,7 @@ impl Release {
     ) -> Option<Stopped> {
         let built_here = !self.jobs.is_empty();
         if built_here {
-            let checked = match self.check_seller().await {
-                Ok(()) => self.check_listing().await,
-                Err(error) => Err(error),
-            };
-            if let Err(error) = checked {
+            if let Err(error) = self.before_building(outcome).await {
                 return Some(Stopped::Failed {
                     stage: if self.stages.build { "build" } else { "copy" },
                     error,
@@ -452,7 +455,7 @@ impl Release {
         // The ingestion preflight on the images this run built, before the templates,
         // the PR and submit.
         if built_here && (self.stages.publish || self.stages.submit) {
-            match self.ingestion_preflight(&outcome.manifests).await {
+            match self.ingestion_preflight(&outcome.manifests, false).await {
                 Ok(checklist) => outcome.ingestion = checklist,
                 Err(error) => {
                     return Some(Stopped::Failed {
@@ -464,6 +467,17 @@ impl Release {
                         error,
                     })
                 }
+            }
+        }
+        // A submit job after the merge runs days later, maybe with other credentials: the
+        // account, the ingestion role and the images' attributes are checked again before the
+        // Catalog is asked (the builder is long gone, so hardening is what the manifest says).
+        if !built_here && self.stages.submit {
+            if let Err(error) = self.before_submitting(outcome).await {
+                return Some(Stopped::Failed {
+                    stage: "submit",
+                    error,
+                });
             }
         }
         if self.stages.templates {
@@ -496,18 +510,36 @@ impl Release {
         None
     }
 
+    /// Before anything is built: the seller account, the ingestion role and the live listing.
+    async fn before_building(&self, outcome: &mut Outcome) -> Result<()> {
+        outcome.seller = Some(self.check_seller().await?);
+        outcome.listing = self.check_listing().await?;
+        Ok(())
+    }
+
+    /// Before a submit job asks the Catalog: the seller account, the ingestion role and the
+    /// images' attributes again.
+    async fn before_submitting(&self, outcome: &mut Outcome) -> Result<()> {
+        outcome.seller = Some(self.check_seller().await?);
+        outcome.ingestion = self.ingestion_preflight(&outcome.manifests, true).await?;
+        Ok(())
+    }
+
     /// Publishes, then records when publish ran in the manifests (for the timeline).
     async fn publish_and_record(&self, outcome: &mut Outcome) -> Result<()> {
         let span = Span::starting_now();
-        let published = self.publish(&outcome.manifests, &outcome.ingestion).await?;
+        let published = self
+            .publish(&outcome.manifests, &outcome.ingestion, &outcome.listing)
+            .await?;
         record_publish(&mut outcome.manifests, span.ended_now());
         outcome.published = Some(published);
         Ok(())
     }
 
     /// The seller account (STS) and the load form's ingestion role (IAM), before anything is
-    /// created. A role the credentials may not read is reported as not checked.
-    async fn check_seller(&self) -> Result<()> {
+    /// created. A role the credentials may not read is reported as not checked. Returns the
+    /// account, said as the summary shows it (checked against `product.seller-account` or not).
+    async fn check_seller(&self) -> Result<String> {
         let caller = Sts::from_env()
             .await
             .caller_account()
@@ -534,16 +566,17 @@ impl Release {
                 &format!("{role}: the credentials may not read it ({why}); allow iam:GetRole and iam:ListAttachedRolePolicies on it (iam/policy.json) to have it checked"),
             ),
         }
-        Ok(())
+        Ok(account.to_string())
     }
 
     /// The live listing (DescribeEntity, read-only), before anything is built, when
-    /// `product.id` is set: a version title already used is refused, and regions the listing
-    /// and the release don't share are warned about. When the product cannot be read, says
+    /// `product.id` is set: a version title already used is refused; regions the listing and
+    /// the release don't share, and a recommended instance type the listing does not sell, are
+    /// warnings, returned for the PR and the summary. When the product cannot be read, says
     /// that the listing was not checked.
-    async fn check_listing(&self) -> Result<()> {
+    async fn check_listing(&self) -> Result<Vec<String>> {
         let Some(product) = &self.config.product.id else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let entity = match Catalog::from_env().await.describe_entity(product).await {
             Ok(entity) => entity,
@@ -552,7 +585,7 @@ impl Release {
                     "listing not checked",
                     &format!("{error}; allow aws-marketplace:DescribeEntity (iam/policy.json) to have the version title and regions checked before building"),
                 );
-                return Ok(());
+                return Ok(Vec::new());
             }
         };
         let (title, _) = plan::version_texts(&self.config, &self.version, &self.date)
@@ -563,29 +596,24 @@ impl Release {
         {
             bail!("product {product} already has a version titled `{title}` (AMI {}); AWS Marketplace refuses a second one\n  help: release a new version, or change load-form.version-title; nothing was built", if amis.is_empty() { "unknown".to_owned() } else { amis.join(", ") });
         }
-        let listed = catalog::listed_regions(&entity);
         let ours: Vec<String> = plan::planned_regions(&self.config)
             .iter()
             .map(ToString::to_string)
             .collect();
-        let not_offered: Vec<&String> = ours.iter().filter(|r| !listed.contains(r)).collect();
-        let lacking: Vec<&String> = listed.iter().filter(|r| !ours.contains(r)).collect();
-        if !listed.is_empty() && !not_offered.is_empty() {
-            output::warning("listing regions", &format!("the listing of {product} does not offer {}: the template's AMIs there are not sold", join(&not_offered)));
-        }
-        if !lacking.is_empty() && !self.config.regions.listed().is_empty() {
-            output::warning(
-                "listing regions",
-                &format!(
-                    "the listing of {product} offers {}, which this release does not copy to",
-                    join(&lacking)
-                ),
-            );
+        let notes = catalog::listing_notes(
+            &entity,
+            product.as_str(),
+            &ours,
+            !self.config.regions.listed().is_empty(),
+            self.config.load_form.recommended_instance_type.as_str(),
+        );
+        for note in &notes {
+            output::warning("listing", note);
         }
         log::say(&format!(
             "listing: {product}: version title `{title}` is new"
         ));
-        Ok(())
+        Ok(notes)
     }
 
     /// The EC2 adapter, with `copy.max-concurrency` requests in flight at most.
@@ -815,14 +843,8 @@ impl Release {
             publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
         for (index, target) in self.config.templates.iter().enumerate() {
             let shown = target.path.display().to_string();
-            let path = self.workspace.join(&target.path);
-            let bytes = std::fs::read(&path).map_err(|e| {
-                file_error(
-                    format!("cannot read template {shown}"),
-                    e,
-                    "check templates[].path",
-                )
-            })?;
+            let (path, bytes) =
+                files::read_bytes_in_workspace(&self.workspace, &target.path, "templates[].path")?;
             let (edited, checks) = plan::target::edit_target(
                 index,
                 target,
@@ -848,7 +870,17 @@ impl Release {
 
     /// AWS Marketplace's ingestion rules over each manifest's us-east-1 image (else its
     /// source image): the checklist for the PR body and the summary, or the first broken rule.
-    async fn ingestion_preflight(&self, manifests: &[(String, Manifest)]) -> Result<String> {
+    /// `before_submit` says which step it holds back (the PR, or the Catalog request).
+    async fn ingestion_preflight(
+        &self,
+        manifests: &[(String, Manifest)],
+        before_submit: bool,
+    ) -> Result<String> {
+        let stopped = if before_submit {
+            "nothing was submitted"
+        } else {
+            "no pull request was opened"
+        };
         let ec2 = self.ec2().await;
         let declared: Vec<&str> = self
             .config
@@ -879,7 +911,7 @@ impl Release {
             };
             let checks = ingestion::check_image(&facts, &declared, us_east_1, &hardening);
             if let Some(failure) = ingestion::first_failure(&checks) {
-                bail!("{path} ({}): {failure}\n  help: fix the image or the build, then run the release again; no pull request was opened", manifest.architecture);
+                bail!("{path} ({}): {failure}\n  help: fix the image or the build, then run the release again; {stopped}", manifest.architecture);
             }
             log::say(&format!(
                 "ingestion preflight: {image_id} ({}) keeps every rule",
@@ -898,6 +930,7 @@ impl Release {
         &self,
         manifests: &[(String, Manifest)],
         ingestion: &str,
+        listing: &[String],
     ) -> Result<Published> {
         let target = self.github.as_ref().expect("resolved when publishing");
         let (version, amis) =
@@ -922,6 +955,7 @@ impl Release {
                     date: &self.date,
                     manifests,
                     ingestion,
+                    listing,
                 };
                 publish::publish(&github, &inputs).await
             }
@@ -1191,7 +1225,17 @@ fn prepare_jobs(
             .manifest
             .clone()
             .unwrap_or_else(|| default_manifest(architecture, several));
-        let manifest_path = request.workspace.join(relative);
+        let manifest_path = match request.caller {
+            // The action's `manifest` input stays in the workspace; a path given on the
+            // command line is the user's own choice.
+            Caller::Action => files::in_workspace(
+                &request.workspace,
+                &relative,
+                "the `manifest` input",
+                files::Expect::FileOrMissing,
+            )?,
+            Caller::Cli => request.workspace.join(relative),
+        };
         jobs.push(prepare_job(
             request,
             env,
@@ -1383,7 +1427,15 @@ fn manifest_paths(request: &Request, architectures: &[Architecture]) -> Result<V
     }
     let mut found = Vec::new();
     for entry in &request.manifests {
-        let path = request.workspace.join(entry);
+        let path = match request.caller {
+            Caller::Action => files::in_workspace(
+                &request.workspace,
+                entry,
+                "the `manifests` input",
+                files::Expect::FileOrDir,
+            )?,
+            Caller::Cli => request.workspace.join(entry),
+        };
         if path.is_dir() {
             let mut in_dir = json_files(&path, 2)?;
             if in_dir.is_empty() {
@@ -1398,6 +1450,16 @@ fn manifest_paths(request: &Request, architectures: &[Architecture]) -> Result<V
                     .into());
             }
             in_dir.sort();
+            if request.caller == Caller::Action {
+                for file in &in_dir {
+                    files::in_workspace(
+                        &request.workspace,
+                        file,
+                        "the `manifests` input",
+                        files::Expect::File,
+                    )?;
+                }
+            }
             found.extend(in_dir);
         } else if path.is_file() {
             found.push(path);
@@ -1453,14 +1515,8 @@ fn check_templates(release: &Release) -> Result<()> {
         return Ok(());
     }
     for target in &release.config.templates {
-        let path = release.workspace.join(&target.path);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            file_error(
-                format!("cannot read template {}", target.path.display()),
-                e,
-                "check templates[].path",
-            )
-        })?;
+        let (_, bytes) =
+            files::read_bytes_in_workspace(&release.workspace, &target.path, "templates[].path")?;
         Template::parse_bytes(&bytes)
             .map_err(|e| diagnostic::template_error(&target.path.display().to_string(), e))?;
     }
@@ -1567,15 +1623,6 @@ fn record_publish(manifests: &mut [(String, Manifest)], span: Span) {
     }
 }
 
-/// Region names joined for a message.
-fn join(regions: &[&String]) -> String {
-    regions
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Announces the available AMIs (a notice in GitHub Actions).
 fn announce(manifest: &Manifest, path: &Path) {
     let amis: Vec<String> = manifest
@@ -1612,13 +1659,9 @@ pub fn edit_template(
 /// The PR body template: the config's replacement, else the bundled one.
 pub fn read_body_template(config: &Config, workspace: &Path) -> Result<String> {
     match &config.pull_request.body_template {
-        Some(relative) => std::fs::read_to_string(workspace.join(relative)).map_err(|e| {
-            file_error(
-                format!("cannot read the PR body template {}", relative.display()),
-                e,
-                "check pull-request.body-template, which is relative to the workspace",
-            )
-        }),
+        Some(relative) => {
+            files::read_in_workspace(workspace, relative, "pull-request.body-template")
+        }
         None => Ok(plan::render::DEFAULT_PR_BODY.to_owned()),
     }
 }
@@ -1632,13 +1675,7 @@ pub(crate) fn read_user_data(
     run_id: &str,
     version: &Version,
 ) -> Result<(userdata::UserData, String)> {
-    let script = std::fs::read_to_string(workspace.join(script_path)).map_err(|e| {
-        file_error(
-            format!("cannot read the build script {}", script_path.display()),
-            e,
-            "check build.script, which is relative to the repository root",
-        )
-    })?;
+    let script = files::read_in_workspace(workspace, script_path, "build.script")?;
     let digest = sha256_hex(script.as_bytes());
     let user_data =
         userdata::render_user_data(&script, run_id, version.as_str(), &config.product.name)
@@ -1692,18 +1729,23 @@ where
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let cancel = CancellationToken::new();
         let watcher = cancel.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{signal, SignalKind};
             let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+            // From here a signal cancels the run instead of ending the process.
+            files::cooperative(true);
             let name = tokio::select! { _ = term.recv() => "SIGTERM", _ = int.recv() => "SIGINT" };
             log::say(&format!("received {name}: stopping, cleaning up the builder and writing the manifest (a second signal exits at once)"));
             watcher.cancel();
             tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            files::remove_temporary_files();
             std::process::exit(i32::from(EXIT_CANCELLED));
         });
         work(cancel).await
-    })
+    });
+    files::cooperative(false);
+    result
 }

@@ -415,6 +415,16 @@ mod tests {
     }
 
     #[test]
+    fn a_product_name_with_a_control_character_is_refused() {
+        // A newline would start a shell command in the builder's user-data (issue 13).
+        let err = parse(&MINIMAL.replace("name: Example Product", "name: \"Example\\npoweroff\""))
+            .unwrap_err();
+        assert_eq!(err.key, "product.name", "{err}");
+        assert!(err.message.contains("control character"), "{err}");
+        assert!(err.help.contains("one line"), "{err}");
+    }
+
+    #[test]
     fn inputs_replace_typed_values_and_leave_the_rest_as_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.yml");

@@ -13,7 +13,7 @@ use super::types::{checked_string, non_empty, AccountId, WorkspacePath};
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
 pub struct Product {
-    /// The listing's name, used in titles.
+    /// The listing's name, used in titles: one line, without control characters.
     #[serde(deserialize_with = "product_name")]
     #[schemars(length(min = 1))]
     pub name: String,
@@ -32,6 +32,15 @@ fn product_name<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
         return Err(super::types::Invalid::new(
             "the product name is empty",
             "set product.name to the listing's name",
+        )
+        .into_de());
+    }
+    // The name reaches the builder's user-data, titles, the PR body and the log: a newline
+    // there would start a shell command or a workflow command.
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(super::types::Invalid::new(
+            format!("the product name contains the control character {c:?}"),
+            "write product.name on one line, without tabs or control characters",
         )
         .into_de());
     }

@@ -487,7 +487,12 @@ pub fn listed_versions(entity: &Value) -> Vec<ListedVersion> {
 
 /// The regions the listing offers (`RegionAvailability.Regions`, `region_availability.py`).
 pub fn listed_regions(entity: &Value) -> Vec<String> {
-    entity["RegionAvailability"]["Regions"]
+    strings(&entity["RegionAvailability"]["Regions"])
+}
+
+/// The strings of a JSON array (none when it is not one).
+fn strings(value: &Value) -> Vec<String> {
+    value
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
@@ -495,6 +500,64 @@ pub fn listed_regions(entity: &Value) -> Vec<String> {
         .filter_map(Value::as_str)
         .map(str::to_owned)
         .collect()
+}
+
+/// The instance types the listing sells (`Compatibility.AvailableInstanceTypes` of the
+/// `AmiProduct@1.0` entity) and those it restricts (`RestrictedInstanceTypes`).
+pub fn listed_instance_types(entity: &Value) -> (Vec<String>, Vec<String>) {
+    let compatibility = &entity["Compatibility"];
+    (
+        strings(&compatibility["AvailableInstanceTypes"]),
+        strings(&compatibility["RestrictedInstanceTypes"]),
+    )
+}
+
+/// What the live listing says against a release, one sentence each, for the PR and the
+/// summary: release regions the listing does not offer, listing regions the release does not
+/// copy to (only when `regions` is the release's whole list), and a recommended instance type
+/// the listing does not sell.
+pub fn listing_notes(
+    entity: &Value,
+    product: &str,
+    regions: &[String],
+    regions_are_complete: bool,
+    recommended: &str,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let listed = listed_regions(entity);
+    let shown = |items: &[&String]| {
+        items
+            .iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let not_offered: Vec<&String> = regions.iter().filter(|r| !listed.contains(r)).collect();
+    if !listed.is_empty() && !not_offered.is_empty() {
+        notes.push(format!(
+            "{product} is not offered in {}: the template's AMIs there are not sold (add the regions to the listing, or leave them out of `regions`)",
+            shown(&not_offered)
+        ));
+    }
+    let lacking: Vec<&String> = listed.iter().filter(|r| !regions.contains(r)).collect();
+    if regions_are_complete && !lacking.is_empty() {
+        notes.push(format!(
+            "{product} is offered in {}, which this release does not copy to: buyers there launch an AMI the template does not map (add them to `regions`)",
+            shown(&lacking)
+        ));
+    }
+    let (available, restricted) = listed_instance_types(entity);
+    let recommended = recommended.to_owned();
+    if restricted.contains(&recommended) {
+        notes.push(format!(
+            "the recommended instance type `{recommended}` (load-form.recommended-instance-type) is restricted in the listing: choose one it sells"
+        ));
+    } else if !available.is_empty() && !available.contains(&recommended) {
+        notes.push(format!(
+            "the recommended instance type `{recommended}` (load-form.recommended-instance-type) is not among the listing's instance types: choose one it sells, or add it to the listing"
+        ));
+    }
+    notes
 }
 
 /// What the listing says of a version about to be released.

@@ -217,6 +217,11 @@ pub struct SummaryFacts<'a> {
     pub change_set: Option<&'a ChangeSetState>,
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
+    /// The AWS account the release ran in, and whether it was checked against the seller
+    /// account; `None` when no AWS stage ran.
+    pub seller: Option<&'a str>,
+    /// What the live listing says against this release, one sentence each.
+    pub listing: &'a [String],
 }
 
 /// The step summary of a dry run: a table of what the release would make (AMI names, base
@@ -278,13 +283,28 @@ pub fn dry_run_markdown(product: &str, version: &Version, plan: &ReleasePlan) ->
     md
 }
 
-/// The step summary: outcome, a region table per architecture, and the pull request.
-pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
+/// The summary's title, how the run ended, the AWS account and the listing's warnings.
+fn summary_head(facts: &SummaryFacts<'_>) -> String {
     let mut md = format!("## marketplace-release: {}\n\n", facts.title);
     match &facts.stopped {
         Some(why) => md.push_str(&format!("**Stopped:** {}\n\n", cell(why))),
         None => md.push_str(&format!("Stages: {} — done.\n\n", facts.stages)),
     }
+    if let Some(seller) = facts.seller {
+        md.push_str(&format!("AWS: {}.\n\n", cell(seller)));
+    }
+    for note in facts.listing {
+        md.push_str(&format!(
+            "> [!WARNING]\n> The live listing: {}\n\n",
+            cell(note)
+        ));
+    }
+    md
+}
+
+/// The step summary: outcome, a region table per architecture, and the pull request.
+pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
+    let mut md = summary_head(facts);
     for (path, manifest) in facts.manifests {
         md.push_str(&format!(
             "### {} — `{}`\n\nManifest: `{path}`{}\n\n",
@@ -436,7 +456,17 @@ mod tests {
             stopped: None,
             change_set: None,
             ingestion: "- [x] ENA support: ami-1 has EnaSupport\n",
+            seller: Some("account 123456789012; not checked against the seller account (set product.seller-account to check it)"),
+            listing: &["prod-x is not offered in `sa-east-1`".to_owned()],
         });
+        assert!(
+            md.contains("> [!WARNING]\n> The live listing: prod-x is not offered in `sa-east-1`"),
+            "{md}"
+        );
+        assert!(
+            md.contains("AWS: account 123456789012; not checked against the seller account"),
+            "{md}"
+        );
         assert!(
             md.contains("| us-east-1 | `ami-1` | available | 3m 12s |"),
             "{md}"
@@ -467,6 +497,8 @@ mod tests {
             stopped: None,
             change_set: None,
             ingestion: "",
+            seller: None,
+            listing: &[],
         });
         assert!(
             md.contains("> [!WARNING]\n> `cfn/t.yaml`: NEW mapping key `ARM64` added"),

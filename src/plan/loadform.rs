@@ -110,7 +110,8 @@ pub fn fields(
     fields
 }
 
-/// The fields as CSV: a `Field,Value` header, then one row per field.
+/// The fields as CSV: a `Field,Value` header, then one row per field. A cell a spreadsheet
+/// would run as a formula is written with a leading `'` (see [`formula_safe`]).
 pub fn to_csv(fields: &[Field]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
@@ -118,16 +119,64 @@ pub fn to_csv(fields: &[Field]) -> String {
         .expect("writing to memory");
     for field in fields {
         writer
-            .write_record([&field.label, &field.value])
+            .write_record([&*formula_safe(&field.label), &*formula_safe(&field.value)])
             .expect("writing to memory");
     }
     String::from_utf8(writer.into_inner().expect("writing to memory"))
         .expect("CSV of UTF-8 strings")
 }
 
+/// A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`,
+/// so that a spreadsheet shows it as text instead of running it as a formula (OWASP, "CSV
+/// Injection": <https://owasp.org/www-community/attacks/CSV_Injection>). Release notes and
+/// other values come from the config and the repository, and the CSV is opened by the person
+/// who fills the form.
+pub fn formula_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_start_with_a_quote() {
+        let rows: Vec<Field> = [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "a=b",
+        ]
+        .iter()
+        .map(|v| Field {
+            label: "Release notes".into(),
+            value: (*v).into(),
+            code: false,
+        })
+        .collect();
+        let csv = to_csv(&rows);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let values: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+        assert_eq!(
+            values,
+            [
+                "'=HYPERLINK(\"http://x\")",
+                "'+1",
+                "'-2",
+                "'@SUM(A1)",
+                "'\tx",
+                "'\rx",
+                "a=b"
+            ]
+        );
+    }
 
     fn form() -> LoadForm {
         let config = crate::config::Config::parse(

@@ -18,7 +18,7 @@ use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
 use crate::template::{Change, TemplateError};
 use loadform::{Field, SourceAmi};
-use render::RenderError;
+use render::{code_span, RenderError};
 
 /// Marketplace limits the version title to 64 characters.
 pub const MAX_VERSION_TITLE: usize = 64;
@@ -161,6 +161,12 @@ impl ReleasePlan {
         if self.placeholder_amis {
             out.push_str("AMI IDs: placeholders (ami-000000000000001xx); pass --amis AMIS.json to plan with real ones\n");
         }
+        out.push_str(&match &config.product.seller_account {
+            Some(account) => format!(
+                "AWS account: {account} (product.seller-account); a run with credentials of another account is refused\n"
+            ),
+            None => "AWS account: whichever the credentials belong to, not checked (set product.seller-account to have it checked; the run's summary names it)\n".to_owned(),
+        });
         out.push_str(&format!(
             "Branch: {} → {}\n",
             self.branch,
@@ -273,6 +279,9 @@ struct BodyContext<'a> {
     timeline: String,
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     ingestion: &'a str,
+    /// What the live listing says against this release (regions, instance type), one
+    /// sentence each; empty when it was not checked.
+    listing: &'a [String],
 }
 
 /// An architecture's AMI that marketplace-release did not build.
@@ -380,6 +389,8 @@ pub struct PlanInputs<'a> {
     pub manifests: &'a [(String, Manifest)],
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
+    /// The listing check's warnings, one sentence each.
+    pub listing: &'a [String],
 }
 
 /// Placeholder AMI IDs, recognisable and valid: `ami-000000000000000` + two digits.
@@ -465,10 +476,17 @@ fn summarize(changes: &[Change]) -> String {
                 parameter,
                 old,
                 new,
-            } => params.push(format!("{parameter} {old} → {new}")),
-            Change::AllowedValueAdded { parameter, value } => {
-                params.push(format!("{value} added to {parameter} AllowedValues"))
-            }
+            } => params.push(format!(
+                "{} {} → {}",
+                code_span(parameter),
+                code_span(old),
+                code_span(new)
+            )),
+            Change::AllowedValueAdded { parameter, value } => params.push(format!(
+                "{} added to {} AllowedValues",
+                code_span(value),
+                code_span(parameter)
+            )),
         }
     }
     let mut parts = Vec::new();
@@ -754,7 +772,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
     let body = BodyContext {
         marker: format!(
             "<!-- marketplace-release: product={} version={} -->",
-            config.product.name.replace("--", "-"),
+            comment_text(&config.product.name),
             version
         ),
         product: &config.product,
@@ -777,6 +795,7 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
             timeline::Phases::BeforePublish,
         ),
         ingestion: inputs.ingestion,
+        listing: inputs.listing,
     };
     let (pr_body, load_form) = render_body_within_limit(inputs.body_template, body)?;
 
@@ -796,6 +815,19 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         pr_title,
         pr_body,
     })
+}
+
+/// `text` for inside an HTML comment: without `<`, `>` and `!` nothing in it can close the
+/// comment (`-->`, `--!>`) or open another, and without `--` it stays valid HTML.
+fn comment_text(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>' | '!'))
+        .collect();
+    while out.contains("--") {
+        out = out.replace("--", "-");
+    }
+    out
 }
 
 /// The version title and release notes, rendered from the load form templates; the title is
@@ -928,8 +960,30 @@ mod tests {
         ];
         assert_eq!(
             summarize(&changes),
-            "1 AMI updated; 1 region added (eu-west-3); V 1 → 2"
+            "1 AMI updated; 1 region added (eu-west-3); `V` `1` → `2`"
         );
         assert_eq!(summarize(&[]), "no change");
+        // A default from the template cannot open an HTML comment that hides the body.
+        let hidden = summarize(&[Change::ParameterDefault {
+            parameter: "V".into(),
+            old: "<!-- @team".into(),
+            new: "2".into(),
+        }]);
+        assert_eq!(hidden, "`V` `<!-- @team` → `2`");
+    }
+
+    #[test]
+    fn the_hidden_marker_cannot_be_closed_by_the_product_name() {
+        for name in ["a --->b", "a--!>b", "<!-- x", "a - - > b"] {
+            let text = comment_text(name);
+            let marker = format!("<!-- marketplace-release: product={text} version=1 -->");
+            assert_eq!(marker.matches("-->").count(), 1, "{marker}");
+            assert!(
+                !marker.contains("--!>") && marker.matches("<!--").count() == 1,
+                "{marker}"
+            );
+            assert!(!text.contains("--"), "{text}");
+        }
+        assert_eq!(comment_text("Neo4j Enterprise 5-x"), "Neo4j Enterprise 5-x");
     }
 }

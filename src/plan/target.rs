@@ -44,7 +44,7 @@ impl TargetNotes {
                 self.stale_regions.len(),
                 plural(self.stale_regions.len()),
                 if self.stale_regions.len() == 1 { "s" } else { "" },
-                self.stale_regions.join(", ")
+                quoted(&self.stale_regions)
             ));
         }
         if self.version_not_written {
@@ -65,7 +65,7 @@ fn plural(n: usize) -> &'static str {
 fn quoted(items: &[String]) -> String {
     items
         .iter()
-        .map(|k| format!("`{k}`"))
+        .map(|k| crate::plan::render::code_span(k))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -169,6 +169,32 @@ mod tests {
     }
 
     #[test]
+    fn the_build_log_goes_to_the_console_only_and_never_into_the_ami() {
+        let text = decode(&render_user_data("make install\n", "r1", "1.0", "P").unwrap());
+        let wrapper: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect();
+        let redirect = wrapper
+            .iter()
+            .find(|l| l.starts_with("exec "))
+            .expect("the wrapper redirects its output");
+        assert_eq!(*redirect, "exec > /dev/console 2>&1");
+        for line in &wrapper {
+            assert!(
+                !line.contains("/var/log/"),
+                "writes a log into the AMI: {line}"
+            );
+            assert!(
+                !line.contains("tee "),
+                "copies the output somewhere: {line}"
+            );
+        }
+        // cloud-init keeps a copy of the user-data and its output; the hardening removes both.
+        assert!(text.contains("cloud-init clean --logs"));
+    }
+
+    #[test]
     fn heredoc_end_word_never_occurs_in_the_script() {
         let script = "echo MARKETPLACE_RELEASE_SCRIPT_END_r1\n";
         let text = decode(&render_user_data(script, "r1", "1.0", "P").unwrap());

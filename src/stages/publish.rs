@@ -46,6 +46,8 @@ pub struct PublishInputs<'a> {
     pub manifests: &'a [(String, Manifest)],
     /// The ingestion preflight's checklist (Markdown), empty when it did not run.
     pub ingestion: &'a str,
+    /// The listing check's warnings, one sentence each.
+    pub listing: &'a [String],
 }
 
 /// What happened to the pull request.
@@ -343,6 +345,59 @@ impl<'a> Trees<'a> {
         Ok(None)
     }
 
+    /// The paths of files (and links and submodules) that differ between the trees `old` and
+    /// `new`, reading only the subtrees that differ.
+    async fn changed_paths(&mut self, old: &str, new: &str) -> Result<Vec<String>, GitHubError> {
+        let mut changed = Vec::new();
+        let mut queue = VecDeque::from([(old.to_owned(), new.to_owned(), String::new())]);
+        while let Some((old_sha, new_sha, dir)) = queue.pop_front() {
+            if old_sha == new_sha {
+                continue;
+            }
+            let old_entries = self.list(&old_sha).await?;
+            let new_entries = self.list(&new_sha).await?;
+            let mut names: Vec<&str> = old_entries
+                .iter()
+                .chain(&new_entries)
+                .map(|e| e.path.as_str())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            for name in names {
+                let find = |entries: &[TreeEntry]| entries.iter().find(|e| e.path == name).cloned();
+                let (before, after) = (find(&old_entries), find(&new_entries));
+                let path = if dir.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                let tree_sha = |e: &Option<TreeEntry>| {
+                    e.as_ref()
+                        .filter(|e| e.kind == "tree")
+                        .map(|e| e.sha.clone())
+                };
+                let same = matches!((&before, &after), (Some(b), Some(a)) if b.sha == a.sha && b.mode == a.mode);
+                if same {
+                    continue;
+                }
+                let (old_tree, new_tree) = (tree_sha(&before), tree_sha(&after));
+                if old_tree.is_some() || new_tree.is_some() {
+                    // A directory on either side: what differs below it (an empty side is "").
+                    queue.push_back((
+                        old_tree.unwrap_or_default(),
+                        new_tree.unwrap_or_default(),
+                        path.clone(),
+                    ));
+                }
+                let blob = |e: &Option<TreeEntry>| e.as_ref().is_some_and(|e| e.kind != "tree");
+                if blob(&before) || blob(&after) {
+                    changed.push(path);
+                }
+            }
+        }
+        Ok(changed)
+    }
+
     /// Whether the tree `branch` is exactly the tree `base` with `updates` written into it.
     async fn is_base_plus(
         &mut self,
@@ -368,6 +423,21 @@ impl<'a> Trees<'a> {
         }
         Ok(true)
     }
+}
+
+/// Whether `sha` is the base head `head` or one of its last [`BASE_HISTORY`] first parents.
+async fn on_base_history(github: &GitHub, head: &str, sha: &str) -> Result<bool, GitHubError> {
+    let mut at = head.to_owned();
+    for _ in 0..BASE_HISTORY {
+        if at == sha {
+            return Ok(true);
+        }
+        match github.commit(&at).await?.parents.first() {
+            Some(parent) => at = parent.sha.clone(),
+            None => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 /// How the release branch was moved, to put it back if the pull request cannot be opened.
@@ -451,7 +521,13 @@ pub async fn publish(github: &GitHub, inputs: &PublishInputs<'_>) -> Result<Publ
     }
     let branch_head = github.branch_head(&branch).await?;
     let up_to_date = match &branch_head {
-        Some(head) => is_current(github, &mut trees, &repo, &branch, head, &base, &updates).await?,
+        Some(head) => {
+            let ours = OurPaths::of(config);
+            is_current(
+                github, &mut trees, &repo, &branch, head, &base, &updates, &ours,
+            )
+            .await?
+        }
         None => false,
     };
     let (commit_sha, written) = match (&branch_head, up_to_date) {
@@ -554,6 +630,7 @@ async fn plan_on_base(
             date: inputs.date,
             manifests: inputs.manifests,
             ingestion: inputs.ingestion,
+            listing: inputs.listing,
         },
     )
     .map_err(|e| {
@@ -567,8 +644,57 @@ async fn plan_on_base(
     Ok((plan, texts, modes))
 }
 
+/// The paths a release commit may change: the templates, the load form CSV and the
+/// manifests directory of the config.
+struct OurPaths {
+    files: Vec<String>,
+    dir: Option<String>,
+}
+
+impl OurPaths {
+    fn of(config: &Config) -> Self {
+        let mut files: Vec<String> = config
+            .templates
+            .iter()
+            .map(|t| repo_path(&t.path))
+            .collect();
+        files.extend(
+            config
+                .pull_request
+                .load_form_csv
+                .as_ref()
+                .map(|p| repo_path(p)),
+        );
+        Self {
+            files,
+            dir: config
+                .pull_request
+                .manifests_path
+                .as_ref()
+                .map(|d| repo_path(d)),
+        }
+    }
+
+    fn allows(&self, path: &str) -> bool {
+        self.files.iter().any(|f| f == path)
+            || self.dir.as_ref().is_some_and(|d| {
+                path.strip_prefix(d.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
+}
+
+/// How far back in the base branch's first-parent history the parent of an earlier release
+/// commit is looked for (the base moves on while a release waits for review).
+const BASE_HISTORY: usize = 100;
+
 /// Whether the release branch (at `head`) already holds exactly this release on the current
-/// base. Refuses a branch whose head marketplace-release did not make.
+/// base. Refuses a branch whose head marketplace-release did not make: the head must carry our
+/// trailer as a line of its own, have one parent that is on the base branch, and change only
+/// our paths. A squash merge of an earlier release PR carries the trailer too: a branch
+/// pointed at one passes only when that merge changed nothing but our paths, and then the
+/// commit is on the base, so moving the branch loses nothing.
+#[allow(clippy::too_many_arguments)]
 async fn is_current(
     github: &GitHub,
     trees: &mut Trees<'_>,
@@ -577,13 +703,47 @@ async fn is_current(
     head: &str,
     base: &Base,
     updates: &[FileUpdate],
+    ours: &OurPaths,
 ) -> Result<bool> {
     let commit = github.commit(head).await?;
-    if !commit.message.contains(TRAILER) {
-        let subject = commit.message.lines().next().unwrap_or_default();
-        anyhow::bail!("the branch `{branch}` of {repo} has a commit marketplace-release did not make ({}: \"{subject}\"), which a re-run would overwrite\n  help: merge or close its pull request and delete the branch, or set pull-request.branch to another name", &head[..head.len().min(12)]);
+    let short = &head[..head.len().min(12)];
+    let subject = commit.message.lines().next().unwrap_or_default().to_owned();
+    let refuse = |why: String| {
+        anyhow!("the branch `{branch}` of {repo} has a commit marketplace-release did not make ({short}: \"{subject}\": {why}), which a re-run would overwrite\n  help: merge or close its pull request and delete the branch, or set pull-request.branch to another name")
+    };
+    if !commit
+        .message
+        .lines()
+        .any(|line| line.trim_end() == TRAILER)
+    {
+        return Err(refuse(format!("no `{TRAILER}` trailer")));
     }
-    let on_base = commit.parents.len() == 1 && commit.parents[0].sha == base.sha;
+    let [parent] = commit.parents.as_slice() else {
+        return Err(refuse(format!(
+            "{} parents, where ours have one",
+            commit.parents.len()
+        )));
+    };
+    let parent_tree = github.commit(&parent.sha).await?.tree.sha;
+    let changed = trees.changed_paths(&parent_tree, &commit.tree.sha).await?;
+    let others: Vec<&String> = changed.iter().filter(|p| !ours.allows(p)).collect();
+    if !others.is_empty() {
+        return Err(refuse(format!(
+            "it changes {}, which a release does not write",
+            others
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if !on_base_history(github, &base.sha, &parent.sha).await? {
+        return Err(refuse(format!(
+            "its parent is not among the last {BASE_HISTORY} commits of `{}`",
+            base.name
+        )));
+    }
+    let on_base = parent.sha == base.sha;
     Ok(on_base
         && trees
             .is_base_plus(&base.tree, &commit.tree.sha, updates)

@@ -11,10 +11,13 @@ use aws_sdk_ec2::types::Filter;
 
 use super::repo;
 
-/// moto and the proxy, stopped on drop.
+/// moto and the proxy, stopped on drop. On drop, every call the proxy received is also checked
+/// against `iam/policy.json` (`common::iam`): a call the policy would deny fails the test.
 pub struct Ec2Stack {
     moto: Child,
     proxy: Child,
+    /// Holds the proxy's call log (`EC2_PROXY_CALL_LOG`).
+    log_dir: tempfile::TempDir,
     /// The moto endpoint.
     pub moto_url: String,
     /// The proxy endpoint the binary uses.
@@ -67,9 +70,11 @@ impl Ec2Stack {
             .spawn()
             .expect("moto_server starts");
         let moto_url = format!("http://127.0.0.1:{moto_port}");
+        let log_dir = tempfile::tempdir().unwrap();
         let proxy = Command::new(bin.join("python"))
             .arg(repo().join("tests/support/ec2_proxy.py"))
             .args([&proxy_port.to_string(), &moto_url])
+            .env("EC2_PROXY_CALL_LOG", log_dir.path().join("calls.jsonl"))
             .stdout(Stdio::null())
             .spawn()
             .expect("the proxy starts");
@@ -82,6 +87,7 @@ impl Ec2Stack {
         let stack = Self {
             moto,
             proxy,
+            log_dir,
             moto_url,
             proxy_url: format!("http://127.0.0.1:{proxy_port}"),
             runtime,
@@ -157,6 +163,11 @@ impl Ec2Stack {
             .unwrap_or(0)
     }
 
+    /// Every call the proxy received so far, one JSON object each (see `ec2_proxy.py`).
+    pub fn call_log(&self) -> Vec<serde_json::Value> {
+        super::iam::read_log(&self.log_dir.path().join("calls.jsonl"))
+    }
+
     /// A client that reads moto directly.
     pub fn client(&self, region: &str) -> aws_sdk_ec2::Client {
         let config = aws_sdk_ec2::Config::builder()
@@ -168,6 +179,82 @@ impl Ec2Stack {
             ))
             .build();
         aws_sdk_ec2::Client::from_conf(config)
+    }
+
+    /// An x86_64 image moto ships in us-east-1 (owner `amazon`): a base image, or a vendor's
+    /// existing AMI.
+    pub fn amazon_x86_image(&self) -> String {
+        let out = self
+            .block_on(
+                self.client("us-east-1")
+                    .describe_images()
+                    .owners("amazon")
+                    .filters(
+                        aws_sdk_ec2::types::Filter::builder()
+                            .name("architecture")
+                            .values("x86_64")
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap();
+        out.images()[0].image_id().unwrap().to_owned()
+    }
+
+    /// An image in us-east-1 that keeps every ingestion rule, as a finished build leaves it:
+    /// made with CreateImage from an instance of an x86_64 image moto ships, IMDSv2 required
+    /// (set through the proxy, which reports what moto drops).
+    pub fn ingestible_image(&self) -> String {
+        let moto = self.client("us-east-1");
+        let config = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .endpoint_url(&self.proxy_url)
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .build();
+        let proxied = aws_sdk_ec2::Client::from_conf(config);
+        let base = self.amazon_x86_image();
+        self.block_on(async {
+            let run = moto
+                .run_instances()
+                .image_id(base)
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .min_count(1)
+                .max_count(1)
+                .send()
+                .await
+                .unwrap();
+            let instance = run.instances()[0].instance_id().unwrap().to_owned();
+            let image = moto
+                .create_image()
+                .instance_id(&instance)
+                .name(format!("released-{instance}"))
+                .send()
+                .await
+                .unwrap()
+                .image_id()
+                .unwrap()
+                .to_owned();
+            proxied
+                .modify_image_attribute()
+                .image_id(&image)
+                .imds_support(
+                    aws_sdk_ec2::types::AttributeValue::builder()
+                        .value("v2.0")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            moto.terminate_instances()
+                .instance_ids(instance)
+                .send()
+                .await
+                .unwrap();
+            image
+        })
     }
 
     /// Runs a future on the stack's runtime.
@@ -267,6 +354,17 @@ impl Drop for Ec2Stack {
         let _ = self.moto.kill();
         let _ = self.proxy.wait();
         let _ = self.moto.wait();
+        if std::thread::panicking() {
+            return;
+        }
+        // The scenario's calls, every one, against the shipped policy (issue 13).
+        let report = super::iam::check(&super::iam::Policy::shipped(), &self.call_log());
+        eprintln!("IAM policy check: {report}");
+        assert!(
+            report.denied.is_empty(),
+            "iam/policy.json would deny calls this scenario made:\n{}",
+            report.denied.join("\n")
+        );
     }
 }
 

@@ -44,6 +44,10 @@ pub struct ChangeSet {
 #[derive(Default)]
 pub struct State {
     pub requests: Vec<Request>,
+    /// Each call as `common::iam` reads it: `service`, `action`, `region`, and for
+    /// StartChangeSet its `intent` and `changes` (`change_type`, `entity_arn`), for the
+    /// Describe calls the `resource` ARN. Checked against `iam/policy.json` on drop.
+    pub calls: Vec<Value>,
     pub change_sets: Vec<ChangeSet>,
     /// Describes before a change set ends (the first ones say PREPARING, then APPLYING).
     pub describes_until_done: u32,
@@ -442,6 +446,66 @@ fn answer(state: &mut State, method: &Method, path: &str, query: &str, body: &Va
     }
 }
 
+/// An entity's ARN: `arn:aws:aws-marketplace:us-east-1:ACCOUNT:AWSMarketplace/TYPE/ID`, the
+/// type without its version ("Resource types defined by AWS Marketplace Catalog", Service
+/// Authorization Reference,
+/// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsmarketplacecatalog.html>;
+/// "Allowing actions on specific resources",
+/// <https://docs.aws.amazon.com/marketplace/latest/APIReference/catalog-api-access-control.html>).
+pub fn entity_arn(entity_type: &str, id: &str) -> String {
+    let kind = entity_type.split('@').next().unwrap_or_default();
+    format!(
+        "arn:aws:aws-marketplace:us-east-1:{}:AWSMarketplace/{kind}/{id}",
+        super::iam::ACCOUNT
+    )
+}
+
+/// The call log entry of one request (see [`State::calls`]).
+fn logged(method: &Method, path: &str, query: &str, body: &Value) -> Value {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let action = path.trim_start_matches('/');
+    let mut call = json!({"service": "aws-marketplace", "action": action, "region": "us-east-1"});
+    match (method.as_str(), action) {
+        ("POST", "StartChangeSet") => {
+            call["intent"] = body["Intent"].clone();
+            call["changes"] = body["ChangeSet"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| {
+                    json!({
+                        "change_type": c["ChangeType"],
+                        "entity_arn": entity_arn(
+                            c["Entity"]["Type"].as_str().unwrap_or_default(),
+                            c["Entity"]["Identifier"].as_str().unwrap_or_default(),
+                        ),
+                    })
+                })
+                .collect();
+        }
+        ("GET", "DescribeChangeSet") => {
+            call["resource"] = json!(format!(
+                "arn:aws:aws-marketplace:us-east-1:{}:AWSMarketplace/ChangeSet/{}",
+                super::iam::ACCOUNT,
+                param("changeSetId")
+            ));
+        }
+        // The fake's entities are AMI products (its DescribeEntity answers AmiProduct@1.0).
+        ("GET", "DescribeEntity") => {
+            call["resource"] = json!(entity_arn("AmiProduct@1.0", &param("entityId")));
+        }
+        _ => {}
+    }
+    call
+}
+
 /// A running fake.
 pub struct FakeCatalog {
     /// The endpoint for `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
@@ -465,6 +529,8 @@ impl FakeCatalog {
                     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let query = uri.query().unwrap_or_default().to_owned();
                     let mut state = shared.lock().unwrap();
+                    let call = logged(&method, uri.path(), &query, &json_body);
+                    state.calls.push(call);
                     state.requests.push(Request {
                         operation: format!("{method} {}", uri.path()),
                         body: json_body.clone(),
@@ -486,6 +552,12 @@ impl FakeCatalog {
         self.state.lock().unwrap()
     }
 
+    /// The calls so far, checked against `iam/policy.json` (`common::iam`).
+    pub fn iam_report(&self) -> super::iam::Report {
+        let calls = self.state().calls.clone();
+        super::iam::check(&super::iam::Policy::shipped(), &calls)
+    }
+
     /// The environment that points the SDK's Catalog client (only) at this fake.
     pub fn env(&self) -> Vec<(String, String)> {
         [
@@ -501,5 +573,21 @@ impl FakeCatalog {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+    }
+}
+
+impl Drop for FakeCatalog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        // Every call the scenario made, against the shipped policy (issue 13).
+        let report = self.iam_report();
+        eprintln!("IAM policy check (Catalog): {report}");
+        assert!(
+            report.denied.is_empty(),
+            "iam/policy.json would deny Catalog calls this scenario made:\n{}",
+            report.denied.join("\n")
+        );
     }
 }

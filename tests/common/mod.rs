@@ -10,6 +10,7 @@ pub mod action;
 pub mod aws;
 pub mod catalog;
 pub mod github;
+pub mod iam;
 pub mod openapi;
 
 use marketplace_release::domain::ami::{AmiId, AmiSet, Region};

@@ -47,6 +47,12 @@ and, per the scenario JSON posted to /__control/scenario (each key optional):
   (DescribeStackEvents) are the play's, newest first; moto's stack is deleted when the play's is.
   The `throttle` knob answers CloudFormation actions with `Throttling`.
 
+- (not a scenario key: the environment variable `EC2_PROXY_CALL_LOG`, a file) logs every call
+  it receives, before any fault above is played, one JSON line each, for `tests/common/iam.rs` to evaluate `iam/policy.json`
+  against: `service` (the SigV4 scope's: ec2, sts, iam, servicequotas), `action`, `region`,
+  `params` (the request's parameters, all but UserData) and `tags` (resource ID -> {key: value}:
+  the tags moto holds, before the call, for the instances, images and snapshots the call names).
+
 It also applies CopyImage's tag specifications and CreateImage's snapshot tag specifications,
 which moto ignores or fails on. GET /__control/stats answers the counters: `calls`, `throttled`,
 `not_found`, `expired`, `unsupported`, `auth_failure` (each "Action region" -> count),
@@ -61,6 +67,7 @@ Usage: ec2_proxy.py LISTEN_PORT MOTO_URL
 import base64
 import gzip
 import json
+import os
 import re
 import sys
 import threading
@@ -189,6 +196,62 @@ def credential_scope(headers):
     """(access key, region, service) from the SigV4 `Credential=AKID/date/region/service/` scope."""
     match = re.search(r"Credential=([^/,\s]+)/[0-9]+/([a-z0-9-]+)/([a-z0-9-]+)/", headers.get("Authorization", ""))
     return match.groups() if match else (None, "us-east-1", "ec2")
+
+
+# Parameters naming the existing resources whose tags IAM conditions read (aws:ResourceTag/…):
+# the Service Authorization Reference for Amazon EC2,
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html , lists
+# aws:ResourceTag for the instance of CreateImage, GetConsoleOutput and TerminateInstances, the
+# image of ModifyImageAttribute and DeregisterImage, and the snapshot of ModifySnapshotAttribute
+# and DeleteSnapshot. Describe calls take no resource-level permissions.
+TAGGED_TARGETS = {
+    "CreateImage": "InstanceId",
+    "GetConsoleOutput": "InstanceId",
+    "TerminateInstances": "InstanceId",
+    "ModifyImageAttribute": "ImageId",
+    "DeregisterImage": "ImageId",
+    "ModifySnapshotAttribute": "SnapshotId",
+    "DeleteSnapshot": "SnapshotId",
+    "CreateTags": "ResourceId",
+}
+CALL_LOG = os.environ.get("EC2_PROXY_CALL_LOG")
+
+
+def log_call(service, action, region, params, tags):
+    """Appends one line to the call log (see the module's docstring)."""
+    if not CALL_LOG:
+        return
+    line = json.dumps(
+        {
+            "service": service,
+            "action": action,
+            "region": region,
+            "params": {key: value for key, value in params.items() if key != "UserData"},
+            "tags": tags,
+        },
+        sort_keys=True,
+    )
+    with LOCK:
+        with open(CALL_LOG, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+
+def resource_tags(moto, region, resource_ids):
+    """{resource ID: {key: value}} as moto holds them now (DescribeTags by resource-id)."""
+    tags = {resource: {} for resource in resource_ids}
+    if not resource_ids:
+        return tags
+    request = {"Action": "DescribeTags", "Filter.1.Name": "resource-id"}
+    for n, resource in enumerate(resource_ids, 1):
+        request[f"Filter.1.Value.{n}"] = resource
+    body = moto_try(moto, region, request)
+    if body:
+        root, ns, _ = parse_xml(body)
+        for item in root.iter(f"{ns}item"):
+            resource = item.findtext(f"{ns}resourceId")
+            if resource in tags:
+                tags[resource][item.findtext(f"{ns}key") or ""] = item.findtext(f"{ns}value") or ""
+    return tags
 
 
 def region_of(headers):
@@ -439,6 +502,7 @@ class Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         if target.startswith("ServiceQuotasV20190624."):
             action = target.split(".", 1)[1]
+            log_call("servicequotas", action, region, json.loads(raw or b"{}"), {})
             refused = self.admit(action, region, access_key, scenario, now)
             if refused:
                 code, status, message = JSON_AUTH_ERRORS.get(refused[0], (refused[0], 400, refused[1]))
@@ -452,6 +516,9 @@ class Handler(BaseHTTPRequestHandler):
         action = params.get("Action", "")
         key = f"{action} {region}"
         service = credential_scope(self.headers)[2]
+        if CALL_LOG:
+            targets = indexed(params, TAGGED_TARGETS[action]) if service == "ec2" and action in TAGGED_TARGETS else []
+            log_call(service, action, region, params, resource_tags(self.moto, region, targets))
         refused = self.admit(action, region, access_key, scenario, now)
         if refused:
             if service == "cloudformation":

@@ -334,3 +334,33 @@ fn versions_with_a_cloudformation_delivery_option_are_recognised() {
         listed_regions(&json!({"RegionAvailability": {"Regions": ["us-east-1", "eu-west-1"]}}));
     assert_eq!(regions, ["us-east-1", "eu-west-1"]);
 }
+
+#[test]
+fn listing_notes_name_regions_both_ways_and_an_instance_type_not_sold() {
+    let entity = json!({
+        "RegionAvailability": {"Regions": ["us-east-1", "eu-west-1", "ap-south-1"]},
+        "Compatibility": {"AvailableInstanceTypes": ["t3.large", "r6i.large"], "RestrictedInstanceTypes": ["t2.micro"]},
+    });
+    let ours = vec![
+        "us-east-1".to_owned(),
+        "eu-west-1".to_owned(),
+        "sa-east-1".to_owned(),
+    ];
+    let notes = listing_notes(&entity, "prod-x", &ours, true, "m5.large");
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(
+        notes[0].starts_with("prod-x is not offered in `sa-east-1`"),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1]
+            .starts_with("prod-x is offered in `ap-south-1`, which this release does not copy to"),
+        "{notes:?}"
+    );
+    assert!(notes[2].contains("`m5.large` (load-form.recommended-instance-type) is not among the listing's instance types"), "{notes:?}");
+    let restricted = listing_notes(&entity, "prod-x", &ours, false, "t2.micro");
+    assert_eq!(restricted.len(), 2, "{restricted:?}");
+    assert!(restricted[1].contains("`t2.micro`") && restricted[1].contains("is restricted"));
+    let sold = listing_notes(&entity, "prod-x", &ours[..2], false, "r6i.large");
+    assert!(sold.is_empty(), "{sold:?}");
+}
