@@ -467,9 +467,9 @@ fn unknown_operators_and_elements_are_refused() {
             "{statement} must be refused"
         );
     }
-    let unknown = json!({"service": "cloudformation", "action": "CreateStack", "region": "us-east-1", "params": {}});
+    let unknown = json!({"service": "cloudformation", "action": "UpdateStack", "region": "us-east-1", "params": {}});
     let message = authorizations(&unknown).unwrap_err();
-    assert!(message.contains("cloudformation:CreateStack"), "{message}");
+    assert!(message.contains("cloudformation:UpdateStack"), "{message}");
 }
 
 /// A RunInstances as the proxy logs it: the builder's tags on the instance and its volumes.
