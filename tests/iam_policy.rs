@@ -1,4 +1,5 @@
-//! `iam/policy.json` lists exactly the EC2, Marketplace Catalog and IAM actions the code calls:
+//! `iam/policy.json` lists exactly the EC2, Marketplace Catalog, IAM and CloudFormation actions
+//! the code calls:
 //! a new SDK call without its permission fails here, and so does a permission nothing uses.
 //! (STS GetCallerIdentity needs no permission.)
 
@@ -25,11 +26,14 @@ fn pascal(operation: &str) -> String {
 /// action (`.call("DescribeImages", …)`); Service Quotas errors name theirs
 /// (`from_sdk("GetServiceQuota", …)` in `src/aws/quotas.rs`); the one-client adapters call
 /// `self.client.operation()` (the Marketplace Catalog API in `aws/catalog.rs`, IAM in
-/// `aws/iam.rs`; `aws/sts.rs` calls only GetCallerIdentity, which needs no permission).
+/// `aws/iam.rs`; `aws/sts.rs` calls only GetCallerIdentity, which needs no permission); the
+/// CloudFormation adapter calls `self.client(region).operation()`, and passes the stack's
+/// service role (`.role_arn(…)` on CreateStack needs `iam:PassRole`).
 fn called_actions() -> BTreeSet<String> {
     let ec2 = regex::Regex::new(r#"\.call\(\s*"([A-Za-z]+)""#).unwrap();
     let quotas = regex::Regex::new(r#"from_sdk\(\s*"([A-Za-z]+)""#).unwrap();
     let catalog = regex::Regex::new(r"self\s*\.client\s*\.([a-z_]+)\(\)").unwrap();
+    let regional = regex::Regex::new(r"\.client\(region\)\s*\.([a-z_]+)\(\)").unwrap();
     let mut actions = BTreeSet::new();
     let mut stack = vec![common::repo().join("src")];
     while let Some(dir) = stack.pop() {
@@ -54,6 +58,16 @@ fn called_actions() -> BTreeSet<String> {
                             .captures_iter(&text)
                             .map(|c| format!("servicequotas:{}", &c[1])),
                     );
+                }
+                if name == "cloudformation.rs" {
+                    actions.extend(
+                        regional
+                            .captures_iter(&text)
+                            .map(|c| format!("cloudformation:{}", pascal(&c[1]))),
+                    );
+                    if text.contains(".role_arn(") {
+                        actions.insert("iam:PassRole".to_owned());
+                    }
                 }
                 let service = match path.file_name().and_then(|n| n.to_str()) {
                     Some("iam.rs") => "iam",
@@ -92,9 +106,15 @@ fn policy_actions() -> BTreeSet<String> {
     actions
         .into_iter()
         .filter(|a| {
-            ["ec2:", "aws-marketplace:", "servicequotas:", "iam:"]
-                .iter()
-                .any(|service| a.starts_with(service))
+            [
+                "ec2:",
+                "aws-marketplace:",
+                "servicequotas:",
+                "iam:",
+                "cloudformation:",
+            ]
+            .iter()
+            .any(|service| a.starts_with(service))
         })
         .collect()
 }
@@ -197,6 +217,44 @@ fn tags_are_allowed_only_while_creating_and_for_the_verification_result() {
         later["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"],
         serde_json::json!(["marketplace-release:verification"]),
         "only the verification result's key"
+    );
+}
+
+/// The CloudFormation calls are allowed only on stacks named with the verify stage's prefix,
+/// and `iam:PassRole` only to CloudFormation ("Grant a user permissions to pass a role to an
+/// AWS service", <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>:
+/// the `iam:PassedToService` condition key), on roles named with the same prefix.
+#[test]
+fn the_test_stack_rights_are_scoped_to_our_stacks_and_cloudformation() {
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("iam/policy.json")).unwrap(),
+    )
+    .unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let with = |prefix: &str| -> Vec<&serde_json::Value> {
+        statements
+            .iter()
+            .filter(|s| s["Action"].to_string().contains(prefix))
+            .collect()
+    };
+    let prefix = marketplace_release::domain::stack::StackName::PREFIX;
+    for statement in with("cloudformation:") {
+        assert_eq!(
+            statement["Resource"],
+            format!("arn:aws:cloudformation:*:*:stack/{prefix}*/*"),
+            "{statement}"
+        );
+    }
+    let pass = with("iam:PassRole");
+    assert_eq!(pass.len(), 1, "one statement allows iam:PassRole");
+    assert_eq!(pass[0]["Action"], "iam:PassRole", "alone in its statement");
+    assert_eq!(
+        pass[0]["Condition"]["StringEquals"]["iam:PassedToService"],
+        "cloudformation.amazonaws.com"
+    );
+    assert_eq!(
+        pass[0]["Resource"],
+        format!("arn:aws:iam::*:role/{prefix}*")
     );
 }
 
@@ -425,9 +483,9 @@ fn unknown_operators_and_elements_are_refused() {
             "{statement} must be refused"
         );
     }
-    let unknown = json!({"service": "cloudformation", "action": "CreateStack", "region": "us-east-1", "params": {}});
+    let unknown = json!({"service": "cloudformation", "action": "UpdateStack", "region": "us-east-1", "params": {}});
     let message = authorizations(&unknown).unwrap_err();
-    assert!(message.contains("cloudformation:CreateStack"), "{message}");
+    assert!(message.contains("cloudformation:UpdateStack"), "{message}");
 }
 
 /// A RunInstances as the proxy logs it: the builder's tags on the instance and its volumes.

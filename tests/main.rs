@@ -34,4 +34,5 @@ mod properties;
 mod release_workflow;
 mod seller_checks;
 mod timeline;
+mod verify_stack;
 mod verify_stage;

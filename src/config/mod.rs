@@ -14,6 +14,7 @@
 //! | `load_form.rs` | `load-form`: security group rules, protocols |
 //! | `submit.rs` | `submit`: intent, access endpoint |
 //! | `verify.rs` | `verify`: the test instance, its checks, what a failure does |
+//! | `verify_stack.rs` | `verify.stack`: the test stack's region, service role, template, parameters (secrets from the environment) |
 //! | `validate.rs` | the rules between keys, checked once everything is read |
 //! | `schema.rs` | the JSON Schema, derived from the types (`schema/marketplace-release.schema.json`) |
 //! | `reference.rs` | the README's config reference, rendered from the schema |
@@ -38,6 +39,7 @@ mod submit;
 pub mod types;
 mod validate;
 mod verify;
+pub mod verify_stack;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
 //! The stages that act on AWS and GitHub, in pipeline order: the AWS [`preflight`] (read-only
 //! checks of the account before anything is made), [`build`] the AMI (or [`import`] one the
-//! vendor has), [`copy`] and share it, [`publish`] the pull request, [`submit`] the version to
-//! AWS Marketplace; and what they share: cancellation, [`StageError`], the [`wait`] schedule
-//! and progress lines.
+//! vendor has), [`copy`] and share it, the verify stage's test [`stack`], [`publish`] the pull
+//! request, [`submit`] the version to AWS Marketplace; and what they share: cancellation,
+//! [`StageError`], the [`wait`] schedule and progress lines.
 
 pub mod build;
 pub mod copy;
@@ -10,6 +10,7 @@ pub mod import;
 pub mod instance;
 pub mod preflight;
 pub mod publish;
+pub mod stack;
 pub mod submit;
 pub mod verify;
 pub mod wait;

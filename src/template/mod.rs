@@ -240,6 +240,28 @@ pub struct ParameterSummary {
     pub version_parameters: Vec<String>,
 }
 
+/// A template parameter as a stack sees it: its name, whether it has a default, and whether
+/// its value is hidden (`NoEcho`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredParameter {
+    /// Its name.
+    pub name: String,
+    /// Whether it has a `Default` (a stack may then leave it out).
+    pub has_default: bool,
+    /// `NoEcho: true`: a secret, which a config may not hold.
+    pub no_echo: bool,
+}
+
+/// What a stack made from the template takes and gives: its parameters and the names of its
+/// outputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackInterface {
+    /// Every parameter under `Parameters`, in order.
+    pub parameters: Vec<DeclaredParameter>,
+    /// Every output name under `Outputs`, in order.
+    pub outputs: Vec<String>,
+}
+
 /// A parsed template, ready to edit.
 pub struct Template<'t> {
     text: &'t str,
@@ -312,6 +334,37 @@ impl<'t> Template<'t> {
     /// version parameter candidates.
     pub fn parameters(&self) -> ParameterSummary {
         edit::release_parameters(&self.root)
+    }
+
+    /// The parameters a stack takes and the outputs it gives.
+    pub fn stack_interface(&self) -> StackInterface {
+        let names = |section: &str| -> Vec<&tree::Entry> {
+            self.root
+                .get(section)
+                .and_then(Node::entries)
+                .map(|entries| entries.iter().collect())
+                .unwrap_or_default()
+        };
+        StackInterface {
+            parameters: names("Parameters")
+                .into_iter()
+                .filter_map(|entry| {
+                    Some(DeclaredParameter {
+                        name: entry.key.as_scalar()?.to_owned(),
+                        has_default: entry.value.get("Default").is_some(),
+                        no_echo: entry
+                            .value
+                            .get("NoEcho")
+                            .and_then(Node::as_scalar)
+                            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+                    })
+                })
+                .collect(),
+            outputs: names("Outputs")
+                .into_iter()
+                .filter_map(|entry| entry.key.as_scalar().map(str::to_owned))
+                .collect(),
+        }
     }
 
     /// Applies `request`, proves the result, and returns the new text with a list of changes.

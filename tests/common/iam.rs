@@ -451,7 +451,7 @@ fn ec2_arn(region: &str, kind: &str, id: &str) -> String {
 /// The authorizations AWS makes for one logged call, from the Service Authorization Reference
 /// (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html>,
 /// `…/list_awsmarketplacecatalog.html`, `…/list_awsidentityandaccessmanagementiam.html`,
-/// `…/list_servicequotas.html`): one per resource type the action authorizes, with the
+/// `…/list_servicequotas.html`, `…/list_awscloudformation.html`): one per resource type the action authorizes, with the
 /// condition keys listed for it; and the tag-on-create rule of "Grant permission to tag Amazon
 /// EC2 resources during creation"
 /// (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html>):
@@ -464,8 +464,9 @@ fn ec2_arn(region: &str, kind: &str, id: &str) -> String {
 /// AMIs", <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/copy-ami-permissions.html>),
 /// it is left out: a policy that relies on it is refused here rather than at AWS.
 ///
-/// An action this model does not know is an error naming it, so a new call (CloudFormation,
-/// another Catalog action) fails the check until its authorization is added here.
+/// An action this model does not know is an error naming it, so a new call (another Catalog
+/// action, another CloudFormation action) fails the check until its authorization is added
+/// here.
 pub fn authorizations(call: &Value) -> Result<Vec<Authorization>, String> {
     let service = call["service"].as_str().unwrap_or_default();
     let action = call["action"].as_str().unwrap_or_default();
@@ -626,6 +627,46 @@ pub fn authorizations(call: &Value) -> Result<Vec<Authorization>, String> {
         }
         ("servicequotas", "GetServiceQuota" | "GetAWSDefaultServiceQuota") => {
             out.push(Authorization::new(&name, "*".into()));
+        }
+        // Service Authorization Reference for AWS CloudFormation
+        // (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html>):
+        // each stack action authorizes the `stack` resource,
+        // `arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}`;
+        // CreateStack with the request's tags and `cloudformation:RoleArn`, and passing the
+        // service role is `iam:PassRole` on it with `iam:PassedToService` ("Grant a user
+        // permissions to pass a role to an AWS service",
+        // <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>).
+        ("cloudformation", "CreateStack" | "DescribeStacks" | "DescribeStackEvents" | "DeleteStack") => {
+            let stack = params.get("StackName").cloned().unwrap_or_default();
+            // A unique stack ID is the stack's ARN; a name stands for any of its IDs.
+            let arn = if stack.starts_with("arn:") {
+                stack
+            } else {
+                format!("arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{stack}/*")
+            };
+            let mut request = Authorization::new(&name, arn);
+            if action == "CreateStack" {
+                let mut tags = Vec::new();
+                for n in 1.. {
+                    let Some(key) = params.get(&format!("Tags.member.{n}.Key")) else {
+                        break;
+                    };
+                    let value = params
+                        .get(&format!("Tags.member.{n}.Value"))
+                        .cloned()
+                        .unwrap_or_default();
+                    tags.push((key.clone(), value));
+                }
+                request = request.request_tags(&tags);
+                if let Some(role) = params.get("RoleARN") {
+                    request = request.with("cloudformation:RoleArn", role.clone());
+                    out.push(
+                        Authorization::new("iam:PassRole", role.clone())
+                            .with("iam:PassedToService", "cloudformation.amazonaws.com"),
+                    );
+                }
+            }
+            out.push(request);
         }
         // The Catalog fake's log (tests/common/catalog.rs): the entities and change types.
         ("aws-marketplace", "StartChangeSet") => {

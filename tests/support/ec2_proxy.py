@@ -41,7 +41,18 @@ and, per the scenario JSON posted to /__control/scenario (each key optional):
   Service Quotas GetServiceQuota answer for EC2's "Public AMIs" quota (L-0E3CBAB9);
 - `public_images`: `{region: N}` reports N extra public images owned by the account in
   DescribeImages with Owner=self and is-public=true;
-- `reset_stats`: when true, posting the scenario zeroes the counters below.
+- `reset_stats`: when true, posting the scenario zeroes the counters below;
+- `stack`: plays CloudFormation, which moto serves but never fails (it skips resources it does
+  not know and reports CREATE_COMPLETE at once). Read when CreateStack is called, for that stack:
+  `create_s` (default 0; null: never) keeps it CREATE_IN_PROGRESS that long; `fail`
+  (`{resource, type, reason}`) then fails that resource (the others are cancelled) and the stack
+  goes on as its OnFailure says (DO_NOTHING, ROLLBACK, DELETE); CreateStack's TimeoutInMinutes
+  fails a stack still creating; `delete_s` (default 0.2) is how long a deletion takes;
+  `delete_fail` (`{resource, type, reason, times}`) ends the first `times` deletions (default
+  all) DELETE_FAILED; `not_found_s` (default 0) answers DescribeStacks and DescribeStackEvents
+  naming the new stack with ValidationError "does not exist" that long. Events
+  (DescribeStackEvents) are the play's, newest first; moto's stack is deleted when the play's is.
+  The `throttle` knob answers CloudFormation actions with `Throttling`.
 
 - (not a scenario key: the environment variable `EC2_PROXY_CALL_LOG`, a file) logs every call
   it receives, before any fault above is played, one JSON line each, for `tests/common/iam.rs` to evaluate `iam/policy.json`
@@ -53,7 +64,9 @@ It also applies CopyImage's tag specifications and CreateImage's snapshot tag sp
 which moto ignores or fails on. GET /__control/stats answers the counters: `calls`, `throttled`,
 `not_found`, `expired`, `unsupported`, `auth_failure` (each "Action region" -> count),
 `in_flight_max` and `in_flight_max_by_service` (most requests in flight at once), and the
-`builders` (instance ID -> run ID and region) and `imds` (image ID -> ImdsSupport) it saw.
+`builders` (instance ID -> run ID and region) and `imds` (image ID -> ImdsSupport) it saw, and
+the `stacks` it played (stack ID -> name, region, status now, role ARN, tags, whether moto's
+stack is deleted).
 
 Usage: ec2_proxy.py LISTEN_PORT MOTO_URL
 """
@@ -101,6 +114,7 @@ STATE = {
     "first_access_key": None,  # access key of the first request since the scenario was posted
     "expired_triggered": False,
     "moto_regions": None,  # cached [(name, opt-in status)] from moto
+    "stacks": {},  # stack id -> the play of a CloudFormation stack (see `play`)
 }
 
 # --- Documented behaviours -------------------------------------------------------------------
@@ -166,6 +180,15 @@ JSON_AUTH_ERRORS = {
     "RequestExpired": ("RequestExpired", 400, "Request has expired."),
     "ExpiredToken": ("ExpiredTokenException", 403, "The security token included in the request is expired"),
     "AuthFailure": ("UnrecognizedClientException", 403, "The security token included in the request is invalid."),
+}
+
+# The same errors as CloudFormation's Query protocol names them: "Common Errors" (AWS
+# CloudFormation API Reference), https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html
+# (ExpiredToken 403, InvalidClientTokenId 403, RequestExpired 400).
+QUERY_AUTH_ERRORS = {
+    "RequestExpired": ("RequestExpired", 400, "Request has expired."),
+    "ExpiredToken": ("ExpiredToken", 403, "The security token included in the request is expired"),
+    "AuthFailure": ("InvalidClientTokenId", 403, "The security token included in the request is invalid."),
 }
 
 # Service Quotas: GetServiceQuota API reference,
@@ -406,6 +429,19 @@ class Handler(BaseHTTPRequestHandler):
                 stats = {key: STATE[key] for key in keys}
                 stats["in_flight_max"] = STATE["in_flight_max"]
                 stats["in_flight_max_by_service"] = STATE["in_flight_max_by_service"]
+                stacks = {stack_id: dict(stack) for stack_id, stack in STATE["stacks"].items()}
+            now = time.monotonic()
+            stats["stacks"] = {}
+            for stack_id, stack in stacks.items():
+                status, _, _ = self.play_and_apply(stack_id, now)
+                stats["stacks"][stack_id] = {
+                    "name": stack["name"], "region": stack["region"], "status": status,
+                    "role_arn": stack["role_arn"], "tags": stack["tags"],
+                    "on_failure": stack["on_failure"], "timeout_s": stack["timeout_s"],
+                    "delete_calls": len(stack["delete_calls"]),
+                    "moto_deleted": STATE["stacks"][stack_id]["moto_deleted"],
+                }
+            with LOCK:
                 body = json.dumps(stats).encode()
             return self.reply(200, body, "application/json")
         return self.reply(404, b"")
@@ -510,12 +546,15 @@ class Handler(BaseHTTPRequestHandler):
         params = dict(urllib.parse.parse_qsl(raw.decode()))
         action = params.get("Action", "")
         key = f"{action} {region}"
+        service = credential_scope(self.headers)[2]
         if CALL_LOG:
-            service = credential_scope(self.headers)[2]
             targets = indexed(params, TAGGED_TARGETS[action]) if service == "ec2" and action in TAGGED_TARGETS else []
             log_call(service, action, region, params, resource_tags(self.moto, region, targets))
         refused = self.admit(action, region, access_key, scenario, now)
         if refused:
+            if service == "cloudformation":
+                code, status, message = QUERY_AUTH_ERRORS.get(refused[0], (refused[0], 400, refused[1]))
+                return self.cfn_error(code, message, status)
             return self.ec2_error(*refused)
         throttled = missing = None
         with LOCK:
@@ -531,8 +570,15 @@ class Handler(BaseHTTPRequestHandler):
                         bump("not_found", key)
                         missing = (NOT_FOUND[kind][0], NOT_FOUND[kind][1].format(resource_id))
                         break
+        if throttled and service == "cloudformation":
+            # CloudFormation's throttling answer: "Common Errors" (AWS CloudFormation API
+            # Reference), https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html :
+            # ThrottlingException, HTTP 400; the service names it `Throttling`, "Rate exceeded".
+            return self.cfn_error("Throttling", "Rate exceeded", 400)
         if throttled:
             return self.reply(503, xml_error("RequestLimitExceeded", "Request limit exceeded."))
+        if service == "cloudformation":
+            return self.cloudformation(action, params, raw, region, scenario, now)
         if missing:
             return self.ec2_error(*missing)
         if action == "ModifyImageAttribute" and "ImdsSupport.Value" in params:
@@ -611,6 +657,147 @@ class Handler(BaseHTTPRequestHandler):
         elif status == 200 and action == "DescribeSnapshots":
             body = self.rewrite_snapshots(body, params, scenario)
         self.send_forwarded(status, headers, body)
+
+    # --- CloudFormation -----------------------------------------------------------------------
+
+    def cfn_error(self, code, message, status=400):
+        """An error as the Query protocol of CloudFormation answers it ("Common Errors",
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html)."""
+        body = (
+            f'<ErrorResponse xmlns="{CFN_NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+            f"<Message>{escape(message)}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+        ).encode()
+        self.reply(status, body)
+
+    def cloudformation(self, action, params, raw, region, scenario, now):
+        stack_ref = params.get("StackName", "")
+        with LOCK:
+            known = {sid: dict(st) for sid, st in STATE["stacks"].items()}
+        # A deleted stack is found by its unique ID only (DescribeStacks API reference,
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html ,
+        # StackName: "Deleted stacks: You must specify the unique stack ID"); by name, the live one.
+        stack_id = stack_ref if stack_ref in known else next(
+            (sid for sid, st in known.items() if st["name"] == stack_ref and st["region"] == region and not st["moto_deleted"]), None)
+        # Bring moto up to the play (a stack the play deleted is deleted in moto) before it answers.
+        for sid in known:
+            self.play_and_apply(sid, now)
+        if action == "CreateStack":
+            return self.create_stack(params, raw, region, scenario, now)
+        if stack_id is None:
+            status, headers, body = self.forward(raw)
+            return self.send_forwarded(status, headers, body)
+        stack = known[stack_id]
+        window = float(stack["play"].get("not_found_s", 0) or 0)
+        if action in ("DescribeStacks", "DescribeStackEvents") and now - stack["created_at"] < window:
+            with LOCK:
+                bump("not_found", f"{action} {region}")
+            return self.cfn_error("ValidationError", f"Stack with id {stack_ref} does not exist")
+        if action == "DeleteStack":
+            return self.delete_stack(stack_id, raw, now)
+        if action == "DescribeStackEvents":
+            return self.describe_stack_events(stack_id, now)
+        status, headers, body = self.forward(raw)
+        if status == 200 and action == "DescribeStacks":
+            body = self.rewrite_stacks(body, stack_id, now)
+        return self.send_forwarded(status, headers, body)
+
+    def create_stack(self, params, raw, region, scenario, now):
+        body_text = params.get("TemplateBody", "")
+        if len(body_text.encode()) > 51200:
+            # CreateStack API reference, TemplateBody: "a minimum length of 1 byte and a maximum
+            # length of 51,200 bytes", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+            return self.cfn_error("ValidationError", "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200")
+        status, headers, body = self.forward(raw)
+        match = re.search(rb"<StackId>([^<]+)</StackId>", body)
+        if status == 200 and match:
+            # OnFailure: DO_NOTHING | ROLLBACK | DELETE, default ROLLBACK; DisableRollback=true is
+            # DO_NOTHING (CreateStack API reference, OnFailure and DisableRollback).
+            on_failure = params.get("OnFailure") or ("DO_NOTHING" if params.get("DisableRollback", "").lower() == "true" else "ROLLBACK")
+            minutes = params.get("TimeoutInMinutes")
+            tags = {}
+            for key, value in params.items():
+                m = re.fullmatch(r"Tags\.member\.(\d+)\.Key", key)
+                if m:
+                    tags[value] = params.get(f"Tags.member.{m.group(1)}.Value", "")
+            with LOCK:
+                STATE["stacks"][match.group(1).decode()] = {
+                    # The play starts when moto has answered (moto may take a while to make resources).
+                    "name": params.get("StackName", ""), "region": region, "created_at": time.monotonic(),
+                    "on_failure": on_failure, "timeout_s": float(minutes) * 60 if minutes else None,
+                    "role_arn": params.get("RoleARN"), "tags": tags,
+                    "resources": template_resources(body_text), "play": dict(scenario.get("stack", {})),
+                    "delete_calls": [], "moto_deleted": False,
+                }
+        self.send_forwarded(status, headers, body)
+
+    def delete_stack(self, stack_id, raw, now):
+        # DeleteStack API reference, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html :
+        # "Once the call completes successfully, stack deletion starts." The play decides when it
+        # ends (and whether it fails); moto's stack is deleted then.
+        with LOCK:
+            STATE["stacks"][stack_id]["delete_calls"].append(now)
+        body = f'<DeleteStackResponse xmlns="{CFN_NS}"><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></DeleteStackResponse>'.encode()
+        self.reply(200, body)
+
+    def play_and_apply(self, stack_id, now):
+        """The play's (status, reason, events) now; deletes moto's stack once the play's is."""
+        with LOCK:
+            stack = dict(STATE["stacks"][stack_id])
+        status, reason, events = play(stack, now)
+        if status == "DELETE_COMPLETE" and not stack["moto_deleted"]:
+            request = urllib.request.Request(self.moto + "/", data=urllib.parse.urlencode(
+                {"Action": "DeleteStack", "StackName": stack_id, "Version": "2010-05-15"}).encode(), method="POST")
+            request.add_header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+            request.add_header("Authorization", f"AWS4-HMAC-SHA256 Credential=testing/20260101/{stack['region']}/cloudformation/aws4_request, SignedHeaders=host, Signature=0")
+            with urllib.request.urlopen(request) as response:
+                response.read()
+            with LOCK:
+                STATE["stacks"][stack_id]["moto_deleted"] = True
+        return status, reason, events
+
+    def rewrite_stacks(self, body, stack_id, now):
+        status, reason, _ = self.play_and_apply(stack_id, now)
+        root, ns, uri = parse_xml(body)
+        for member in root.iter(f"{ns}member"):
+            if member.findtext(f"{ns}StackId") != stack_id:
+                continue
+            element = member.find(f"{ns}StackStatus")
+            if element is None:
+                element = ET.SubElement(member, f"{ns}StackStatus")
+            element.text = status
+            why = member.find(f"{ns}StackStatusReason")
+            if why is not None:
+                member.remove(why)
+            if reason:
+                ET.SubElement(member, f"{ns}StackStatusReason").text = reason
+            # Outputs are there once the stack is created.
+            outputs = member.find(f"{ns}Outputs")
+            if outputs is not None and status != "CREATE_COMPLETE":
+                member.remove(outputs)
+        return dump_xml(root, uri)
+
+    def describe_stack_events(self, stack_id, now):
+        _, _, events = self.play_and_apply(stack_id, now)
+        with LOCK:
+            stack = dict(STATE["stacks"][stack_id])
+        members = ""
+        for n, (at, logical, kind, status, reason) in enumerate(events):
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - (now - at)))
+            members += (
+                f"<member><EventId>{logical}-{status}-{n}</EventId><StackId>{escape(stack_id)}</StackId>"
+                f"<StackName>{stack['name']}</StackName><LogicalResourceId>{logical}</LogicalResourceId>"
+                f"<PhysicalResourceId>{escape(stack_id) if kind == STACK_TYPE else ''}</PhysicalResourceId>"
+                f"<ResourceType>{kind}</ResourceType><Timestamp>{stamp}Z</Timestamp>"
+                f"<ResourceStatus>{status}</ResourceStatus>"
+                + (f"<ResourceStatusReason>{escape(reason)}</ResourceStatusReason>" if reason else "")
+                + "</member>"
+            )
+        body = (
+            f'<DescribeStackEventsResponse xmlns="{CFN_NS}"><DescribeStackEventsResult><StackEvents>{members}'
+            "</StackEvents></DescribeStackEventsResult><ResponseMetadata><RequestId>proxy</RequestId>"
+            "</ResponseMetadata></DescribeStackEventsResponse>"
+        ).encode()
+        self.reply(200, body)
 
     def send_forwarded(self, status, headers, body):
         self.send_response(status)
@@ -951,6 +1138,113 @@ class Handler(BaseHTTPRequestHandler):
                 flag.text = "true"
                 changed = True
         return dump_xml(root, uri) if changed else body
+
+
+CFN_NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+STACK_TYPE = "AWS::CloudFormation::Stack"
+
+
+def template_resources(text):
+    """[(logical ID, type)] of a template's Resources, in order (YAML or JSON; tags ignored)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    try:
+        template = yaml.load(text, Loader=Loader) or {}
+    except yaml.YAMLError:
+        return []
+    resources = template.get("Resources") or {}
+    return [(name, (body or {}).get("Type", "")) for name, body in resources.items()]
+
+
+def play(stack, now):
+    """What CloudFormation reports of `stack` at `now`: (status, reason, events newest first,
+    each (time, logical ID, type, status, reason)). Documented behaviours:
+
+    - Creation takes time: a stack is CREATE_IN_PROGRESS, then CREATE_COMPLETE or CREATE_FAILED
+      ("Stack status codes", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html).
+    - A resource that fails makes CloudFormation cancel the others ("Resource creation
+      cancelled") and fail the stack ("The following resource(s) failed to create: [...]"), and
+      then, per OnFailure (CreateStack API reference), keep it (DO_NOTHING), roll it back
+      (ROLLBACK: ROLLBACK_IN_PROGRESS, ROLLBACK_COMPLETE) or delete it (DELETE:
+      DELETE_IN_PROGRESS, DELETE_COMPLETE) ("Understand CloudFormation stack creation events",
+      https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-resource-configuration-complete.html).
+    - TimeoutInMinutes: "The amount of time that can pass before the stack status becomes
+      CREATE_FAILED" (CreateStack API reference).
+    - DeleteStack starts a deletion (DELETE_IN_PROGRESS) that ends DELETE_COMPLETE or, when a
+      resource cannot be deleted, DELETE_FAILED ("Delete the stack again or view the stack
+      events", Stack status codes); a DeleteStack while a deletion runs, or after the stack is
+      deleted, changes nothing.
+    - DescribeStackEvents answers "in reverse chronological order" (DescribeStackEvents API
+      reference, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackEvents.html).
+    """
+    p, name, resources, t0 = stack["play"], stack["name"], stack["resources"], stack["created_at"]
+    timeline = []
+
+    def add(at, logical, kind, status, reason=None):
+        timeline.append((at, len(timeline), logical, kind, status, reason))
+
+    add(t0, name, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated")
+    for logical, kind in resources:
+        add(t0, logical, kind, "CREATE_IN_PROGRESS")
+    create_s = p.get("create_s", 0)
+    ends = [(t0 + float(create_s), "done")] if create_s is not None else []
+    if stack["timeout_s"]:
+        ends.append((t0 + stack["timeout_s"], "timeout"))
+    calls = list(stack["delete_calls"])
+    if calls:
+        ends.append((calls[0], "delete"))
+    end_at, how = min(ends) if ends else (None, None)
+    deletions = []  # start times of deletions
+    if end_at is not None and how == "done" and not p.get("fail"):
+        for logical, kind in resources:
+            add(end_at, logical, kind, "CREATE_COMPLETE")
+        add(end_at, name, STACK_TYPE, "CREATE_COMPLETE")
+    elif end_at is not None and how in ("done", "timeout"):
+        fail = p.get("fail") if how == "done" else None
+        failed = [fail["resource"]] if fail else []
+        if fail:
+            add(end_at, fail["resource"], fail.get("type", ""), "CREATE_FAILED", fail.get("reason", "failed"))
+        for logical, kind in resources:
+            if logical not in failed:
+                add(end_at, logical, kind, "CREATE_FAILED", "Resource creation cancelled")
+        reason = f"The following resource(s) failed to create: [{', '.join(failed)}]. " if failed else "Stack creation time exceeded the specified timeout."
+        add(end_at, name, STACK_TYPE, "CREATE_FAILED", reason)
+        if stack["on_failure"] == "DELETE":
+            deletions.append((end_at + 0.1, None))
+        elif stack["on_failure"] == "ROLLBACK":
+            add(end_at + 0.1, name, STACK_TYPE, "ROLLBACK_IN_PROGRESS", reason)
+            for logical, kind in resources:
+                add(end_at + 0.3, logical, kind, "DELETE_COMPLETE")
+            add(end_at + 0.3, name, STACK_TYPE, "ROLLBACK_COMPLETE")
+    # Deletions: CloudFormation's own (OnFailure=DELETE), then each DeleteStack that comes
+    # when no deletion runs and the stack is not deleted.
+    delete_s = float(p.get("delete_s", 0.2) or 0)
+    fail_delete = p.get("delete_fail")
+    attempts, busy_until, deleted = 0, None, False
+    pending = sorted(deletions + [(at, "User Initiated") for at in calls])
+    for start, why in pending:
+        if deleted or (busy_until is not None and start < busy_until):
+            continue
+        add(start, name, STACK_TYPE, "DELETE_IN_PROGRESS", why)
+        attempts += 1
+        busy_until = start + delete_s
+        times = (fail_delete or {}).get("times")
+        if fail_delete and (times is None or attempts <= int(times)):
+            add(busy_until, fail_delete["resource"], fail_delete.get("type", ""), "DELETE_FAILED", fail_delete.get("reason", "failed"))
+            add(busy_until, name, STACK_TYPE, "DELETE_FAILED", f"The following resource(s) failed to delete: [{fail_delete['resource']}]. ")
+        else:
+            for logical, kind in resources:
+                add(busy_until, logical, kind, "DELETE_COMPLETE")
+            add(busy_until, name, STACK_TYPE, "DELETE_COMPLETE")
+            deleted = True
+    seen = sorted((e for e in timeline if e[0] <= now), key=lambda e: (e[0], e[1]), reverse=True)
+    own = next((e for e in seen if e[2] == name and e[3] == STACK_TYPE), None)
+    status, reason = (own[4], own[5]) if own else ("CREATE_IN_PROGRESS", None)
+    return status, reason, [(e[0], e[2], e[3], e[4], e[5]) for e in seen]
 
 
 def ingestion_attributes(body, scenario):
