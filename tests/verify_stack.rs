@@ -114,6 +114,10 @@ async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 
 /// Runs the stage against `stack` with `config`; the secret comes from the lookup, never the
 /// config.
+#[allow(
+    clippy::result_large_err,
+    reason = "the stage's own error type, returned as the stage returns it"
+)]
 fn run_stage(
     stack: &Ec2Stack,
     config: &StackConfig,
