@@ -196,6 +196,7 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
         change_set: None,
         ingestion: "",
         listing: &[],
+        stack: None,
         seller: Some("account 123456789012, the seller account (product.seller-account)"),
     });
     check_chart(&summary, true);
@@ -230,6 +231,7 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
             manifests: &manifests,
             ingestion: "",
             listing: &[],
+            stack: None,
         },
     )
     .unwrap();
@@ -261,6 +263,7 @@ fn a_long_body_drops_the_chart_before_the_load_form_values() {
         manifests: &manifests,
         ingestion: "",
         listing: &[],
+        stack: None,
     };
     let full = plan::plan(&config, &inputs(DEFAULT_PR_BODY))
         .unwrap()

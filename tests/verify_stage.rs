@@ -219,6 +219,11 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
         "{body}"
     );
     assert!(body.contains("- [ ] Launch a test stack"), "{body}");
+    // Issue 15: the ingestion preflight's hardening line rests on what the booted image showed.
+    assert!(
+        body.contains("- [x] hardening: checked on a test instance booted from the image: sshd, authorized-keys, shell-history passed"),
+        "{body}"
+    );
     assert!(!body.contains("[!CAUTION]"), "{body}");
     let summary = runner.summary();
     assert!(
@@ -507,4 +512,71 @@ fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() 
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(test_instances(&stack).len(), 4, "both booted again");
+}
+
+/// `verify.stack`: the regenerated template (the release's AMIs in its mapping) launched after
+/// the copies, the secret from the environment, checked and deleted; the PR shows it and ticks
+/// the checklist. A stack that fails to create stops the release before the PR, naming the
+/// first failed resource, and no stack remains either way.
+#[test]
+fn the_test_stack_runs_the_regenerated_template_and_its_failure_stops_the_release() {
+    let stack_config = "  stack:\n    region: us-east-1\n    role-arn: arn:aws:iam::123456789012:role/marketplace-release-verify-stack\n    template: cfn/product.template.yaml\n    parameters:\n      Password: {env: EXAMPLE_DB_PASSWORD}\n    timeout-minutes: 2\n";
+    let secret = "stack-secret-do-not-print";
+    let release = |play: Value| {
+        let stack = Ec2Stack::start();
+        stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.3}, "stack": play}));
+        let runner = runner("1", stack_config);
+        let mut env = runner.env(stack.env(), &[]);
+        env.push(("EXAMPLE_DB_PASSWORD".into(), secret.into()));
+        let out = run(action_command(
+            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
+            &runner.workspace(),
+            &env,
+        ));
+        let log = text(&out.stdout) + &text(&out.stderr);
+        assert!(!log.contains(secret), "the secret reached the log:\n{log}");
+        let plays = stack.stats()["stacks"].clone();
+        let plays: Vec<Value> = plays.as_object().unwrap().values().cloned().collect();
+        assert_eq!(plays.len(), 1, "one test stack: {plays:?}");
+        assert_eq!(plays[0]["status"], "DELETE_COMPLETE", "deleted: {plays:?}");
+        (out, runner, stack, log)
+    };
+
+    let (out, runner, stack, log) = release(json!({"create_s": 1}));
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("::group::Test stack marketplace-release-verify-"),
+        "{log}"
+    );
+    assert!(log.contains("was created, checked and deleted"), "{log}");
+    // It ran after the copies: every other region's copy exists.
+    for region in FIVE.iter().filter(|r| **r != "us-east-1") {
+        assert!(stack.calls("CopyImage", region) >= 1, "{region}");
+    }
+    let state = runner.github.state();
+    let body = &state.pulls[0].body;
+    assert!(body.contains("### Test stack"), "{body}");
+    assert!(
+        body.contains(
+            "- [x] Launch a test stack from the updated template and check the product works"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains(secret));
+    assert!(runner.summary().contains("### Test stack"));
+    drop(state);
+
+    let (out, runner, _stack, log) = release(json!({"create_s": 0.5, "fail": {
+        "resource": "DatabaseInstance", "type": "AWS::EC2::Instance",
+        "reason": "The image id '[ami-0123]' does not exist"}}));
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("DatabaseInstance") && log.contains("does not exist"),
+        "the first failed resource and its reason: {log}"
+    );
+    assert!(log.contains("no pull request was opened"), "{log}");
+    assert!(
+        runner.github.state().pulls.is_empty(),
+        "a pull request was opened"
+    );
 }

@@ -101,6 +101,7 @@ fn hand_on(outcome: &Outcome) -> Result<()> {
         ingestion: &outcome.ingestion,
         seller: outcome.seller.as_deref(),
         listing: &outcome.listing,
+        stack: outcome.stack.as_ref(),
     }))
 }
 

@@ -130,6 +130,7 @@ pub fn make_plan(
         manifests: &[],
         ingestion: "",
         listing: &[],
+        stack: None,
     };
     let mut plan = plan::plan(config, &inputs).map_err(|e| {
         let text = std::fs::read_to_string(config_path).unwrap_or_default();

@@ -20,6 +20,7 @@ use secrecy::SecretString;
 
 use super::env::RunnerEnv;
 use crate::aws::catalog::{Catalog, ChangeSetState};
+use crate::aws::cloudformation::CloudFormation;
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::aws::iam::{Iam, RoleLookup};
 use crate::aws::sts::Sts;
@@ -41,6 +42,7 @@ use crate::stages::copy::CopyPlan;
 use crate::stages::import::{self, ImportPlan};
 use crate::stages::preflight::{self, Start};
 use crate::stages::publish::{self, PublishInputs, Published};
+use crate::stages::stack;
 use crate::stages::submit::{self, Submission};
 use crate::stages::verify::{self, VerifyPlan};
 use crate::stages::{tag, CancellationToken, StageError};
@@ -270,6 +272,8 @@ pub struct Outcome {
     pub seller: Option<String>,
     /// What the live listing says against this release, one sentence each.
     pub listing: Vec<String>,
+    /// The verify stage's test stack, when it ran.
+    pub stack: Option<crate::domain::stack::StackReport>,
 }
 
 impl Outcome {
@@ -440,6 +444,7 @@ impl Release {
             ingestion: String::new(),
             seller: None,
             listing: Vec::new(),
+            stack: None,
         };
         let stopped = self.run_stages(&mut outcome, cancel).await;
         outcome.stopped = stopped;
@@ -533,6 +538,11 @@ impl Release {
                 stage: "verify",
                 error,
             });
+        }
+        if built_here {
+            if let Some(stopped) = self.test_stack(outcome, cancel).await {
+                return Some(stopped);
+            }
         }
         // The ingestion preflight on the images this run built, before the templates,
         // the PR and submit.
@@ -639,7 +649,7 @@ impl Release {
             }
         }
         let span = Span::starting_now();
-        match self.publish(&shown, "", &outcome.listing).await {
+        match self.publish(&shown, "", &outcome.listing, None).await {
             Ok(published) => {
                 record_publish(&mut outcome.manifests, span.ended_now());
                 outcome.published = Some(published);
@@ -656,7 +666,12 @@ impl Release {
     async fn publish_and_record(&self, outcome: &mut Outcome) -> Result<()> {
         let span = Span::starting_now();
         let published = self
-            .publish(&outcome.manifests, &outcome.ingestion, &outcome.listing)
+            .publish(
+                &outcome.manifests,
+                &outcome.ingestion,
+                &outcome.listing,
+                outcome.stack.as_ref(),
+            )
             .await?;
         record_publish(&mut outcome.manifests, span.ended_now());
         outcome.published = Some(published);
@@ -1053,21 +1068,9 @@ impl Release {
     /// Writes the available AMIs (and the version) into every configured template in the
     /// workspace.
     fn regenerate_templates(&self, manifests: &[(String, Manifest)]) -> Result<()> {
-        let (_, by_arch) =
-            publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
-        for (index, target) in self.config.templates.iter().enumerate() {
-            let shown = target.path.display().to_string();
-            let (path, bytes) =
-                files::read_bytes_in_workspace(&self.workspace, &target.path, "templates[].path")?;
-            let (edited, checks) = plan::target::edit_target(
-                index,
-                target,
-                &bytes,
-                plan::amis_for_template(target, &by_arch),
-                &self.version,
-                Some(self.config.regions.listed()).filter(|r| !r.is_empty()),
-            )
-            .map_err(Diagnostic::from)?;
+        for index in 0..self.config.templates.len() {
+            let shown = self.config.templates[index].path.display().to_string();
+            let (path, edited, checks) = self.regenerated(index, manifests)?;
             for note in checks.sentences() {
                 output::warning(&format!("template {shown}"), &note);
             }
@@ -1080,6 +1083,87 @@ impl Release {
             ));
         }
         Ok(())
+    }
+
+    /// The workspace template `templates[index]` with the manifests' AMIs (and the version)
+    /// written in, not saved: its path, the edit and the notes about it.
+    fn regenerated(
+        &self,
+        index: usize,
+        manifests: &[(String, Manifest)],
+    ) -> Result<(PathBuf, crate::template::Edited, plan::target::TargetNotes)> {
+        let (_, by_arch) =
+            publish::amis_from_manifests(&self.config, manifests, Some(&self.version))?;
+        let target = &self.config.templates[index];
+        let (path, bytes) =
+            files::read_bytes_in_workspace(&self.workspace, &target.path, "templates[].path")?;
+        let (edited, checks) = plan::target::edit_target(
+            index,
+            target,
+            &bytes,
+            plan::amis_for_template(target, &by_arch),
+            &self.version,
+            Some(self.config.regions.listed()).filter(|r| !r.is_empty()),
+        )
+        .map_err(Diagnostic::from)?;
+        Ok((path, edited, checks))
+    }
+
+    /// The verify stage's test stack (`verify.stack`), once the copies exist: the regenerated
+    /// template launched in its region, checked and always deleted. Its report goes to the
+    /// outcome (the PR body and the summary); a failure stops the release before the PR.
+    async fn test_stack(
+        &self,
+        outcome: &mut Outcome,
+        cancel: &CancellationToken,
+    ) -> Option<Stopped> {
+        let verify = self.config.verify.as_ref()?;
+        let config = verify.stack.as_ref()?;
+        if !self.stages.verify || outcome.manifests.is_empty() {
+            return None;
+        }
+        let stopped = |error: anyhow::Error| Stopped::Failed {
+            stage: "verify",
+            error,
+        };
+        let index = self
+            .config
+            .templates
+            .iter()
+            .position(|t| t.path == config.template)?;
+        let text = match self.regenerated(index, &outcome.manifests) {
+            Ok((_, edited, _)) => edited.text,
+            Err(error) => return Some(stopped(error)),
+        };
+        let run_id = outcome.manifests[0].1.run_id.clone();
+        let plan = match stack::prepare(config, &text, &run_id, |name| std::env::var(name).ok()) {
+            Ok(plan) => plan,
+            Err(error) => return Some(stopped(anyhow!("{error}"))),
+        };
+        log::group(&format!(
+            "Test stack {} in {}",
+            plan.stack_name, plan.region
+        ));
+        let ec2 = self.ec2().await;
+        let cfn = CloudFormation::new(ec2.sdk_config());
+        let result = stack::run(&cfn, &plan, self.env.poll_schedule(), cancel).await;
+        log::end_group();
+        match result {
+            Ok(report) => {
+                let failure = report.failure();
+                match &failure {
+                    None => log::say(&format!(
+                        "verify: the test stack {} was created, checked and deleted",
+                        report.stack_name
+                    )),
+                    Some(_) => log::say("verify: the test stack failed, so no pull request was opened; the summary shows why"),
+                }
+                outcome.stack = Some(report);
+                failure.map(|why| stopped(anyhow!("{why}")))
+            }
+            Err(StageError::Cancelled) => Some(Stopped::Cancelled),
+            Err(error) => Some(stopped(anyhow!("{error}"))),
+        }
     }
 
     /// AWS Marketplace's ingestion rules over each manifest's us-east-1 image (else its
@@ -1118,7 +1202,21 @@ impl Release {
                 .ingestion_facts(region, &image_id)
                 .await?
                 .ok_or_else(|| anyhow!("{path}: image {image_id} is not in {region}"))?;
-            let hardening = if manifest.builder.is_some() {
+            // Evidence from the image itself first: the verify stage's hardening checks.
+            let verified: Vec<String> = manifest
+                .verification
+                .iter()
+                .filter(|v| v.passed())
+                .flat_map(|v| &v.checks)
+                .filter(|c| {
+                    c.outcome == crate::domain::verification::CheckOutcome::Passed
+                        && ingestion::HARDENING_CHECKS.contains(&c.name.as_str())
+                })
+                .map(|c| c.name.clone())
+                .collect();
+            let hardening = if !verified.is_empty() {
+                ingestion::Hardening::Verified(verified)
+            } else if manifest.builder.is_some() {
                 ingestion::Hardening::Built
             } else {
                 ingestion::Hardening::NotVerified
@@ -1145,6 +1243,7 @@ impl Release {
         manifests: &[(String, Manifest)],
         ingestion: &str,
         listing: &[String],
+        stack: Option<&crate::domain::stack::StackReport>,
     ) -> Result<Published> {
         let target = self.github.as_ref().expect("resolved when publishing");
         let (version, amis) =
@@ -1170,6 +1269,7 @@ impl Release {
                     manifests,
                     ingestion,
                     listing,
+                    stack,
                     draft: self.draft,
                 };
                 publish::publish(&github, &inputs).await

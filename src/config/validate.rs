@@ -98,6 +98,38 @@ pub(super) fn validate(config: &Config) -> Result<(), Failure> {
         ));
     }
     verify_regions_are_copied_to(config)?;
+    stack_is_a_released_template_in_a_released_region(config)?;
+    Ok(())
+}
+
+/// `verify.stack` launches one of the release's templates, in a region the release has an AMI
+/// in (build.region, or one of `regions`).
+fn stack_is_a_released_template_in_a_released_region(config: &Config) -> Result<(), Failure> {
+    let Some(stack) = config.verify.as_ref().and_then(|v| v.stack.as_ref()) else {
+        return Ok(());
+    };
+    if !config.templates.iter().any(|t| t.path == stack.template) {
+        return Err(fail(
+            &["verify", "stack", "template"],
+            format!(
+                "{} is not one of templates[].path, so the release does not regenerate it",
+                stack.template.display()
+            ),
+            "name one of the templates the release updates",
+        ));
+    }
+    let listed = config.regions.listed();
+    if stack.region != config.build.region && !listed.is_empty() && !listed.contains(&stack.region)
+    {
+        return Err(fail(
+            &["verify", "stack", "region"],
+            format!(
+                "{} is neither build.region nor in regions, so the release has no AMI there",
+                stack.region
+            ),
+            "use build.region or one of regions",
+        ));
+    }
     Ok(())
 }
 

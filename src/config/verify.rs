@@ -36,6 +36,12 @@ pub struct Verify {
     /// run fails either way, and no copy is made of an image that failed.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// A test stack: after the copies, the regenerated template is launched as a
+    /// CloudFormation stack in `region` under your service role, waited for, its outputs read
+    /// (and one URL checked), and the stack always deleted. A failure stops the release
+    /// before the pull request.
+    #[serde(default)]
+    pub stack: Option<super::verify_stack::StackConfig>,
 }
 
 fn default_timeout() -> Minutes {

@@ -40,7 +40,13 @@ pub enum Hardening {
     /// The image was not built by this tool (an explicit `--image`, a manifest without a
     /// builder): not verified, which is shown but does not stop the release.
     NotVerified,
+    /// The verify stage booted the image and these hardening checks passed on it (`sshd`,
+    /// `authorized-keys`, `shell-history`): evidence from the image itself, whoever built it.
+    Verified(Vec<String>),
 }
+
+/// The verify stage's checks that show the Marketplace hardening on a booted image.
+pub const HARDENING_CHECKS: [&str; 3] = ["sshd", "authorized-keys", "shell-history"];
 
 /// One rule and its result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -126,6 +132,8 @@ pub fn check_image(
                 status: Status::NotVerified,
                 detail: "not verified: the image was not built by marketplace-release".to_owned(),
             },
+            Hardening::Verified(checks) => check("hardening", true,
+                format!("checked on a test instance booted from the image: {} passed", checks.join(", "))),
         },
     ]
 }
@@ -173,6 +181,17 @@ mod tests {
             .filter(|c| c.status == Status::Failed)
             .map(|c| c.rule)
             .collect()
+    }
+
+    #[test]
+    fn a_verified_image_shows_the_checks_that_passed_on_it() {
+        let verified = Hardening::Verified(vec!["sshd".into(), "authorized-keys".into()]);
+        let checks = check_image(&clean(), &["x86_64"], true, &verified);
+        let hardening = checks.iter().find(|c| c.rule == "hardening").unwrap();
+        assert_eq!(hardening.status, Status::Passed);
+        assert!(hardening
+            .detail
+            .contains("booted from the image: sshd, authorized-keys passed"));
     }
 
     #[test]

@@ -244,7 +244,9 @@ impl StackReport {
                 step.name,
                 if step.passed { "passed" } else { "failed" },
                 step.seconds,
-                step.detail.replace('|', "\\|").replace('\n', "<br>")
+                html_text(&step.detail)
+                    .replace('|', "\\|")
+                    .replace('\n', "<br>")
             );
         }
         if !self.outputs.is_empty() {
@@ -254,10 +256,22 @@ impl StackReport {
             }
         }
         if let Some(failure) = &self.first_failure {
-            let _ = writeln!(out, "\nFirst failed resource: {failure}");
+            let _ = writeln!(
+                out,
+                "\nFirst failed resource: {}",
+                html_text(&failure.to_string())
+            );
         }
         out
     }
+}
+
+/// CloudFormation's words (a resource's status reason) shown as text: `<`, `>` and `&` as
+/// entities, so that nothing in them is read as HTML in the PR body or the summary.
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

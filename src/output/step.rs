@@ -222,6 +222,8 @@ pub struct SummaryFacts<'a> {
     pub seller: Option<&'a str>,
     /// What the live listing says against this release, one sentence each.
     pub listing: &'a [String],
+    /// The verify stage's test stack, when it ran.
+    pub stack: Option<&'a crate::domain::stack::StackReport>,
 }
 
 /// The step summary of a dry run: a table of what the release would make (AMI names, base
@@ -395,6 +397,9 @@ pub fn summary_markdown(facts: &SummaryFacts<'_>) -> String {
             md.push_str(&format!("#### Timeline\n\n{chart}\n"));
         }
     }
+    if let Some(stack) = facts.stack {
+        md.push_str(&format!("### Test stack\n\n{}\n", stack.markdown()));
+    }
     if !facts.ingestion.is_empty() {
         md.push_str(&format!(
             "### AWS Marketplace ingestion preflight\n\n{}\n",
@@ -509,6 +514,7 @@ mod tests {
             ingestion: "- [x] ENA support: ami-1 has EnaSupport\n",
             seller: Some("account 123456789012; not checked against the seller account (set product.seller-account to check it)"),
             listing: &["prod-x is not offered in `sa-east-1`".to_owned()],
+            stack: None,
         });
         assert!(
             md.contains("> [!WARNING]\n> The live listing: prod-x is not offered in `sa-east-1`"),
@@ -550,6 +556,7 @@ mod tests {
             ingestion: "",
             seller: None,
             listing: &[],
+            stack: None,
         });
         assert!(
             md.contains("> [!WARNING]\n> `cfn/t.yaml`: NEW mapping key `ARM64` added"),

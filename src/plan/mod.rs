@@ -282,6 +282,10 @@ struct BodyContext<'a> {
     /// What the live listing says against this release (regions, instance type), one
     /// sentence each; empty when it was not checked.
     listing: &'a [String],
+    /// The verify stage's test stack as Markdown, empty when it did not run.
+    stack: String,
+    /// Whether the test stack ran and passed: the checklist ticks it.
+    stack_passed: bool,
     /// The verifications the manifests record (the verify stage), in manifest order.
     verification: Vec<VerificationView>,
     /// Whether every verification passed (and there was one): the checklist ticks it.
@@ -435,6 +439,8 @@ pub struct PlanInputs<'a> {
     pub ingestion: &'a str,
     /// The listing check's warnings, one sentence each.
     pub listing: &'a [String],
+    /// The verify stage's test stack, when it ran.
+    pub stack: Option<&'a crate::domain::stack::StackReport>,
 }
 
 /// Placeholder AMI IDs, recognisable and valid: `ami-000000000000000` + two digits.
@@ -841,6 +847,8 @@ pub fn plan(config: &Config, inputs: &PlanInputs<'_>) -> Result<ReleasePlan, Pla
         ),
         ingestion: inputs.ingestion,
         listing: inputs.listing,
+        stack: inputs.stack.map(|s| s.markdown()).unwrap_or_default(),
+        stack_passed: inputs.stack.is_some_and(|s| s.passed()),
         verified: !verification.is_empty() && verification.iter().all(|v| v.passed),
         verification_failed: verification.iter().any(|v| !v.passed),
         verification,

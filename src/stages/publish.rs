@@ -48,6 +48,8 @@ pub struct PublishInputs<'a> {
     pub ingestion: &'a str,
     /// The listing check's warnings, one sentence each.
     pub listing: &'a [String],
+    /// The verify stage's test stack, when it ran.
+    pub stack: Option<&'a crate::domain::stack::StackReport>,
     /// Open the pull request as a draft whatever `pull-request.draft` says (a failed
     /// verification).
     pub draft: bool,
@@ -641,6 +643,7 @@ async fn plan_on_base(
             manifests: inputs.manifests,
             ingestion: inputs.ingestion,
             listing: inputs.listing,
+            stack: inputs.stack,
         },
     )
     .map_err(|e| {
