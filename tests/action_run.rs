@@ -540,6 +540,9 @@ fn the_release_binary_runs_the_action_in_an_empty_root() {
 #[test]
 fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
     let catalog = common::catalog::FakeCatalog::start(0);
+    // A submit job checks the account, the role and the image again first: moto holds them.
+    let stack = Ec2Stack::start();
+    let image = stack.ingestible_image();
     let runner = Runner::new(
         "submit:\n  intent: validate-then-apply\n",
         "workflow_dispatch",
@@ -556,7 +559,7 @@ fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
     let manifest = json!({
         "schema": 1, "product": "Example DB", "version": "2025.6.0", "architecture": "x86_64",
         "run_id": "0123456789ab", "name": "example-db-2025.6.0-x86_64", "source_region": "us-east-1",
-        "regions": {"us-east-1": {"image_id": common::fake_ami(77), "state": "available"}},
+        "regions": {"us-east-1": {"image_id": image, "state": "available"}},
         "incomplete": false,
     });
     std::fs::create_dir_all(runner.workspace().join("manifests")).unwrap();
@@ -565,8 +568,15 @@ fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
         manifest.to_string(),
     )
     .unwrap();
+    let mut aws = stack.env();
+    aws.extend(
+        catalog
+            .env()
+            .into_iter()
+            .filter(|(k, _)| k == "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG"),
+    );
     let env = runner.env(
-        catalog.env(),
+        aws,
         &[
             ("stages", "submit"),
             ("manifests", "manifests"),
@@ -600,7 +610,7 @@ fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
     assert_eq!(intents, ["VALIDATE", "APPLY"]);
     let ami = &state.change_sets[1].request["ChangeSet"][0]["DetailsDocument"]["DeliveryOptions"]
         [0]["Details"]["AmiDeliveryOptionDetails"]["AmiSource"]["AmiId"];
-    assert_eq!(ami, &json!(common::fake_ami(77)));
+    assert_eq!(ami, &json!(image));
     assert!(runner.github.state().requests.is_empty());
 }
 

@@ -132,7 +132,7 @@ fn init_reads_one_mapping_with_one_key() {
         ],
     );
     assert!(
-        out.contains("3 AMIs updated; ApplianceVersion 4.2.0 → 5.0.0"),
+        out.contains("3 AMIs updated; `ApplianceVersion` `4.2.0` → `5.0.0`"),
         "{out}"
     );
     assert!(!out.contains("WARNING: 1 region"), "{out}");
@@ -152,7 +152,7 @@ fn init_maps_amd64_and_arm64_keys_to_both_architectures() {
         ],
     );
     assert!(
-        out.contains("6 AMIs updated; DatabaseVersion 2025.06.0 → 5.0.0"),
+        out.contains("6 AMIs updated; `DatabaseVersion` `2025.06.0` → `5.0.0`"),
         "{out}"
     );
 }
@@ -169,7 +169,7 @@ fn init_takes_an_image_id_parameter_without_a_mapping() {
         ],
     );
     assert!(
-        out.contains("ImageId ami-0aaaaaaaaaaaaaaa1 → ami-"),
+        out.contains("`ImageId` `ami-0aaaaaaaaaaaaaaa1` → `ami-"),
         "{out}"
     );
     assert!(out.contains("the version is not written"), "{out}");

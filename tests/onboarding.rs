@@ -115,7 +115,7 @@ fn regions_left_on_old_amis_are_named_and_regions_template_takes_the_mappings() 
     let (code, out, err) = plan(repo.path(), &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("WARNING: 2 regions of the mapping keep the AMIs of an earlier release: ap-south-1, sa-east-1. Add them to `regions` (or write `regions: template`), or set `prune: true`"),
+        out.contains("WARNING: 2 regions of the mapping keep the AMIs of an earlier release: `ap-south-1`, `sa-east-1`. Add them to `regions` (or write `regions: template`), or set `prune: true`"),
         "{out}"
     );
     assert!(

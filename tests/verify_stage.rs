@@ -210,7 +210,7 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
     assert!(body.contains("### Verification"), "{body}");
     for name in names {
         assert!(
-            body.contains(&format!("| {name} | ✅ passed | 1 s | {name} ok |")),
+            body.contains(&format!("| {name} | ✅ passed | 1 s | `{name} ok` |")),
             "{name}: {body}"
         );
     }
