@@ -42,6 +42,7 @@ FLOORS = [
 # The files of src/stages/ that every stage may use: what the stages share.
 STAGE_SHARED = {
     "src/stages/mod.rs",
+    "src/stages/cancel.rs",
     "src/stages/error.rs",
     "src/stages/wait.rs",
     "src/stages/instance.rs",
@@ -102,7 +103,7 @@ def strip_code(text):
 
 
 def without_tests(code):
-    m = re.search(r"^#\[cfg\(test\)\]\s*\n\s*(pub(\(crate\))?\s+)?mod \w+", code, re.M)
+    m = re.search(r"^#\[cfg\(test\)\]\s*\n\s*(pub(\([\w:]+\))?\s+)?mod \w+", code, re.M)
     return code[: m.start()] if m else code
 
 

@@ -1,28 +1,30 @@
 //! marketplace-release: turn an AWS Marketplace AMI release into one reviewed pull request.
 //!
-//! The modules follow the release pipeline:
+//! The modules are floors; each names only the floors below it (ARCHITECTURE.md is the code
+//! map, `scripts/check-layout.sh` checks it). From the top:
 //!
-//! | stage | module | what it holds |
+//! | floor | modules | what they hold |
 //! |---|---|---|
-//! | config | [`config`] | the project's YAML config, validated with "did you mean" hints; action inputs laid over it |
-//! | plan | [`plan`] | what a release would do, computed without AWS or GitHub; the load form, rendering, the builder's user data |
-//! | build, copy, publish, submit | [`stages`] | the stages that act on AWS and GitHub, always cleaning up |
-//! | template | [`template`] | format-preserving template regeneration with a semantic proof |
-//! | report | [`output`] | workflow commands, diffs, step outputs and the step summary |
+//! | front ends | [`cli`], [`action`] | the command line and the GitHub Action: each maps its input to one [`release::Request`] and the [`release::Outcome`] to its output; siblings, neither names the other |
+//! | engine | [`release`] | the schedule as data (`Step`, `steps()`), one loop that runs it, the record it keeps |
+//! | stages | [`stages`] | one file per step, in pipeline order: the pre-flight checks, build, verify, copy, templates, publish, submit |
+//! | adapters | [`aws`], [`github`] | the thin clients: only they name the AWS SDK crates and octocrab |
+//! | pure core | [`plan`], [`template`] | what a release would do, rendering, format-preserving template editing with a semantic proof; no AWS, no GitHub |
+//! | values | [`config`], [`domain`], [`files`] | the config file and its rules, the values that flow between stages (regions, AMI IDs, versions, the manifest), workspace files |
+//! | ground | [`output`], [`diagnostic`] | the log, progress events and workflow commands; one diagnostics model |
 //!
-//! [`domain`] holds the values that flow between the stages (regions, AMI IDs, versions, the
-//! manifest). [`aws`] and [`github`] are the thin adapters: only they name the AWS SDK crates
-//! and octocrab. [`app`] wires the stages to the command line and [`action`] to GitHub Actions.
-//! The pure core (template, plan) knows nothing of AWS, GitHub or the file system.
+//! The binary (`src/main.rs`) picks the front end and renders the error that ends a run.
 
 pub mod action;
-pub mod app;
 pub mod aws;
+pub mod cli;
 pub mod config;
+pub mod diagnostic;
 pub mod domain;
 pub mod files;
 pub mod github;
 pub mod output;
 pub mod plan;
+pub mod release;
 pub mod stages;
 pub mod template;

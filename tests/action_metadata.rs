@@ -4,7 +4,7 @@
 use crate::common;
 
 use marketplace_release::action::inputs::INPUT_NAMES;
-use marketplace_release::output::step::OUTPUT_NAMES;
+use marketplace_release::action::outputs::OUTPUT_NAMES;
 
 fn action() -> serde_yaml::Value {
     serde_yaml::from_str(&std::fs::read_to_string(common::repo().join("action.yml")).unwrap())

@@ -384,7 +384,7 @@ fn real_before_after_pairs_are_reproduced() {
                 text == after,
                 "pair {}: result differs from the after file:\n{}",
                 pair.id,
-                marketplace_release::output::unified_diff("after", &after, &text)
+                marketplace_release::plan::diff::unified_diff("after", &after, &text)
             );
         } else {
             let (ours, theirs) = (
@@ -396,7 +396,7 @@ fn real_before_after_pairs_are_reproduced() {
                 "pair {} (normalised for {:?}): result differs from the after file:\n{}",
                 pair.id,
                 pair.hand_edits,
-                marketplace_release::output::unified_diff("after", &theirs, &ours)
+                marketplace_release::plan::diff::unified_diff("after", &theirs, &ours)
             );
         }
         println!(

@@ -3,7 +3,7 @@
 //! never does (creation lag, a resource that fails, a deletion that fails, throttling, a new
 //! stack not visible yet; see `tests/support/ec2_proxy.py`). In every case the stack is deleted
 //! (checked on moto itself), except when CloudFormation cannot delete it, which fails the run.
-//! SIGTERM goes through the binary's own signal handling (`app::release::run_async`) in a child
+//! SIGTERM goes through the binary's own signal handling (`release::run_async`) in a child
 //! process: this test binary, run again for [`signal_child`].
 
 use std::io::{Read, Write};
@@ -502,7 +502,7 @@ fn signal_child() {
         Some("correct horse".to_owned())
     })
     .unwrap();
-    let result = marketplace_release::app::release::run_async(|cancel| async move {
+    let result = marketplace_release::release::run_async(|cancel| async move {
         let cfn = CloudFormation::new(&sdk_config(&endpoint).await);
         anyhow::Ok(run(&cfn, &plan, schedule(), &cancel).await)
     })

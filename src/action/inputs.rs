@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::app::release::Stages;
+use crate::release::{Stage, Stages};
 use crate::config::{Architecture, Override};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -21,6 +21,13 @@ pub struct InputError {
     pub message: String,
     /// What to do.
     pub help: String,
+}
+
+impl From<InputError> for crate::diagnostic::Diagnostic {
+    fn from(e: InputError) -> Self {
+        crate::diagnostic::Diagnostic::new(crate::diagnostic::Kind::Input, e.message, e.help)
+            .for_input(e.input)
+    }
 }
 
 fn invalid(input: &'static str, message: impl Into<String>, help: impl Into<String>) -> InputError {
@@ -93,7 +100,7 @@ fn secret<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<SecretString
 impl RawInputs {
     /// Reads `INPUT_*` from the environment.
     pub fn from_env() -> Result<Self, InputError> {
-        let vars = crate::app::env::utf8_vars("INPUT_")
+        let vars = crate::release::env::utf8_vars("INPUT_")
             .map_err(|e| invalid("*", e.to_string(), "give the input UTF-8 text"))?;
         envy::prefixed("INPUT_")
             .from_iter::<_, RawInputs>(vars)
@@ -103,58 +110,47 @@ impl RawInputs {
 
 /// Every stage the action runs by default: build, verify, copy, publish (verify only when the
 /// config has a `verify` section; submit is never part of `all`).
-pub const ALL: Stages = Stages {
-    build: true,
-    verify: true,
-    copy: true,
-    templates: false,
-    publish: true,
-    submit: false,
-};
+pub const ALL: [Stage; 4] = [Stage::Build, Stage::Verify, Stage::Copy, Stage::Publish];
+
+/// The stages the `stages` input may name (the action regenerates no workspace templates: its
+/// publish stage commits them).
+pub const NAMED: [Stage; 5] = [
+    Stage::Build,
+    Stage::Verify,
+    Stage::Copy,
+    Stage::Publish,
+    Stage::Submit,
+];
 
 /// The `stages` input, and whether it names `verify` itself (not only through `all`).
 fn parse_stages(text: &str) -> Result<(Stages, bool), InputError> {
-    const NONE: Stages = Stages {
-        build: false,
-        verify: false,
-        copy: false,
-        templates: false,
-        publish: false,
-        submit: false,
-    };
-    let mut stages = NONE;
+    let mut stages = Stages::NONE;
     let mut verify_named = false;
     for name in list(text) {
-        match name.as_str() {
-            "all" => {
-                stages.build = true;
-                stages.verify = true;
-                stages.copy = true;
-                stages.publish = true;
+        if name == "all" {
+            stages = ALL.into_iter().fold(stages, Stages::with);
+            continue;
+        }
+        match Stage::from_name(&name).filter(|s| NAMED.contains(s)) {
+            Some(stage) => {
+                verify_named |= stage == Stage::Verify;
+                stages = stages.with(stage);
             }
-            "submit" => stages.submit = true,
-            "build" => stages.build = true,
-            "verify" => {
-                stages.verify = true;
-                verify_named = true;
-            }
-            "copy" => stages.copy = true,
-            "publish" => stages.publish = true,
-            other => return Err(invalid(
+            None => return Err(invalid(
                 "stages",
-                format!("`{other}` is not a stage"),
+                format!("`{name}` is not a stage"),
                 "use `all`, or some of `build`, `verify`, `copy`, `publish`, `submit` separated by commas",
             )),
         }
     }
-    if stages == NONE {
+    if stages.is_empty() {
         return Err(invalid(
             "stages",
             "no stage given",
             "use `all`, or some of `build`, `verify`, `copy`, `publish`, `submit`",
         ));
     }
-    if stages.build && !stages.copy && stages.publish {
+    if stages.contains(Stage::Build) && !stages.contains(Stage::Copy) && stages.contains(Stage::Publish) {
         return Err(invalid(
             "stages",
             "`build` and `publish` without `copy` would publish an AMI that exists in one region only",
@@ -322,12 +318,12 @@ impl ActionInputs {
         };
         let (stages, verify_named) = match given(raw.stages) {
             Some(text) => parse_stages(&text)?,
-            None => (ALL, false),
+            None => (Stages::of(&ALL), false),
         };
         let manifests: Vec<PathBuf> = given(raw.manifests)
             .map(|text| list(&text).into_iter().map(PathBuf::from).collect())
             .unwrap_or_default();
-        if !manifests.is_empty() && (stages.build || stages.copy) {
+        if !manifests.is_empty() && (stages.contains(Stage::Build) || stages.contains(Stage::Copy)) {
             return Err(invalid(
                 "manifests",
                 "`manifests` is for publish and submit jobs, but this job also builds or copies",
@@ -408,7 +404,7 @@ mod tests {
             PathBuf::from(".github/marketplace-release.yml")
         );
         assert!(!inputs.dry_run);
-        assert_eq!(inputs.stages, ALL);
+        assert_eq!(inputs.stages, Stages::of(&ALL));
         assert!(inputs.overrides.is_empty());
     }
 
@@ -455,12 +451,12 @@ mod tests {
     #[test]
     fn verify_is_in_all_and_can_be_named() {
         let all = ActionInputs::parse(raw(&[("stages", "all")])).unwrap();
-        assert!(all.stages.verify && !all.verify_named);
+        assert!(all.stages.contains(Stage::Verify) && !all.verify_named);
         let named = ActionInputs::parse(raw(&[("stages", "build, verify, copy")])).unwrap();
-        assert!(named.stages.verify && named.verify_named);
+        assert!(named.stages.contains(Stage::Verify) && named.verify_named);
         assert_eq!(named.stages.describe(), "build, verify, copy");
         let without = ActionInputs::parse(raw(&[("stages", "build, copy")])).unwrap();
-        assert!(!without.stages.verify);
+        assert!(!without.stages.contains(Stage::Verify));
     }
 
     #[test]

@@ -1,23 +1,34 @@
-//! Run mode: what the binary does as the GitHub Action (`runs: using: docker`). It holds no
-//! stage logic: it reads the inputs ([`inputs`]), lays them over the config, hands the
-//! orchestrator ([`crate::app::release`]) a request, and turns the outcome into step outputs
-//! and a step summary ([`crate::output::step`]), also when a stage failed or the job was
-//! cancelled.
+//! The GitHub Action, a front end (`runs: using: docker`). It holds no stage logic: it reads
+//! the inputs ([`inputs`]), lays them over the config, hands the engine one
+//! [`Request`], and turns the [`Outcome`] into step outputs ([`outputs`]) and a step summary
+//! ([`summary`]), also when a stage failed or the job was cancelled.
+//!
+//! Architecture invariant: nothing in the crate names `action`; it does not name
+//! [`crate::cli`], its sibling (the binary picks one of the two).
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a front end prints: the step outputs when GITHUB_OUTPUT is not set"
+)]
 
 pub mod inputs;
+pub mod outputs;
+pub mod summary;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::app::env::RunnerEnv;
-use crate::app::local::make_plan;
-use crate::app::release::{self, Caller, GitHubRequest, Outcome, Release, Request};
 use crate::config::Config;
+use crate::diagnostic::Diagnostic;
 use crate::domain::version::Version;
-use crate::output::diagnostic::Diagnostic;
-use crate::output::step::{self, ActionOutputs, SummaryFacts};
+use crate::release::env::RunnerEnv;
+use crate::release::{
+    self, plan::make_plan, Caller, GitHubRequest, Outcome, Release, Request, Stage, Stages,
+};
 use inputs::{ActionInputs, RawInputs};
+use outputs::ActionOutputs;
+use summary::SummaryFacts;
 
 /// Runs the action. Exit codes: 0 done, 2 an error, 130 cancelled.
 pub fn run(env: RunnerEnv) -> Result<ExitCode> {
@@ -30,12 +41,11 @@ pub fn run(env: RunnerEnv) -> Result<ExitCode> {
         "the `config` input",
         crate::files::Expect::File,
     )?;
-    let mut config =
+    let config =
         Config::load_with_overrides(&config_path, &inputs.overrides).map_err(|mut e| {
             e.path = inputs.config.clone();
             Diagnostic::from(e)
         })?;
-    crate::app::advice::resolve_template_regions(&mut config, &workspace)?;
     let version = inputs
         .version
         .as_deref()
@@ -49,71 +59,77 @@ pub fn run(env: RunnerEnv) -> Result<ExitCode> {
             })
         })
         .transpose()?;
-    let mut stages = inputs.stages;
     // `all` verifies when the config has a `verify` section.
-    stages.verify = stages.verify && (inputs.verify_named || config.verify.is_some());
-    let request = Request {
-        caller: Caller::Action,
-        config_path: inputs.config.display().to_string(),
+    let verify = inputs.stages.contains(Stage::Verify)
+        && (inputs.verify_named || config.verify.is_some());
+    let mut request = Request::new(
+        Caller::Action,
         config,
+        inputs.config.display().to_string(),
         workspace,
-        stages,
-        version,
-        architecture: inputs.architecture,
-        manifest: inputs.manifest,
-        manifests: inputs.manifests,
-        image: None,
-        github: GitHubRequest {
-            repository: None,
-            base: None,
-            token: inputs.token,
-        },
-        cleanup_on_failure: false,
-        rebuild: inputs.rebuild,
-        intent: None,
-        wait: false,
+        inputs.stages.set(Stage::Verify, verify),
+    );
+    request.version = version;
+    request.architecture = inputs.architecture;
+    request.manifest = inputs.manifest;
+    request.manifests = inputs.manifests;
+    request.github = GitHubRequest {
+        repository: None,
+        base: None,
+        token: inputs.token,
     };
+    request.rebuild = inputs.rebuild;
     if inputs.dry_run {
         return dry_run(request, env);
     }
+    let (outputs_path, summary_path) = (
+        env.github.github_output.clone(),
+        env.github.github_step_summary.clone(),
+    );
     let release = Release::prepare(request, env)?;
     let outcome = release::run_async(|cancel| async move { Ok(release.run(&cancel).await) })?;
-    hand_on(&outcome)?;
+    hand_on(&outcome, outputs_path.as_deref(), summary_path.as_deref())?;
     outcome.exit()
 }
 
 /// Writes the step outputs and the step summary of `outcome`.
-fn hand_on(outcome: &Outcome) -> Result<()> {
+fn hand_on(
+    outcome: &Outcome,
+    outputs_path: Option<&std::path::Path>,
+    summary_path: Option<&std::path::Path>,
+) -> Result<()> {
     let outputs = ActionOutputs::new(
         &outcome.manifests,
         outcome.published.as_ref(),
         &outcome.branch,
     )
     .with_change_set(outcome.change_set.as_ref());
-    step::write_outputs(&outputs)?;
-    step::write_summary(&step::summary_markdown(&SummaryFacts {
-        title: outcome.title.clone(),
-        stages: outcome.stages.describe(),
-        manifests: &outcome.manifests,
-        published: outcome.published.as_ref(),
-        stopped: outcome.why_stopped(),
-        change_set: outcome.change_set.as_ref(),
-        ingestion: &outcome.ingestion,
-        seller: outcome.seller.as_deref(),
-        listing: &outcome.listing,
-        stack: outcome.stack.as_ref(),
-    }))
+    outputs::write_outputs(&outputs, outputs_path)?;
+    summary::write_summary(
+        &summary::summary_markdown(&SummaryFacts {
+            title: outcome.title.clone(),
+            stages: outcome.stages.describe(),
+            manifests: &outcome.manifests,
+            published: outcome.published.as_ref(),
+            stopped: outcome.why_stopped(),
+            change_set: outcome.change_set.as_ref(),
+            found: &outcome.facts,
+        }),
+        summary_path,
+    )
 }
 
 /// `dry-run: true`: validate everything and show the plan, with no AWS call and no GitHub
 /// write.
 fn dry_run(request: Request, env: RunnerEnv) -> Result<ExitCode> {
-    let (config, workspace) = (request.config.clone(), request.workspace.clone());
+    let workspace = request.workspace.clone();
     let config_path = workspace.join(&request.config_path);
+    let mut config = request.config.clone();
+    release::resolve_template_regions(&mut config, &workspace)?;
     // The version is resolved as a real run resolves it; no stage runs.
     let prepared = Release::prepare(
         Request {
-            stages: release::Stages::default(),
+            stages: Stages::NONE,
             ..request
         },
         env.clone(),
@@ -121,17 +137,16 @@ fn dry_run(request: Request, env: RunnerEnv) -> Result<ExitCode> {
     let version = prepared.version();
     let plan = make_plan(&config, &config_path, &workspace, version, None, &env)?;
     crate::output::report(&plan.report(&config));
-    crate::app::advice::show(&plan.warnings);
+    release::show_warnings(&plan.warnings);
     let outputs = ActionOutputs {
         pull_request_operation: "none".into(),
         branch: plan.branch.clone(),
         ..ActionOutputs::default()
     };
-    step::write_outputs(&outputs)?;
-    step::write_summary(&step::dry_run_markdown(
-        &config.product.name,
-        version,
-        &plan,
-    ))?;
+    outputs::write_outputs(&outputs, env.github.github_output.as_deref())?;
+    summary::write_summary(
+        &summary::dry_run_markdown(&config.product.name, version, &plan),
+        env.github.github_step_summary.as_deref(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

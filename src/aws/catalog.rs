@@ -142,6 +142,13 @@ pub struct Catalog {
 impl Catalog {
     /// A client from the standard AWS configuration chain, in us-east-1. Tests point it at a
     /// fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
+    pub fn new(config: &crate::aws::config::AwsConfig) -> Self {
+        Self {
+            client: Client::new(config.sdk()),
+        }
+    }
+
+    /// A client from the standard AWS configuration chain.
     pub async fn from_env() -> Self {
         Self {
             client: Client::new(&crate::aws::ec2::shared_config(5).await),

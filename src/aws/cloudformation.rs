@@ -100,6 +100,11 @@ impl CloudFormation {
         }
     }
 
+    /// Clients made from the run's `config`.
+    pub fn from_config(config: &crate::aws::config::AwsConfig) -> Self {
+        Self::new(config.sdk())
+    }
+
     /// Clients from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects them),
     /// with the SDK's standard retries.
     pub async fn from_env() -> Self {

@@ -225,8 +225,14 @@ impl Ec2 {
     /// `AWS_ENDPOINT_URL` redirects every client), with retries for throttling. At most
     /// `max_in_flight` EC2 requests are in flight at once, across all regions.
     pub async fn from_env(max_in_flight: usize) -> Self {
+        Self::new(&crate::aws::config::AwsConfig::load().await, max_in_flight)
+    }
+
+    /// EC2 clients made from the run's `config`, with at most `max_in_flight` requests in
+    /// flight at once, across all regions.
+    pub fn new(config: &crate::aws::config::AwsConfig, max_in_flight: usize) -> Self {
         Self {
-            config: shared_config(8).await,
+            config: config.sdk().clone(),
             clients: Mutex::new(HashMap::new()),
             in_flight: Semaphore::new(max_in_flight.max(1)),
             started: Instant::now(),

@@ -43,6 +43,13 @@ fn is_denied(code: Option<&str>) -> bool {
 
 impl Iam {
     /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects it).
+    pub fn new(config: &crate::aws::config::AwsConfig) -> Self {
+        Self {
+            client: Client::new(config.sdk()),
+        }
+    }
+
+    /// A client from the standard AWS configuration chain.
     pub async fn from_env() -> Self {
         Self {
             client: Client::new(&crate::aws::ec2::shared_config(3).await),

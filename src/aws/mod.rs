@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod cloudformation;
+pub mod config;
 pub mod ec2;
 pub mod error;
 pub mod iam;

@@ -14,6 +14,13 @@ pub struct Sts {
 
 impl Sts {
     /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects it).
+    pub fn new(config: &crate::aws::config::AwsConfig) -> Self {
+        Self {
+            client: Client::new(config.sdk()),
+        }
+    }
+
+    /// A client from the standard AWS configuration chain.
     pub async fn from_env() -> Self {
         Self {
             client: Client::new(&crate::aws::ec2::shared_config(3).await),

@@ -162,12 +162,20 @@ pub enum Architecture {
 }
 
 impl Architecture {
+    /// Both architectures, as EC2 names them.
+    pub const ALL: [Architecture; 2] = [Architecture::X86_64, Architecture::Arm64];
+
     /// The EC2 name.
     pub fn as_str(self) -> &'static str {
         match self {
             Architecture::X86_64 => "x86_64",
             Architecture::Arm64 => "arm64",
         }
+    }
+
+    /// The architecture EC2 calls `name` (`x86_64`, `arm64`), if it is one of them.
+    pub fn from_ec2_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
 }
 

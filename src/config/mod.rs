@@ -31,6 +31,7 @@ mod build;
 mod load_form;
 mod product;
 mod pull_request;
+pub mod root;
 pub mod reference;
 pub mod schema;
 mod sharing;
@@ -43,8 +44,6 @@ pub mod verify_stack;
 
 use std::path::{Path, PathBuf};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 pub use build::{Architecture, BaseAmi, Build, RootVolume, Source, SsmParameter, VolumeType};
 pub use load_form::{catalog_groups, CatalogGroup, IpProtocol, LoadForm, SecurityGroupRule};
@@ -57,14 +56,15 @@ pub use types::{
     OrganizationArn, OrganizationalUnitArn, RoleArn, SecurityGroupId, SubnetId, Template,
     WorkspacePath,
 };
+pub use root::Config;
 pub use verify::{OnFailure, SystemdUnit, Verify};
 
-use crate::template::did_you_mean;
-use crate::template::tree::{LineIndex, Location, Node};
+use crate::diagnostic::{did_you_mean, Diagnostic, Kind, Location, Subject};
+use crate::template::tree::{LineIndex, Node};
 
 /// A config file could not be used.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}", crate::output::diagnostic::Diagnostic::from(self.clone()))]
+#[error("{}", Diagnostic::from(self.clone()))]
 pub struct ConfigError {
     /// The config file.
     pub path: PathBuf,
@@ -80,47 +80,22 @@ pub struct ConfigError {
     pub help: String,
 }
 
-/// The config of marketplace-release: build an AWS Marketplace AMI, copy it to regions,
-/// regenerate the CloudFormation templates and open the release pull request.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
-#[schemars(title = "marketplace-release config")]
-pub struct Config {
-    /// The product being released.
-    pub product: Product,
-    /// Where the version comes from.
-    #[serde(default)]
-    pub version: VersionSource,
-    /// The templates to regenerate, one entry each.
-    #[serde(deserialize_with = "product::templates")]
-    #[schemars(length(min = 1))]
-    pub templates: Vec<TemplateTarget>,
-    /// Regions the AMI is copied to and written into the templates. A list must include
-    /// us-east-1. `all` is every region enabled in the account, read with DescribeRegions when
-    /// copying. `template` is the regions the templates' AMI mappings already hold (and
-    /// us-east-1).
-    pub regions: Regions,
-    /// How the AMI is built.
-    pub build: Build,
-    /// How the AMI is copied.
-    #[serde(default)]
-    pub copy: Copy,
-    /// Who may launch the AMI.
-    #[serde(default)]
-    pub sharing: Sharing,
-    /// The release pull request.
-    #[serde(default)]
-    pub pull_request: PullRequest,
-    /// The AWS Marketplace product load form values.
-    pub load_form: LoadForm,
-    /// Turns the submit stage on (`submit: {}` takes the defaults); needs `product.id`.
-    #[serde(default)]
-    pub submit: Option<Submit>,
-    /// Turns the verify stage on (`verify: {}` takes the defaults): the new AMI is booted in
-    /// `build.region` before any copy, checked (SSH hardening, no keys or history, cloud-init,
-    /// the product's service, your verify script), and the release stops when it fails.
-    #[serde(default)]
-    pub verify: Option<Verify>,
+impl From<ConfigError> for Diagnostic {
+    fn from(e: ConfigError) -> Self {
+        let subject = match &e.input {
+            Some(name) => Subject::Input(name.clone()),
+            None => Subject::File {
+                path: e.path.display().to_string(),
+                location: e.location,
+            },
+        };
+        Diagnostic {
+            kind: Kind::Config,
+            subject,
+            message: e.message,
+            help: e.help,
+        }
+    }
 }
 
 /// One action input laid over the config file.

@@ -1,13 +1,14 @@
 //! The values that flow between the stages, validated once: [`ami`] (regions, AMI IDs and
 //! region → AMI sets), [`version`] (release versions), and [`manifest`] (the JSON contract
 //! between the build, copy, publish and submit jobs) and its [`timeline`]; [`catalog`] holds
-//! the Catalog API's shapes as local rules, [`seller`] the seller-account and ingestion-role
-//! rules, [`ingestion`] the ingestion preflight over the built image, [`verification`] what
-//! booting the image found, and [`stack`] the verify stage's test stack (its name, events and
-//! report).
+//! the Catalog API's shapes as local rules, [`seller`] and [`ingestion`] what the adapters read
+//! of the ingestion role and the image for the pre-flight's rules, [`verification`] what
+//! booting the image found, [`stack`] the verify stage's test stack (its name, events and
+//! report), and [`facts`] what a release found out on the way, as one bundle.
 
 pub mod ami;
 pub mod catalog;
+pub mod facts;
 pub mod ingestion;
 pub mod manifest;
 pub mod seller;

@@ -1,6 +1,6 @@
-//! The log: where progress lines, group markers and warnings are printed. This is one of the
-//! two places that print (with [`crate::app`]); the stages reach it through the `tracing`
-//! events of [`super::progress`]. How they are shown depends on [`super::mode`]: the Actions
+//! The log: where progress lines, group markers, warnings and the final error are printed.
+//! This is the one place below the front ends that prints; the stages reach it through the
+//! `tracing` events of [`super::progress`]. How they are shown depends on [`super::mode`]: the Actions
 //! log with `::group::` blocks, progress bars in a terminal ([`super::bars`]), or plain lines
 //! when piped; `--quiet` keeps only the stages' closing tables (and the errors, which the
 //! application prints).
@@ -8,8 +8,12 @@
 use std::fmt::Write as _;
 
 use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::Context;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
+
+use crate::diagnostic::Diagnostic;
 
 use super::{bars, in_github_actions, mode, quiet, workflow, Mode};
 
@@ -50,6 +54,42 @@ pub fn end_group() {
 /// Ends the progress bars, if any are shown: before the final error or table is printed.
 pub fn finish() {
     bars::close();
+}
+
+/// Prints the error that ends the run, once: in GitHub Actions as an `::error` annotation (on
+/// stdout, where the runner reads it) and as text, elsewhere as text on stderr.
+pub fn fail(diagnostic: &Diagnostic) {
+    if in_github_actions() {
+        println!("{}", workflow::annotation(diagnostic));
+    }
+    let text = format!("error: {}", diagnostic.render());
+    if in_github_actions() {
+        eprintln!("{}", workflow::guard(&text));
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// Sets up the log: progress events always, through [`ProgressLayer`]; everything else as the
+/// filter `directives` say (`tracing_subscriber`'s `EnvFilter` syntax; the front end reads them
+/// from the environment), on stderr, never with colour codes (they would reach the Actions log
+/// and the step summary as text).
+pub fn init(directives: &str) {
+    let filter = EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| EnvFilter::new("off,marketplace_release=warn"));
+    let diagnostics = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .with_filter(filter)
+        .with_filter(filter_fn(|meta| meta.target() != super::progress::TARGET));
+    let progress =
+        ProgressLayer.with_filter(filter_fn(|meta| meta.target() == super::progress::TARGET));
+    tracing_subscriber::registry()
+        .with(diagnostics)
+        .with(progress)
+        .init();
 }
 
 /// Prints the events of [`super::progress`].

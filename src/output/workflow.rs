@@ -28,6 +28,13 @@ pub fn command(name: &str, properties: &[(&str, String)], message: &str) -> Stri
     )
 }
 
+/// The `::error` workflow command that makes GitHub annotate the file, the input or the run
+/// of `diagnostic`; the annotation carries the help too, as its second line.
+pub fn annotation(diagnostic: &crate::diagnostic::Diagnostic) -> String {
+    let (properties, message) = diagnostic.annotation_parts();
+    command("error", &properties, &message)
+}
+
 /// Untrusted text made safe to print in GitHub Actions: when a line of it would be read as a
 /// workflow command (it starts with `::` once trimmed, as the runner reads lines), the whole
 /// text is wrapped in `::stop-commands::TOKEN` … `::TOKEN::` with a random token, so the
@@ -56,6 +63,20 @@ mod tests {
             wrapped.contains("  ::warning::x"),
             "the text is kept as it is"
         );
+    }
+
+    #[test]
+    fn annotations_name_the_file_or_the_input() {
+        use crate::diagnostic::{Diagnostic, Kind, Location};
+        let d = Diagnostic::new(Kind::Config, "`regions.2`: bad", "write it like us-east-1")
+            .in_file("c.yml", Some(Location { line: 3, column: 7 }));
+        assert_eq!(
+            annotation(&d),
+            "::error file=c.yml,line=3,col=7::`regions.2`: bad%0Ahelp: write it like us-east-1"
+        );
+        let input = Diagnostic::new(Kind::Input, "`x` is not a boolean", "use true or false")
+            .for_input("draft");
+        assert!(annotation(&input).starts_with("::error title=input draft::"));
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! AWS, GitHub or the file system.
 
 pub mod advice;
+pub mod diff;
 pub mod loadform;
+pub mod manifests;
 pub mod render;
+pub mod submission;
 pub mod target;
 pub mod timeline;
 pub mod userdata;
@@ -13,6 +16,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::config::{Architecture, Config, TemplateTarget};
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::domain::ami::{AmiId, AmiSet, Region, RegionAmis};
 use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
@@ -55,6 +59,39 @@ pub enum PlanError {
         /// What to do.
         help: String,
     },
+}
+
+impl From<PlanError> for Diagnostic {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Template { path, error } => crate::template::template_error(&path, error),
+            PlanError::Invalid { message, help } => Diagnostic::new(Kind::Run, message, help),
+            PlanError::Config { message, help, .. } => {
+                Diagnostic::new(Kind::Config, message, help)
+            }
+            other => Diagnostic::from_error(&anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// A plan error, placed in the config file at `config_path` (whose text is `config_text`)
+/// when it is about a config key: a key no template has, or a `build.ami-name`-like template
+/// that does not render.
+pub fn plan_error(e: PlanError, config_path: &str, config_text: &str) -> Diagnostic {
+    let key = match &e {
+        PlanError::Config { key, .. } => Some(key.clone()),
+        PlanError::Render(r) if !r.what.contains(' ') => Some(r.what.clone()),
+        _ => None,
+    };
+    let diagnostic = Diagnostic::from(e);
+    match key {
+        Some(key) => Diagnostic {
+            kind: Kind::Config,
+            ..diagnostic
+        }
+        .in_file(config_path, crate::config::locate_key(config_text, &key)),
+        None => diagnostic,
+    }
 }
 
 /// One template as it would be regenerated.
@@ -704,7 +741,7 @@ fn plan_template(
     )?;
     let old = std::str::from_utf8(bytes).expect("edit_target checked UTF-8");
     Ok(TemplatePlan {
-        diff: crate::output::unified_diff(&path, old, &edited.text),
+        diff: diff::unified_diff(&path, old, &edited.text),
         summary: summarize(&edited.changes) + &edited.other_partitions_note(),
         notes: checks.sentences(),
         checks,

@@ -23,11 +23,14 @@ use std::time::{Duration, Instant};
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::domain::manifest::{Manifest, RegionImage};
 use crate::domain::timeline::Span;
-use crate::stages::build::save;
+use crate::stages::image::{refuse_encrypted, remove_image, save, wait_available};
 use crate::stages::wait::{self, PollSchedule};
-use crate::stages::{tag, CancellationToken, StageError};
+use crate::stages::cancel::CancellationToken;
+use crate::stages::error::StageError;
+use crate::stages::tag;
 
 /// What the copy stage needs.
+#[derive(Debug, Clone)]
 pub struct CopyPlan {
     /// Target regions (the source region included, where only sharing applies).
     pub regions: Vec<String>,
@@ -374,7 +377,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
         }
     };
     shared.set_progress(region, "pending");
-    let image = crate::stages::build::wait_available(
+    let image = wait_available(
         ec2,
         region,
         &image_id,
@@ -387,7 +390,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
         // Keep the image in the manifest so a cleanup (or the next run) knows it.
         let _ = shared.record(region, RegionImage::pending(&image_id, created_by_this_run));
     })?;
-    crate::stages::build::refuse_encrypted(&image, region)?;
+    refuse_encrypted(&image, region)?;
     ec2.require_imdsv2(region, &image_id).await?;
     ec2.share(region, &image_id, &plan.permissions).await?;
     if !plan.snapshot_accounts.is_empty() {
@@ -572,7 +575,7 @@ async fn cleanup_region(
             tag::RUN_ID
         ));
     }
-    crate::stages::build::remove_image(ec2, region, &image)
+    remove_image(ec2, region, &image)
         .await
         .map_err(|e| {
             format!(

@@ -17,8 +17,10 @@ use crate::domain::manifest::{Manifest, RegionImage};
 use crate::domain::state::ImageState;
 use crate::domain::timeline::Span;
 use crate::output::progress;
-use crate::stages::build::{finish_image, refuse_encrypted, save, Waiting};
-use crate::stages::{tag, CancellationToken, StageError};
+use crate::stages::cancel::CancellationToken;
+use crate::stages::error::StageError;
+use crate::stages::image::{finish_image, refuse_encrypted, save, Waiting};
+use crate::stages::tag;
 
 /// What the import needs.
 pub struct ImportPlan<'a> {

@@ -10,7 +10,8 @@ use crate::aws::ec2::{Ec2, Termination};
 use crate::output::progress;
 use crate::plan::userdata::{self, BuildResult};
 use crate::stages::wait::{self, PollSchedule};
-use crate::stages::{sleep_or_cancel, unless_cancelled, CancellationToken, StageError};
+use crate::stages::cancel::{sleep_or_cancel, unless_cancelled, CancellationToken};
+use crate::stages::error::StageError;
 
 /// Console lines shown when a script fails.
 pub const TAIL_LINES: usize = 25;

@@ -27,7 +27,9 @@ use crate::domain::stack::{
 };
 use crate::output::progress;
 use crate::stages::wait::{self, PollSchedule};
-use crate::stages::{sleep_or_cancel, tag, unless_cancelled, CancellationToken, StageError};
+use crate::stages::cancel::{sleep_or_cancel, unless_cancelled, CancellationToken};
+use crate::stages::error::StageError;
+use crate::stages::tag;
 
 /// The `marketplace-release:role` tag of a test stack (and, through CloudFormation's tag
 /// propagation, of its resources).
@@ -107,6 +109,24 @@ pub fn prepare(
             )
         }),
     })
+}
+
+/// The verify stage's test stack: `template_body` (the regenerated template of
+/// `config.template`) checked against the config and launched in its region under
+/// `verify.stack.role-arn`, its outputs read and its URL checked, and the stack always deleted.
+/// `secret` reads the environment variables that `{env: …}` parameters name. The report says
+/// whether it passed ([`StackReport::failure`]).
+pub async fn test(
+    cfn: &CloudFormation,
+    config: &StackConfig,
+    template_body: &str,
+    run_id: &str,
+    secret: impl Fn(&str) -> Option<String>,
+    schedule: PollSchedule,
+    cancel: &CancellationToken,
+) -> Result<StackReport, StageError> {
+    let plan = prepare(config, template_body, run_id, secret)?;
+    run(cfn, &plan, schedule, cancel).await
 }
 
 /// A create wait that did not end in `CREATE_COMPLETE`: failed, timed out, cancelled or

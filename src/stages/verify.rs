@@ -10,18 +10,23 @@
 //! tag `marketplace-release:verification` (`passed` or `failed`), which the preflight reads:
 //! a re-run never resumes from an image whose verification failed.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::aws::ec2::{Ec2, LaunchRequest};
+use crate::domain::ami::Region;
 use crate::domain::manifest::Manifest;
+use crate::domain::state::ImageState;
 use crate::domain::timeline::Span;
 use crate::domain::verification::Verification;
 use crate::output::progress;
 use crate::plan::userdata::{self, BuildResult, UserData};
-use crate::stages::build::save;
+use crate::stages::image::save;
 use crate::stages::instance::{self, Console, Ended, Watched, TAIL_LINES};
 use crate::stages::wait::{self, PollSchedule};
-use crate::stages::{tag, CancellationToken, StageError};
+use crate::stages::cancel::CancellationToken;
+use crate::stages::error::StageError;
+use crate::stages::tag;
 
 /// Everything the verify stage needs, made before any AWS call.
 #[derive(Debug, Clone)]
@@ -44,6 +49,65 @@ pub struct VerifyPlan {
     /// The SHA-256 of the user-data (what the test instance runs), recorded with the result.
     pub checks_sha256: String,
 }
+
+/// Verifies the image in `region`, unless the manifest already records a passed verification
+/// of the same image there with the same checks and script (a re-run after a later stage
+/// failed).
+pub async fn verify_unless_done(
+    ec2: &Ec2,
+    plan: &VerifyPlan,
+    region: &str,
+    manifest: &mut Manifest,
+    path: &Path,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
+    let image = manifest.regions.get(region).map(|i| i.image_id.clone());
+    let done = manifest.verification.iter().any(|v| {
+        v.region == region
+            && Some(&v.image_id) == image.as_ref()
+            && v.checks_sha256.as_deref() == Some(plan.checks_sha256.as_str())
+            && v.passed()
+    });
+    if done {
+        progress::line(&format!(
+            "verify: {} in {region} already passed its verification (run {}); not booted again",
+            image.unwrap_or_default(),
+            manifest.run_id
+        ));
+        return Ok(());
+    }
+    verify(ec2, plan, region, manifest, path, cancel).await
+}
+
+/// Verifies the copies in `regions` (`verify.regions`) that are available, one region after
+/// another; `copied` says whether this run copied (then a region without a copy is named).
+pub async fn verify_copies(
+    ec2: &Ec2,
+    plan: &VerifyPlan,
+    regions: &[Region],
+    copied: bool,
+    manifest: &mut Manifest,
+    path: &Path,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
+    for region in regions {
+        let available = manifest
+            .regions
+            .get(region.as_str())
+            .is_some_and(|i| i.state == ImageState::Available);
+        if !available {
+            if copied {
+                progress::line(&format!(
+                    "verify: no available copy in {region} to boot (see the copy table)"
+                ));
+            }
+            continue;
+        }
+        verify_unless_done(ec2, plan, region.as_str(), manifest, path, cancel).await?;
+    }
+    Ok(())
+}
+
 
 /// Boots the manifest's available image in `region` and checks it; records the result in the
 /// manifest (rewritten at `path`) and on the image. A failed verification is an error

@@ -36,6 +36,8 @@ mod tests;
 
 use std::fmt;
 
+pub use crate::diagnostic::did_you_mean;
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::domain::ami::{AmiId, AmiSet, Region};
 use crate::domain::version::Version;
 pub use edit::{Change, Edited};
@@ -133,6 +135,19 @@ impl fmt::Display for TemplateError {
         }
         Ok(())
     }
+}
+
+impl From<TemplateError> for Diagnostic {
+    fn from(e: TemplateError) -> Self {
+        Diagnostic::new(Kind::Template, e.message, e.help).in_file(String::new(), e.location)
+    }
+}
+
+/// A template error about the file shown as `path`, as a [`Diagnostic`] placed at its line and
+/// column.
+pub fn template_error(path: &str, error: TemplateError) -> Diagnostic {
+    let location = error.location;
+    Diagnostic::from(error).in_file(path, location)
 }
 
 impl TemplateError {
@@ -432,20 +447,3 @@ pub fn located_yaml(text: &str) -> Result<Node, TemplateError> {
     })
 }
 
-/// The closest of `candidates` to `wanted`, for "did you mean" hints.
-pub fn did_you_mean<'c>(
-    wanted: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<&'c str> {
-    candidates
-        .into_iter()
-        .map(|c| {
-            (
-                strsim::jaro_winkler(&wanted.to_lowercase(), &c.to_lowercase()),
-                c,
-            )
-        })
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}

@@ -165,14 +165,7 @@ impl LineIndex {
     }
 }
 
-/// A 1-based line and column in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Location {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-}
+pub use crate::diagnostic::Location;
 
 /// The byte offset where the line holding `offset` starts.
 pub fn line_start(text: &str, offset: usize) -> usize {

@@ -7,11 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::env::RunnerEnv;
 use crate::config::starter::{self, TemplateFacts};
 use crate::files::{file_error, write_atomically};
-use crate::output::diagnostic::template_error;
-use crate::template::Template;
+use crate::release::env::RunnerEnv;
+use crate::template::{template_error, Template};
 
 /// Where `init` writes the config.
 pub const CONFIG_PATH: &str = ".github/marketplace-release.yml";

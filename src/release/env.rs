@@ -1,6 +1,7 @@
-//! The runner environment, read once at start-up into typed values and passed down: what
-//! GitHub Actions sets (`GITHUB_*`, the event payload) and the test knobs
-//! (`MARKETPLACE_RELEASE_*`). Nothing below [`crate::app`] reads the environment for these.
+//! The runner environment, read once at start-up by the front end into typed values and
+//! passed down: what GitHub Actions sets (`GITHUB_*`, the event payload) and the test knobs
+//! (`MARKETPLACE_RELEASE_*`); and the secrets a test stack's `{env: …}` parameters name, read
+//! when the stack is launched. Nothing below the engine reads the environment.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,8 +10,8 @@ use anyhow::{anyhow, Result};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::domain::version::Version;
-use crate::output::diagnostic::{Diagnostic, Kind};
 use crate::stages::wait::PollSchedule;
 
 /// What GitHub Actions sets (see "Store information in variables" in GitHub's documentation).
@@ -150,6 +151,12 @@ impl RunnerEnv {
             }
             _ => None,
         }
+    }
+
+    /// The value of the environment variable `name` that a test stack parameter takes
+    /// (`{env: NAME}`), read when the stack is launched; never logged.
+    pub fn secret(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
     }
 
     /// The event's name, for messages.

@@ -1,17 +1,46 @@
-//! One diagnostics model. An error the user must act on is a [`Diagnostic`]: its kind, its
-//! subject (a file and the place in it, or an action input), the message and the help, kept as
-//! data. [`Diagnostic::render`] makes the terminal text and [`Diagnostic::annotation`] the
-//! `::error` workflow command; [`crate::app`] calls them once, for the error that ends the run.
+//! The ground floor: one diagnostics model, below every other module. An error the user must
+//! act on is a [`Diagnostic`]: its kind, its subject (a file and the place in it, or an action
+//! input), the message and the help, kept as data, with the helpers every message uses: a
+//! [`Location`] in a file and [`did_you_mean`]. [`Diagnostic::render`] makes the terminal text;
+//! `output::workflow::annotation` makes the `::error` workflow command from the same data, once,
+//! for the error that ends the run.
 //!
-//! The domain errors ([`crate::config::ConfigError`], [`crate::template::TemplateError`],
-//! [`crate::action::inputs::InputError`]) convert into it. Any other error is rendered from its
-//! text, whose `help:` line (the older convention of one string) is split off again.
+//! Each domain error converts into it beside its own definition (`From<ConfigError>` in
+//! `config`, `From<TemplateError>` in `template`, `From<PlanError>` in `plan`,
+//! `From<InputError>` in `action`). Any other error is rendered from its text, whose `help:`
+//! line (the older convention of one string) is split off again.
+//!
+//! Architecture invariant: this file names no other module of the crate.
 
 use std::fmt;
 
-use crate::template::tree::Location;
+/// A 1-based line and column in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
 
-use super::workflow;
+/// The candidate closest to `wanted` (Jaro-Winkler above 0.8, case ignored), for "did you
+/// mean" hints.
+pub fn did_you_mean<'c>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&wanted.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
 
 /// What kind of thing is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,9 +152,10 @@ impl Diagnostic {
         text
     }
 
-    /// The `::error` workflow command that makes GitHub annotate the file, the input or the
-    /// run. The annotation carries the help too, as its second line.
-    pub fn annotation(&self) -> String {
+    /// What a GitHub annotation (`::error`) of this diagnostic carries: its properties (the
+    /// file, line and column; the input; else a title) and its message, with the help as the
+    /// second line. `output::workflow::annotation` writes the command.
+    pub fn annotation_parts(&self) -> (Vec<(&'static str, String)>, String) {
         let mut message = self.message.clone();
         if !self.help.is_empty() {
             message.push_str("\nhelp: ");
@@ -143,85 +173,8 @@ impl Diagnostic {
             Subject::Input(name) => vec![("title", format!("input {name}"))],
             Subject::None => vec![("title", "marketplace-release".to_owned())],
         };
-        workflow::command("error", &properties, &message)
+        (properties, message)
     }
-}
-
-impl From<crate::template::TemplateError> for Diagnostic {
-    fn from(e: crate::template::TemplateError) -> Self {
-        Self {
-            kind: Kind::Template,
-            subject: Subject::None,
-            message: e.message,
-            help: e.help,
-        }
-        .in_file(String::new(), e.location)
-    }
-}
-
-impl From<crate::plan::PlanError> for Diagnostic {
-    fn from(e: crate::plan::PlanError) -> Self {
-        match e {
-            crate::plan::PlanError::Template { path, error } => template_error(&path, error),
-            crate::plan::PlanError::Invalid { message, help } => {
-                Self::new(Kind::Run, message, help)
-            }
-            crate::plan::PlanError::Config { message, help, .. } => {
-                Self::new(Kind::Config, message, help)
-            }
-            other => Self::from_error(&anyhow::Error::new(other)),
-        }
-    }
-}
-
-impl From<crate::config::ConfigError> for Diagnostic {
-    fn from(e: crate::config::ConfigError) -> Self {
-        let subject = match &e.input {
-            Some(name) => Subject::Input((*name).to_owned()),
-            None => Subject::File {
-                path: e.path.display().to_string(),
-                location: e.location,
-            },
-        };
-        Self {
-            kind: Kind::Config,
-            subject,
-            message: e.message,
-            help: e.help,
-        }
-    }
-}
-
-impl From<crate::action::inputs::InputError> for Diagnostic {
-    fn from(e: crate::action::inputs::InputError) -> Self {
-        Self::new(Kind::Input, e.message, e.help).for_input(e.input)
-    }
-}
-
-/// A plan error, placed in the config file at `config_path` (whose text is `config_text`)
-/// when it is about a config key: a key no template has, or a `build.ami-name`-like template
-/// that does not render.
-pub fn plan_error(e: crate::plan::PlanError, config_path: &str, config_text: &str) -> Diagnostic {
-    let key = match &e {
-        crate::plan::PlanError::Config { key, .. } => Some(key.clone()),
-        crate::plan::PlanError::Render(r) if !r.what.contains(' ') => Some(r.what.clone()),
-        _ => None,
-    };
-    let diagnostic = Diagnostic::from(e);
-    match key {
-        Some(key) => Diagnostic {
-            kind: Kind::Config,
-            ..diagnostic
-        }
-        .in_file(config_path, crate::config::locate_key(config_text, &key)),
-        None => diagnostic,
-    }
-}
-
-/// A template error about the file shown as `path`.
-pub fn template_error(path: &str, error: crate::template::TemplateError) -> Diagnostic {
-    let location = error.location;
-    Diagnostic::from(error).in_file(path, location)
 }
 
 #[cfg(test)]
@@ -236,19 +189,12 @@ mod tests {
             d.render(),
             "c.yml:3:7: `regions.2`: bad\n  help: write it like us-east-1"
         );
-        assert_eq!(
-            d.annotation(),
-            "::error file=c.yml,line=3,col=7::`regions.2`: bad%0Ahelp: write it like us-east-1"
-        );
         let input = Diagnostic::new(Kind::Input, "`x` is not a boolean", "use true or false")
             .for_input("draft");
         assert_eq!(
             input.render(),
             "input `draft`: `x` is not a boolean\n  help: use true or false"
         );
-        assert!(input
-            .annotation()
-            .starts_with("::error title=input draft::"));
     }
 
     #[test]

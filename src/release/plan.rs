@@ -1,0 +1,74 @@
+//! What a release would do, as `plan` and the action's dry run show it: the plan of
+//! [`crate::plan`] made from the workspace's files, with the same checks a build makes before
+//! its first AWS call. No AWS call, no GitHub write.
+
+use std::path::Path;
+
+use anyhow::Result;
+use indexmap::IndexMap;
+
+use super::env::RunnerEnv;
+use super::resolve::{read_body_template, today};
+use crate::config::{Architecture, Config};
+use crate::domain::ami::AmiSet;
+use crate::domain::version::Version;
+use crate::plan;
+use crate::stages::preflight::advice;
+
+/// The plan of a release from the workspace's templates (placeholder AMIs when `amis` is
+/// `None`), with the same checks a build makes before its first AWS call: the build script is
+/// read, wrapped and sized, and every name is rendered as the build renders it. Errors about a
+/// config value point at its line in `config_path`.
+pub fn make_plan(
+    config: &Config,
+    config_path: &Path,
+    workspace: &Path,
+    version: &Version,
+    amis: Option<&IndexMap<Architecture, AmiSet>>,
+    env: &RunnerEnv,
+) -> Result<plan::ReleasePlan> {
+    let mut texts = Vec::new();
+    for target in &config.templates {
+        let (_, bytes) =
+            crate::files::read_bytes_in_workspace(workspace, &target.path, "templates[].path")?;
+        texts.push(bytes);
+    }
+    let user_data = match config.build.script() {
+        Some(script) => Some((
+            script,
+            super::job::read_user_data(config, script, workspace, "000000000000", version)?.0,
+        )),
+        None => None,
+    };
+    let body_template = read_body_template(config, workspace)?;
+    let run_url = env.run_url();
+    let date = today();
+    let inputs = plan::PlanInputs {
+        version,
+        amis,
+        template_texts: &texts,
+        body_template: &body_template,
+        run_url: run_url.as_deref(),
+        date: &date,
+        manifests: &[],
+        ingestion: "",
+        listing: &[],
+        stack: None,
+    };
+    let mut plan = plan::plan(config, &inputs).map_err(|e| {
+        let text = std::fs::read_to_string(config_path).unwrap_or_default();
+        plan::plan_error(e, &config_path.display().to_string(), &text)
+    })?;
+    plan.warnings = advice::warnings(config);
+    plan.build_script = user_data.map(|(script, user_data)| {
+        format!(
+            "{}: {} bytes of user data{} (EC2's limit is {} bytes)",
+            script.display(),
+            user_data.bytes,
+            if user_data.gzipped { ", gzipped" } else { "" },
+            plan::userdata::USER_DATA_LIMIT
+        )
+    });
+    Ok(plan)
+}
+
