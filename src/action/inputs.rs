@@ -237,84 +237,88 @@ fn base_ami(text: &str) -> Result<Value, InputError> {
     Ok(Value::Mapping(map))
 }
 
+/// The inputs that lay values over the config file, as overrides (taken out of `raw`).
+fn overrides(raw: &mut RawInputs) -> Result<Vec<Override>, InputError> {
+    let mut overrides = Vec::new();
+    let mut set = |key: &'static [&'static str], input: &'static str, value: Value| {
+        overrides.push(Override { key, input, value });
+    };
+    if let Some(regions) = given(raw.regions.take()) {
+        let value = if regions == "all" {
+            Value::String(regions)
+        } else {
+            strings(list(&regions))
+        };
+        set(&["regions"], "regions", value);
+    }
+    if let Some(text) = given(raw.base_ami.take()) {
+        set(&["build", "base-ami"], "base-ami", base_ami(&text)?);
+    }
+    if let Some(text) = given(raw.instance_type.take()) {
+        set(&["build", "instance-type"], "instance-type", text.into());
+    }
+    if let Some(text) = given(raw.build_script.take()) {
+        set(&["build", "script"], "build-script", text.into());
+    }
+    if let Some(text) = given(raw.image.take()) {
+        set(&["build", "image"], "image", text.into());
+    }
+    if let Some(text) = given(raw.public.take()) {
+        set(
+            &["sharing", "public"],
+            "public",
+            boolean("public", &text)?.into(),
+        );
+    }
+    if let Some(text) = given(raw.accounts.take()) {
+        set(&["sharing", "accounts"], "accounts", strings(list(&text)));
+    }
+    if let Some(text) = given(raw.tag_prefix.take()) {
+        set(&["version", "tag-prefix"], "tag-prefix", text.into());
+    }
+    if let Some(text) = given(raw.base.take()) {
+        set(&["pull-request", "base"], "base", text.into());
+    }
+    if let Some(text) = given(raw.branch.take()) {
+        set(&["pull-request", "branch"], "branch", text.into());
+    }
+    if let Some(text) = given(raw.labels.take()) {
+        set(&["pull-request", "labels"], "labels", strings(list(&text)));
+    }
+    if let Some(text) = given(raw.reviewers.take()) {
+        set(
+            &["pull-request", "reviewers"],
+            "reviewers",
+            strings(list(&text)),
+        );
+    }
+    if let Some(text) = given(raw.draft.take()) {
+        set(
+            &["pull-request", "draft"],
+            "draft",
+            boolean("draft", &text)?.into(),
+        );
+    }
+    Ok(overrides)
+}
+
 impl ActionInputs {
     /// Checks the raw inputs.
     #[allow(
         clippy::too_many_lines,
         reason = "one short block per input, in action.yml's order"
     )]
-    pub fn parse(raw: RawInputs) -> Result<Self, InputError> {
-        let mut overrides = Vec::new();
-        let mut set = |key: &'static [&'static str], input: &'static str, value: Value| {
-            overrides.push(Override { key, input, value });
-        };
-        if let Some(regions) = given(raw.regions) {
-            let value = if regions == "all" {
-                Value::String(regions)
-            } else {
-                strings(list(&regions))
-            };
-            set(&["regions"], "regions", value);
-        }
-        if let Some(text) = given(raw.base_ami) {
-            set(&["build", "base-ami"], "base-ami", base_ami(&text)?);
-        }
-        if let Some(text) = given(raw.instance_type) {
-            set(&["build", "instance-type"], "instance-type", text.into());
-        }
-        if let Some(text) = given(raw.build_script) {
-            set(&["build", "script"], "build-script", text.into());
-        }
-        if let Some(text) = given(raw.image) {
-            set(&["build", "image"], "image", text.into());
-        }
-        if let Some(text) = given(raw.public) {
-            set(
-                &["sharing", "public"],
-                "public",
-                boolean("public", &text)?.into(),
-            );
-        }
-        if let Some(text) = given(raw.accounts) {
-            set(&["sharing", "accounts"], "accounts", strings(list(&text)));
-        }
-        if let Some(text) = given(raw.tag_prefix) {
-            set(&["version", "tag-prefix"], "tag-prefix", text.into());
-        }
-        if let Some(text) = given(raw.base) {
-            set(&["pull-request", "base"], "base", text.into());
-        }
-        if let Some(text) = given(raw.branch) {
-            set(&["pull-request", "branch"], "branch", text.into());
-        }
-        if let Some(text) = given(raw.labels) {
-            set(&["pull-request", "labels"], "labels", strings(list(&text)));
-        }
-        if let Some(text) = given(raw.reviewers) {
-            set(
-                &["pull-request", "reviewers"],
-                "reviewers",
-                strings(list(&text)),
-            );
-        }
-        if let Some(text) = given(raw.draft) {
-            set(
-                &["pull-request", "draft"],
-                "draft",
-                boolean("draft", &text)?.into(),
-            );
-        }
+    pub fn parse(mut raw: RawInputs) -> Result<Self, InputError> {
+        let overrides = overrides(&mut raw)?;
         let architecture = match given(raw.architecture).as_deref() {
             None => None,
-            Some("x86_64") => Some(Architecture::X86_64),
-            Some("arm64") => Some(Architecture::Arm64),
-            Some(other) => {
-                return Err(invalid(
+            Some(name) => Some(Architecture::from_ec2_name(name).ok_or_else(|| {
+                invalid(
                     "architecture",
-                    format!("`{other}` is not an architecture"),
+                    format!("`{name}` is not an architecture"),
                     "use x86_64 or arm64 (EC2's names)",
-                ))
-            }
+                )
+            })?),
         };
         let (stages, verify_named) = match given(raw.stages) {
             Some(text) => parse_stages(&text)?,

@@ -281,25 +281,7 @@ async fn on_builder(
         region,
         instance,
     };
-    let timeout = plan.config.build.timeout_minutes.duration();
-    match instance::wait_stopped(ec2, watched, timeout, plan.schedule, cancel).await? {
-        Ended::Stopped => {}
-        Ended::Gone { tail } => {
-            return Err(StageError::NoResult {
-                instance: instance.into(),
-                region: region.into(),
-                tail,
-            })
-        }
-        Ended::TimedOut { tail } => {
-            return Err(StageError::Timeout {
-                what: format!("the build on builder {instance} in {region}"),
-                seconds: timeout.as_secs(),
-                tail: format!(". Last console lines:\n{tail}"),
-                help: "raise build.timeout-minutes if the build is slow, or check that the script ends and the instance can power off; the builder was terminated".into(),
-            });
-        }
-    }
+    wait_stopped(ec2, plan, watched, cancel).await?;
     let console = Console::new(ec2, region, instance);
     progress::item(
         "builder",
@@ -346,6 +328,32 @@ async fn on_builder(
         .timings
         .insert("builder".into(), started.elapsed().as_secs_f64());
     make_image(ec2, plan, manifest, path, region, instance, cancel).await
+}
+
+/// Waits for the builder to power itself off; a builder gone or still running at the time
+/// limit is the build's failure (the caller terminates it).
+async fn wait_stopped(
+    ec2: &Ec2,
+    plan: &BuildPlan<'_>,
+    watched: Watched<'_>,
+    cancel: &CancellationToken,
+) -> Result<(), StageError> {
+    let (region, instance) = (watched.region, watched.instance);
+    let timeout = plan.config.build.timeout_minutes.duration();
+    match instance::wait_stopped(ec2, watched, timeout, plan.schedule, cancel).await? {
+        Ended::Stopped => Ok(()),
+        Ended::Gone { tail } => Err(StageError::NoResult {
+            instance: instance.into(),
+            region: region.into(),
+            tail,
+        }),
+        Ended::TimedOut { tail } => Err(StageError::Timeout {
+            what: format!("the build on builder {instance} in {region}"),
+            seconds: timeout.as_secs(),
+            tail: format!(". Last console lines:\n{tail}"),
+            help: "raise build.timeout-minutes if the build is slow, or check that the script ends and the instance can power off; the builder was terminated".into(),
+        }),
+    }
 }
 
 /// Makes the image of the stopped builder, tagged at creation with the build's result and the

@@ -351,30 +351,7 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
         if shared.cancel.is_cancelled() {
             return Err(StageError::Cancelled);
         }
-        match find_copy(shared, region, previous.as_ref()).await? {
-            Some((image_id, created)) => {
-                progress::line(&format!("copy: {region}: reusing {image_id}"));
-                (image_id, created)
-            }
-            None => {
-                let token = format!("mr-{}-{region}", shared.source_image_id);
-                let mut copy_tags = plan.tags.clone();
-                copy_tags.push((tag::SOURCE_IMAGE.into(), shared.source_image_id.clone()));
-                copy_tags.push(("Name".into(), shared.name.clone()));
-                let image_id = ec2
-                    .copy_image(
-                        region,
-                        (&shared.source_region, &shared.source_image_id),
-                        &shared.name,
-                        &plan.description,
-                        &token,
-                        &copy_tags,
-                    )
-                    .await?;
-                shared.record(region, RegionImage::pending(&image_id, true))?;
-                (image_id, true)
-            }
-        }
+        start_copy(shared, region, previous.as_ref()).await?
     };
     shared.set_progress(region, "pending");
     let image = wait_available(
@@ -417,6 +394,37 @@ async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
     )?;
     progress::line(&format!("copy: {region}: {image_id} available and shared"));
     Ok(())
+}
+
+/// The copy of the source image in `region`: one this or an earlier run made (found by the
+/// manifest or by tag), else a new CopyImage, tagged at creation; whether this run made it.
+async fn start_copy(
+    shared: &Shared,
+    region: &str,
+    previous: Option<&RegionImage>,
+) -> Result<(String, bool), StageError> {
+    let plan = &shared.plan;
+    if let Some((image_id, created)) = find_copy(shared, region, previous).await? {
+        progress::line(&format!("copy: {region}: reusing {image_id}"));
+        return Ok((image_id, created));
+    }
+    let token = format!("mr-{}-{region}", shared.source_image_id);
+    let mut copy_tags = plan.tags.clone();
+    copy_tags.push((tag::SOURCE_IMAGE.into(), shared.source_image_id.clone()));
+    copy_tags.push(("Name".into(), shared.name.clone()));
+    let image_id = shared
+        .ec2
+        .copy_image(
+            region,
+            (&shared.source_region, &shared.source_image_id),
+            &shared.name,
+            &plan.description,
+            &token,
+            &copy_tags,
+        )
+        .await?;
+    shared.record(region, RegionImage::pending(&image_id, true))?;
+    Ok((image_id, true))
 }
 
 /// An existing copy of the source image in `region`: from the manifest, or found by tag.

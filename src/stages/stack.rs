@@ -558,6 +558,36 @@ async fn get_status(url: &str, timeout: Duration) -> Result<u16, String> {
     }
 }
 
+/// After a DELETE_FAILED: asks once more (the first time), naming the resource that failed;
+/// `Err` with what the report says when it gives up or DeleteStack is refused.
+async fn delete_again(
+    cfn: &CloudFormation,
+    plan: &StackPlan,
+    stack_id: &str,
+    asked: u8,
+) -> Result<(), String> {
+    let region = plan.region.as_str();
+    let what = failed_resource(cfn, region, stack_id, Operation::Delete)
+        .await
+        .map(|f| format!("; first resource that failed to delete: {f}"))
+        .unwrap_or_default();
+    let again = asked < 2;
+    progress::line(&format!(
+        "stack: {} DELETE_FAILED{what}{}",
+        plan.stack_name,
+        if again { "; asking once more" } else { "" }
+    ));
+    if !again {
+        return Err(format!("DELETE_FAILED twice{what}"));
+    }
+    cfn.delete_stack(region, stack_id).await.map_err(|e| {
+        format!(
+            "DELETE_FAILED{what}; DeleteStack was then refused: {}",
+            e.said()
+        )
+    })
+}
+
 /// Deletes the stack (unless CloudFormation already did) and waits for `DELETE_COMPLETE`;
 /// after `DELETE_FAILED` asks once more, then reports the first resource that failed to
 /// delete. Not cancellable.
@@ -599,27 +629,8 @@ async fn delete(
                 );
             }
             Ok(StackLookup::Found(stack)) if stack.status == "DELETE_FAILED" => {
-                let what = failed_resource(cfn, region, stack_id, Operation::Delete)
-                    .await
-                    .map(|f| format!("; first resource that failed to delete: {f}"))
-                    .unwrap_or_default();
-                let again = asked < 2;
-                progress::line(&format!(
-                    "stack: {} DELETE_FAILED{what}{}",
-                    plan.stack_name,
-                    if again { "; asking once more" } else { "" }
-                ));
-                if !again {
-                    return step(false, format!("DELETE_FAILED twice{what}"));
-                }
-                if let Err(e) = cfn.delete_stack(region, stack_id).await {
-                    return step(
-                        false,
-                        format!(
-                            "DELETE_FAILED{what}; DeleteStack was then refused: {}",
-                            e.said()
-                        ),
-                    );
+                if let Err(detail) = delete_again(cfn, plan, stack_id, asked).await {
+                    return step(false, detail);
                 }
                 asked += 1;
             }

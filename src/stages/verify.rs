@@ -145,17 +145,7 @@ async fn run(
     path: &std::path::Path,
     cancel: &CancellationToken,
 ) -> Result<(), StageError> {
-    terminate_leftovers(ec2, manifest, path).await?;
-    manifest.verification.retain(|v| v.region != region);
-    let mut verification = Verification::new(region, image);
-    verification.checks_sha256 = Some(plan.checks_sha256.clone());
-    manifest.verification.push(verification);
-    let span = Span::starting_now();
-    manifest
-        .timeline
-        .verification
-        .insert(region.to_owned(), span);
-    save(manifest, path)?;
+    let span = start_record(ec2, plan, (region, image), manifest, path).await?;
     if cancel.is_cancelled() {
         return Err(StageError::Cancelled);
     }
@@ -218,6 +208,29 @@ async fn run(
             not_copied: manifest.regions.len() <= 1,
         }),
     }
+}
+
+/// Before the test instance: leftovers of an earlier verification terminated, this region's
+/// earlier result replaced by a new one, and the manifest saved; when it started.
+async fn start_record(
+    ec2: &Ec2,
+    plan: &VerifyPlan,
+    (region, image): (&str, &str),
+    manifest: &mut Manifest,
+    path: &std::path::Path,
+) -> Result<Span, StageError> {
+    terminate_leftovers(ec2, manifest, path).await?;
+    manifest.verification.retain(|v| v.region != region);
+    let mut verification = Verification::new(region, image);
+    verification.checks_sha256 = Some(plan.checks_sha256.clone());
+    manifest.verification.push(verification);
+    let span = Span::starting_now();
+    manifest
+        .timeline
+        .verification
+        .insert(region.to_owned(), span);
+    save(manifest, path)?;
+    Ok(span)
 }
 
 /// Launches the test instance; when EC2 refuses, the manifest says why (the image is not
