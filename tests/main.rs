@@ -24,6 +24,7 @@ mod config_schema;
 mod corpus;
 mod ec2_stages;
 mod ec2_unkind;
+mod engine;
 mod fuzz;
 mod github_openapi;
 mod iam_policy;

@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use indexmap::IndexMap;
+use marketplace_release::action::summary::{summary_markdown, SummaryFacts};
 use marketplace_release::config::{Architecture, Config};
+use marketplace_release::domain::facts::Facts;
 use marketplace_release::domain::manifest::Manifest;
 use marketplace_release::domain::timeline::{Span, Timestamp};
 use marketplace_release::domain::version::Version;
-use marketplace_release::action::summary::{summary_markdown, SummaryFacts};
-use marketplace_release::domain::facts::Facts;
 use marketplace_release::plan::{self, render::DEFAULT_PR_BODY, PlanInputs};
 use serde_json::json;
 
@@ -196,7 +196,9 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
         stopped: None,
         change_set: None,
         found: &Facts {
-            seller: Some("account 123456789012, the seller account (product.seller-account)".into()),
+            seller: Some(
+                "account 123456789012, the seller account (product.seller-account)".into(),
+            ),
             ..Facts::default()
         },
     });

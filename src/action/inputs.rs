@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::release::{Stage, Stages};
 use crate::config::{Architecture, Override};
+use crate::release::{Stage, Stages};
 use secrecy::{ExposeSecret, SecretString};
 
 /// An input that cannot be used.
@@ -150,7 +150,10 @@ fn parse_stages(text: &str) -> Result<(Stages, bool), InputError> {
             "use `all`, or some of `build`, `verify`, `copy`, `publish`, `submit`",
         ));
     }
-    if stages.contains(Stage::Build) && !stages.contains(Stage::Copy) && stages.contains(Stage::Publish) {
+    if stages.contains(Stage::Build)
+        && !stages.contains(Stage::Copy)
+        && stages.contains(Stage::Publish)
+    {
         return Err(invalid(
             "stages",
             "`build` and `publish` without `copy` would publish an AMI that exists in one region only",
@@ -327,7 +330,8 @@ impl ActionInputs {
         let manifests: Vec<PathBuf> = given(raw.manifests)
             .map(|text| list(&text).into_iter().map(PathBuf::from).collect())
             .unwrap_or_default();
-        if !manifests.is_empty() && (stages.contains(Stage::Build) || stages.contains(Stage::Copy)) {
+        if !manifests.is_empty() && (stages.contains(Stage::Build) || stages.contains(Stage::Copy))
+        {
             return Err(invalid(
                 "manifests",
                 "`manifests` is for publish and submit jobs, but this job also builds or copies",

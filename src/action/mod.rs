@@ -60,8 +60,8 @@ pub fn run(env: RunnerEnv) -> Result<ExitCode> {
         })
         .transpose()?;
     // `all` verifies when the config has a `verify` section.
-    let verify = inputs.stages.contains(Stage::Verify)
-        && (inputs.verify_named || config.verify.is_some());
+    let verify =
+        inputs.stages.contains(Stage::Verify) && (inputs.verify_named || config.verify.is_some());
     let mut request = Request::new(
         Caller::Action,
         config,

@@ -171,7 +171,11 @@ pub fn write_outputs(outputs: &ActionOutputs, path: Option<&Path>) -> anyhow::Re
         return Ok(());
     };
     let delimiter = format!("ghadelimiter_{:016x}", fastrand::u64(..));
-    append("GITHUB_OUTPUT", path, &output_file_text(outputs, &delimiter))
+    append(
+        "GITHUB_OUTPUT",
+        path,
+        &output_file_text(outputs, &delimiter),
+    )
 }
 
 #[cfg(test)]

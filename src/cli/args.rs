@@ -259,4 +259,3 @@ impl From<IntentArg> for SubmitIntent {
         }
     }
 }
-

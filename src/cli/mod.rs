@@ -27,8 +27,8 @@ use clap::{Parser, Subcommand};
 
 use crate::release::env::RunnerEnv;
 use args::{
-    CopyArgs, PlanArgs, PublishArgs, ReleaseArgs, StageArgs, StatusArgs, SubmitArgs,
-    TemplateArgs, VerifyArgs,
+    CopyArgs, PlanArgs, PublishArgs, ReleaseArgs, StageArgs, StatusArgs, SubmitArgs, TemplateArgs,
+    VerifyArgs,
 };
 
 /// Turn an AWS Marketplace AMI release into one reviewed pull request.

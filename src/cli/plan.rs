@@ -53,4 +53,3 @@ pub fn run(args: PlanArgs, env: &RunnerEnv) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

@@ -86,4 +86,3 @@ pub fn run(args: &TemplateArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

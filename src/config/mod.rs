@@ -31,8 +31,8 @@ mod build;
 mod load_form;
 mod product;
 mod pull_request;
-pub mod root;
 pub mod reference;
+pub mod root;
 pub mod schema;
 mod sharing;
 pub mod starter;
@@ -44,11 +44,11 @@ pub mod verify_stack;
 
 use std::path::{Path, PathBuf};
 
-
 pub use build::{Architecture, BaseAmi, Build, RootVolume, Source, SsmParameter, VolumeType};
 pub use load_form::{catalog_groups, CatalogGroup, IpProtocol, LoadForm, SecurityGroupRule};
 pub use product::{Product, ProductId, TemplateTarget, VersionSource};
 pub use pull_request::{Label, Login, PullRequest, TeamSlug};
+pub use root::Config;
 pub use sharing::{Copy, Regions, Sharing};
 pub use submit::{AccessEndpoint, EndpointProtocol, RelativePath, Submit, SubmitIntent};
 pub use types::{
@@ -56,7 +56,6 @@ pub use types::{
     OrganizationArn, OrganizationalUnitArn, RoleArn, SecurityGroupId, SubnetId, Template,
     WorkspacePath,
 };
-pub use root::Config;
 pub use verify::{OnFailure, SystemdUnit, Verify};
 
 use crate::diagnostic::{did_you_mean, Diagnostic, Kind, Location, Subject};

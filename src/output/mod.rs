@@ -20,7 +20,6 @@ pub mod workflow;
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
-
 /// How the log is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

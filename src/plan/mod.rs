@@ -66,9 +66,7 @@ impl From<PlanError> for Diagnostic {
         match e {
             PlanError::Template { path, error } => crate::template::template_error(&path, error),
             PlanError::Invalid { message, help } => Diagnostic::new(Kind::Run, message, help),
-            PlanError::Config { message, help, .. } => {
-                Diagnostic::new(Kind::Config, message, help)
-            }
+            PlanError::Config { message, help, .. } => Diagnostic::new(Kind::Config, message, help),
             other => Diagnostic::from_error(&anyhow::Error::new(other)),
         }
     }

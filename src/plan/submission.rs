@@ -52,10 +52,7 @@ pub struct Version<'a> {
 /// The `AddDeliveryOptions` details for `version`, checked against AWS's shapes
 /// ([`crate::domain::catalog`]) before anything is sent. An error names the config key, the
 /// Catalog API's field and the rule.
-pub fn delivery_details(
-    config: &Config,
-    version: &Version<'_>,
-) -> Result<Value, InvalidRequest> {
+pub fn delivery_details(config: &Config, version: &Version<'_>) -> Result<Value, InvalidRequest> {
     let details = details_document(config, version);
     match catalog::check_add_delivery_options(&details)
         .into_iter()

@@ -409,4 +409,3 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 fn new_run_id() -> String {
     format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
 }
-

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use super::context::Aws;
 use super::job::{Job, Origin};
+use super::prepared::Release;
 use super::record::Record;
 use super::stage::Stage;
 use super::steps::{JobId, JobStep};
-use super::prepared::Release;
 use crate::aws::ec2::Ec2;
 use crate::domain::manifest::Manifest;
 use crate::domain::state::ImageState;
@@ -49,7 +49,10 @@ impl Release {
             }
             JobStep::Build | JobStep::Import => self.make_image(&ec2, id.index, cancel).await?,
             JobStep::Verify => {
-                let plan = job.verify.as_ref().expect("a verifying job has a verify plan");
+                let plan = job
+                    .verify
+                    .as_ref()
+                    .expect("a verifying job has a verify plan");
                 let source = job.manifest.source_region.clone();
                 verify::verify_unless_done(&ec2, plan, &source, &mut job.manifest, &path, cancel)
                     .await?;
@@ -66,7 +69,10 @@ impl Release {
                 announce(&job.manifest, &path);
             }
             JobStep::VerifyCopies => {
-                let plan = job.verify.as_ref().expect("a verifying job has a verify plan");
+                let plan = job
+                    .verify
+                    .as_ref()
+                    .expect("a verifying job has a verify plan");
                 let regions = resolved
                     .config
                     .verify
@@ -74,8 +80,16 @@ impl Release {
                     .map(|v| v.regions.as_slice())
                     .unwrap_or_default();
                 let copied = stages.contains(Stage::Copy);
-                verify::verify_copies(&ec2, plan, regions, copied, &mut job.manifest, &path, cancel)
-                    .await?;
+                verify::verify_copies(
+                    &ec2,
+                    plan,
+                    regions,
+                    copied,
+                    &mut job.manifest,
+                    &path,
+                    cancel,
+                )
+                .await?;
             }
         }
         Ok(())
@@ -153,8 +167,16 @@ impl Release {
         let made = match job.start.take() {
             Some(Start::Resume(image)) => {
                 let timeout = config.copy.timeout_minutes.duration();
-                build::resume(ec2, &image, &mut job.manifest, &path, timeout, schedule, cancel)
-                    .await
+                build::resume(
+                    ec2,
+                    &image,
+                    &mut job.manifest,
+                    &path,
+                    timeout,
+                    schedule,
+                    cancel,
+                )
+                .await
             }
             _ => make_new_image(job, config, tags, schedule, ec2, cancel).await,
         };
@@ -263,7 +285,10 @@ async fn make_new_image(
 
 /// A job's manifest with its path, for the rest of the release.
 fn hand_on(job: &Job) -> (String, Manifest) {
-    (job.manifest_path.display().to_string(), job.manifest.clone())
+    (
+        job.manifest_path.display().to_string(),
+        job.manifest.clone(),
+    )
 }
 
 /// Announces the available AMIs (a notice in GitHub Actions).

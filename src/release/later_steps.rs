@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::context::Aws;
-use super::record::{Record, StepError};
 use super::prepared::Release;
+use super::record::{Record, StepError};
 use crate::domain::manifest::Manifest;
 use crate::domain::timeline::Span;
 use crate::github::GitHub;
@@ -72,7 +72,10 @@ impl Release {
         let Some(stack_config) = config.verify.as_ref().and_then(|v| v.stack.as_ref()) else {
             return Ok(());
         };
-        let Some(index) = config.templates.iter().position(|t| t.path == stack_config.template)
+        let Some(index) = config
+            .templates
+            .iter()
+            .position(|t| t.path == stack_config.template)
         else {
             return Ok(());
         };

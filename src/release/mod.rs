@@ -31,10 +31,10 @@ pub mod signal;
 pub mod stage;
 pub mod steps;
 
+pub use crate::stages::preflight::advice::show as show_warnings;
+pub use prepared::Release;
 pub use record::{Outcome, Stopped, EXIT_CANCELLED};
 pub use request::{Caller, GitHubRequest, Request};
 pub use resolve::{read_body_template, resolve_template_regions, today};
 pub use signal::run_async;
 pub use stage::{Stage, Stages};
-pub use crate::stages::preflight::advice::show as show_warnings;
-pub use prepared::Release;

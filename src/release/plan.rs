@@ -71,4 +71,3 @@ pub fn make_plan(
     });
     Ok(plan)
 }
-

@@ -4,17 +4,17 @@
 use secrecy::SecretString;
 
 use super::env::RunnerEnv;
+use super::job::{self, Job};
 use super::request::Caller;
 use super::stage::{Stage, Stages};
+use super::steps::{self, JobShape, Shape, Source, Step};
 use crate::config::{Config, SubmitIntent};
-use crate::github::{RepoName, RetryPolicy};
-use crate::plan::Vars;
-use std::path::PathBuf;
 use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
+use crate::github::{RepoName, RetryPolicy};
 use crate::plan::submission::Submission;
-use super::job::{self, Job};
-use super::steps::{self, JobShape, Shape, Source, Step};
+use crate::plan::Vars;
+use std::path::PathBuf;
 
 /// A release, prepared: every value resolved and checked, the jobs ready to run.
 pub struct Release {
@@ -54,7 +54,8 @@ impl Release {
                 .collect(),
             listing: config.product.id.is_some(),
             verify_copies: verify.is_some_and(|v| !v.regions.is_empty()),
-            test_stack: stack.is_some_and(|s| config.templates.iter().any(|t| t.path == s.template)),
+            test_stack: stack
+                .is_some_and(|s| config.templates.iter().any(|t| t.path == s.template)),
             draft_on_failure: self.resolved.stages.contains(Stage::Publish)
                 && verify.is_some_and(|v| v.on_failure == crate::config::OnFailure::Draft),
         }
@@ -112,4 +113,3 @@ impl Resolved {
         Vars::new(&self.config, &self.version, &self.date)
     }
 }
-

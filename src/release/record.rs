@@ -7,12 +7,12 @@ use anyhow::Result;
 
 use super::stage::{Stage, Stages};
 use super::steps::JobId;
-use crate::stages::StageError;
 use crate::aws::catalog::ChangeSetState;
 use crate::domain::facts::Facts;
 use crate::domain::manifest::Manifest;
 use crate::output::log;
 use crate::stages::publish::Published;
+use crate::stages::StageError;
 
 /// Exit code after a cancellation (as shells report SIGINT).
 pub const EXIT_CANCELLED: u8 = 130;

@@ -10,9 +10,9 @@ use anyhow::{anyhow, Result};
 
 use super::env::RunnerEnv;
 use super::job::{self, default_manifest, Job};
+use super::prepared::{GitHubTarget, Release, Resolved};
 use super::request::{Caller, Request};
 use super::stage::Stage;
-use super::prepared::{GitHubTarget, Release, Resolved};
 use crate::config::{Architecture, Config, Regions};
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::domain::ami::Region;
@@ -106,7 +106,9 @@ fn run_local_check(
         }
         Check::Branch if stages.contains(Stage::Publish) => {
             local::branch(&release.config, release.vars()).map_err(|d| match release.caller {
-                Caller::Action => Diagnostic::new(Kind::Input, d.message, d.help).for_input("branch"),
+                Caller::Action => {
+                    Diagnostic::new(Kind::Input, d.message, d.help).for_input("branch")
+                }
                 Caller::Cli => d,
             })?;
         }
@@ -160,8 +162,7 @@ pub fn resolve_template_regions(config: &mut Config, workspace: &Path) -> Result
         let (_, bytes) =
             crate::files::read_bytes_in_workspace(workspace, &target.path, "templates[].path")?;
         let shown = target.path.display().to_string();
-        let template = Template::parse_bytes(&bytes)
-            .map_err(|e| template_error(&shown, e))?;
+        let template = Template::parse_bytes(&bytes).map_err(|e| template_error(&shown, e))?;
         let mappings = template.mappings();
         let mapping = match &target.mapping {
             Some(name) => mappings.iter().find(|m| &m.name == name),

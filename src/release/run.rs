@@ -6,10 +6,10 @@
 use anyhow::anyhow;
 
 use super::context::Aws;
+use super::prepared::Release;
 use super::record::{Outcome, Record, StepError, Stopped};
 use super::stage::Stage;
 use super::steps::{JobId, JobStep, OnFailure, Shape, Step};
-use super::prepared::Release;
 use crate::domain::facts::Facts;
 use crate::output::log;
 use crate::plan;

@@ -118,7 +118,10 @@ impl Stages {
 
     /// `build, verify, copy, publish`, or the part of it that runs.
     pub fn describe(self) -> String {
-        self.iter().map(Stage::as_str).collect::<Vec<_>>().join(", ")
+        self.iter()
+            .map(Stage::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Whether the run acts on the AMI in this job (build, verify or copy), so that it has
@@ -144,7 +147,12 @@ mod tests {
         let set = Stages::of(&[Stage::Publish, Stage::Build, Stage::Copy]);
         assert_eq!(set.describe(), "build, copy, publish");
         assert!(set.has_jobs() && !Stages::of(&[Stage::Publish]).has_jobs());
-        assert_eq!(set.without(Stage::Build).set(Stage::Submit, true).describe(), "copy, publish, submit");
+        assert_eq!(
+            set.without(Stage::Build)
+                .set(Stage::Submit, true)
+                .describe(),
+            "copy, publish, submit"
+        );
         assert!(Stages::NONE.is_empty() && Stages::default().is_empty());
     }
 }

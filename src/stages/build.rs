@@ -17,12 +17,12 @@ use crate::config::{Architecture, BaseAmi, Config};
 use crate::domain::manifest::{Builder, Manifest, RegionImage};
 use crate::domain::timeline::Span;
 use crate::plan::userdata::{self, BuildResult, UserData};
-use crate::stages::instance::{self, Console, Ended, Watched, TAIL_LINES};
-use crate::stages::wait::PollSchedule;
 use crate::stages::cancel::CancellationToken;
 use crate::stages::error::StageError;
 use crate::stages::image::{finish_image, save, wait_available, Waiting};
+use crate::stages::instance::{self, Console, Ended, Watched, TAIL_LINES};
 use crate::stages::tag;
+use crate::stages::wait::PollSchedule;
 
 /// Everything the build stage needs, validated before any AWS resource exists.
 pub struct BuildPlan<'a> {

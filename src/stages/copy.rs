@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 use crate::aws::ec2::{Ec2, LaunchPermissions};
 use crate::domain::manifest::{Manifest, RegionImage};
 use crate::domain::timeline::Span;
-use crate::stages::image::{refuse_encrypted, remove_image, save, wait_available};
-use crate::stages::wait::{self, PollSchedule};
 use crate::stages::cancel::CancellationToken;
 use crate::stages::error::StageError;
+use crate::stages::image::{refuse_encrypted, remove_image, save, wait_available};
 use crate::stages::tag;
+use crate::stages::wait::{self, PollSchedule};
 
 /// What the copy stage needs.
 #[derive(Debug, Clone)]
@@ -583,13 +583,11 @@ async fn cleanup_region(
             tag::RUN_ID
         ));
     }
-    remove_image(ec2, region, &image)
-        .await
-        .map_err(|e| {
-            format!(
-                "cleanup: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            )
-        })?;
+    remove_image(ec2, region, &image).await.map_err(|e| {
+        format!(
+            "cleanup: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        )
+    })?;
     Ok(image.snapshot_ids.len())
 }

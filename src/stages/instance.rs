@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use crate::aws::ec2::{Ec2, Termination};
 use crate::output::progress;
 use crate::plan::userdata::{self, BuildResult};
-use crate::stages::wait::{self, PollSchedule};
 use crate::stages::cancel::{sleep_or_cancel, unless_cancelled, CancellationToken};
 use crate::stages::error::StageError;
+use crate::stages::wait::{self, PollSchedule};
 
 /// Console lines shown when a script fails.
 pub const TAIL_LINES: usize = 25;

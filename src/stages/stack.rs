@@ -26,10 +26,10 @@ use crate::domain::stack::{
     first_failure, still_creating, FirstFailure, Operation, StackName, StackReport, StackStep,
 };
 use crate::output::progress;
-use crate::stages::wait::{self, PollSchedule};
 use crate::stages::cancel::{sleep_or_cancel, unless_cancelled, CancellationToken};
 use crate::stages::error::StageError;
 use crate::stages::tag;
+use crate::stages::wait::{self, PollSchedule};
 
 /// The `marketplace-release:role` tag of a test stack (and, through CloudFormation's tag
 /// propagation, of its resources).

@@ -15,12 +15,11 @@ use crate::aws::catalog::{Catalog, CatalogError, ChangeSetState, NewChangeSet};
 use crate::config::SubmitIntent;
 use crate::domain::catalog;
 pub use crate::plan::submission::{
-    change_set_name, delivery_details, request_token, Submission, Version, CHANGE_TYPE,
-    ENTITY_TYPE,
+    change_set_name, delivery_details, request_token, Submission, Version, CHANGE_TYPE, ENTITY_TYPE,
 };
 use crate::plan::submission::{invalid, InvalidRequest};
-use crate::stages::wait::{self, PollSchedule};
 use crate::stages::cancel::CancellationToken;
+use crate::stages::wait::{self, PollSchedule};
 
 /// Why a submission cannot be made or did not succeed.
 #[derive(Debug, thiserror::Error)]

@@ -49,10 +49,7 @@ pub fn regenerate(sources: &Sources<'_>) -> Result<()> {
 
 /// The workspace template `templates[index]` with the manifests' AMIs (and the version)
 /// written in, not saved: its path, the edit and the notes about it.
-pub fn regenerated(
-    sources: &Sources<'_>,
-    index: usize,
-) -> Result<(PathBuf, Edited, TargetNotes)> {
+pub fn regenerated(sources: &Sources<'_>, index: usize) -> Result<(PathBuf, Edited, TargetNotes)> {
     let config = sources.config;
     let (_, by_arch) = amis_from_manifests(config, sources.manifests, Some(sources.version))?;
     let target = &config.templates[index];

@@ -21,12 +21,12 @@ use crate::domain::timeline::Span;
 use crate::domain::verification::Verification;
 use crate::output::progress;
 use crate::plan::userdata::{self, BuildResult, UserData};
-use crate::stages::image::save;
-use crate::stages::instance::{self, Console, Ended, Watched, TAIL_LINES};
-use crate::stages::wait::{self, PollSchedule};
 use crate::stages::cancel::CancellationToken;
 use crate::stages::error::StageError;
+use crate::stages::image::save;
+use crate::stages::instance::{self, Console, Ended, Watched, TAIL_LINES};
 use crate::stages::tag;
+use crate::stages::wait::{self, PollSchedule};
 
 /// Everything the verify stage needs, made before any AWS call.
 #[derive(Debug, Clone)]
@@ -107,7 +107,6 @@ pub async fn verify_copies(
     }
     Ok(())
 }
-
 
 /// Boots the manifest's available image in `region` and checks it; records the result in the
 /// manifest (rewritten at `path`) and on the image. A failed verification is an error

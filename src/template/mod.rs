@@ -446,4 +446,3 @@ pub fn located_yaml(text: &str) -> Result<Node, TemplateError> {
         )
     })
 }
-

@@ -49,7 +49,11 @@ const ARM: Architecture = Architecture::Arm64;
 
 #[test]
 fn a_whole_cli_release_with_verify_a_test_stack_and_a_listing() {
-    let mut release = shape(&[Build, Verify, Copy, Templates, Publish], Source::Build, &[X86]);
+    let mut release = shape(
+        &[Build, Verify, Copy, Templates, Publish],
+        Source::Build,
+        &[X86],
+    );
     release.listing = true;
     release.verify_copies = true;
     release.test_stack = true;
@@ -146,7 +150,10 @@ fn failures_are_reported_under_their_stage() {
     }
     assert_eq!(Step::Seller.stage(Stages::of(&[Verify])), Verify);
     assert_eq!(Step::Seller.stage(Stages::of(&[Copy])), Copy);
-    assert_eq!(Step::Ingestion.stage(Stages::of(&[Build, Copy, Submit])), Submit);
+    assert_eq!(
+        Step::Ingestion.stage(Stages::of(&[Build, Copy, Submit])),
+        Submit
+    );
     assert_eq!(Step::Recheck.stage(Stages::of(&[Submit])), Submit);
     assert_eq!(Step::Templates.stage(Stages::of(&[Templates])), Templates);
 }
@@ -209,7 +216,10 @@ fn invariants_hold_over_the_whole_space() {
         let of = |s: Stage| shape.stages.contains(s);
         // Nothing runs that was not asked for.
         for step in &steps {
-            assert!(of(step.stage(shape.stages)), "{step} of no asked stage:\n{shown}");
+            assert!(
+                of(step.stage(shape.stages)),
+                "{step} of no asked stage:\n{shown}"
+            );
         }
         // The seller and the listing come before anything a job does.
         if let Some(first_job) = position(&steps, |s| s.job().is_some()) {
@@ -223,7 +233,12 @@ fn invariants_hold_over_the_whole_space() {
             };
             let at = |step: JobStep| position(&steps, |s| *s == Step::Job(id, step));
             let account = at(JobStep::Account).expect("every job checks the account first");
-            for step in [JobStep::Build, JobStep::Import, JobStep::Verify, JobStep::Copy] {
+            for step in [
+                JobStep::Build,
+                JobStep::Import,
+                JobStep::Verify,
+                JobStep::Copy,
+            ] {
                 assert!(at(step).is_none_or(|i| i > account), "{shown}");
             }
             // No copy (and so no sharing) before the verify boot; no boot before the image.
@@ -234,10 +249,15 @@ fn invariants_hold_over_the_whole_space() {
                 assert!(at(JobStep::Verify).is_none_or(|v| v > made), "{shown}");
                 assert!(at(JobStep::Copy).is_none_or(|c| c > made), "{shown}");
             }
-            assert_eq!(at(JobStep::Build).is_some(), of(Build) && job.source == Source::Build);
+            assert_eq!(
+                at(JobStep::Build).is_some(),
+                of(Build) && job.source == Source::Build
+            );
             assert_eq!(at(JobStep::Verify).is_some(), of(Verify), "{shown}");
             // A job's steps are contiguous: the loop hands its manifest on when it ends.
-            let own: Vec<usize> = (0..steps.len()).filter(|i| steps[*i].job() == Some(id)).collect();
+            let own: Vec<usize> = (0..steps.len())
+                .filter(|i| steps[*i].job() == Some(id))
+                .collect();
             assert!(own.windows(2).all(|w| w[1] == w[0] + 1), "{shown}");
         }
         let publish = position(&steps, |s| *s == Step::Publish);
@@ -262,7 +282,10 @@ fn invariants_hold_over_the_whole_space() {
         // Images this run made are checked for ingestion before any PR or submission; a
         // submit job that made none checks the manifests' images again.
         if !shape.jobs.is_empty() && (of(Publish) || of(Submit)) {
-            assert!(position(&steps, |s| *s == Step::Ingestion).is_some(), "{shown}");
+            assert!(
+                position(&steps, |s| *s == Step::Ingestion).is_some(),
+                "{shown}"
+            );
         }
         if shape.jobs.is_empty() && of(Submit) {
             assert!(position(&steps, |s| *s == Step::Recheck).is_some_and(|r| Some(r) < submit));
@@ -280,7 +303,9 @@ fn invariants_hold_over_the_whole_space() {
                 "after {step} failed:\n{shown}"
             );
             assert!(
-                !rest.iter().any(|s| matches!(s, Step::TestStack | Step::Ingestion | Step::Submit)),
+                !rest
+                    .iter()
+                    .any(|s| matches!(s, Step::TestStack | Step::Ingestion | Step::Submit)),
                 "after {step} failed:\n{shown}"
             );
             let failed = step.job().unwrap();

@@ -201,7 +201,9 @@ fn hardening(manifest: &Manifest) -> Hardening {
         .iter()
         .filter(|v| v.passed())
         .flat_map(|v| &v.checks)
-        .filter(|c| c.outcome == CheckOutcome::Passed && HARDENING_CHECKS.contains(&c.name.as_str()))
+        .filter(|c| {
+            c.outcome == CheckOutcome::Passed && HARDENING_CHECKS.contains(&c.name.as_str())
+        })
         .map(|c| c.name.clone())
         .collect();
     if !verified.is_empty() {

@@ -28,7 +28,9 @@ pub fn templates(workspace: &Path, targets: &[TemplateTarget]) -> Result<()> {
 
 /// The release branch renders to a valid git ref.
 pub fn branch(config: &Config, vars: Vars<'_>) -> Result<(), Diagnostic> {
-    plan::release_branch(config, vars).map(|_| ()).map_err(Diagnostic::from)
+    plan::release_branch(config, vars)
+        .map(|_| ())
+        .map_err(Diagnostic::from)
 }
 
 /// The given manifests belong to this release (product, version, architectures).

@@ -44,7 +44,11 @@ pub(super) async fn read_base(github: &GitHub, given: Option<&str>) -> Result<Ba
 }
 
 /// Whether `sha` is the base head `head` or one of its last [`BASE_HISTORY`] first parents.
-pub(super) async fn on_base_history(github: &GitHub, head: &str, sha: &str) -> Result<bool, GitHubError> {
+pub(super) async fn on_base_history(
+    github: &GitHub,
+    head: &str,
+    sha: &str,
+) -> Result<bool, GitHubError> {
     let mut at = head.to_owned();
     for _ in 0..BASE_HISTORY {
         if at == sha {

@@ -137,7 +137,9 @@ fn template_updates(
         .zip(texts)
         .zip(modes)
         .filter(|((t, old), _)| t.new_text.as_bytes() != old.as_slice())
-        .map(|((t, _), mode)| FileUpdate::new(t.path.clone(), mode, t.new_text.clone().into_bytes()))
+        .map(|((t, _), mode)| {
+            FileUpdate::new(t.path.clone(), mode, t.new_text.clone().into_bytes())
+        })
         .collect();
     let mut notes = Vec::new();
     for t in &plan.templates {

@@ -151,7 +151,11 @@ impl<'a> Trees<'a> {
     }
 
     /// The entry at `path` under the tree `root`.
-    pub(super) async fn entry(&mut self, root: &str, path: &str) -> Result<Option<TreeEntry>, GitHubError> {
+    pub(super) async fn entry(
+        &mut self,
+        root: &str,
+        path: &str,
+    ) -> Result<Option<TreeEntry>, GitHubError> {
         let mut tree = root.to_owned();
         let parts: Vec<&str> = path.split('/').collect();
         for (i, part) in parts.iter().enumerate() {
@@ -176,7 +180,11 @@ impl<'a> Trees<'a> {
 
     /// The paths of files (and links and submodules) that differ between the trees `old` and
     /// `new`, reading only the subtrees that differ.
-    pub(super) async fn changed_paths(&mut self, old: &str, new: &str) -> Result<Vec<String>, GitHubError> {
+    pub(super) async fn changed_paths(
+        &mut self,
+        old: &str,
+        new: &str,
+    ) -> Result<Vec<String>, GitHubError> {
         let mut changed = Vec::new();
         let mut queue = VecDeque::from([(old.to_owned(), new.to_owned(), String::new())]);
         while let Some((old_sha, new_sha, dir)) = queue.pop_front() {
