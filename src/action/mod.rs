@@ -145,7 +145,12 @@ fn dry_run(request: Request, env: RunnerEnv) -> Result<ExitCode> {
     };
     outputs::write_outputs(&outputs, env.github.github_output.as_deref())?;
     summary::write_summary(
-        &summary::dry_run_markdown(&config.product.name, version, &plan),
+        &summary::dry_run_markdown(
+            &config.product.name,
+            version,
+            &plan,
+            &release::plan::schedule(&config),
+        ),
         env.github.github_step_summary.as_deref(),
     )?;
     Ok(ExitCode::SUCCESS)

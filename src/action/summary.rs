@@ -54,9 +54,14 @@ pub struct SummaryFacts<'a> {
 }
 
 /// The step summary of a dry run: a table of what the release would make (AMI names, base
-/// image, regions, sharing, branch), the warnings, each template's diff (collapsed), and the PR
-/// body it would open.
-pub fn dry_run_markdown(product: &str, version: &Version, plan: &ReleasePlan) -> String {
+/// image, regions, sharing, branch), the warnings, each template's diff (collapsed), the PR
+/// body it would open, and the checks and steps of a release (`schedule`, collapsed).
+pub fn dry_run_markdown(
+    product: &str,
+    version: &Version,
+    plan: &ReleasePlan,
+    schedule: &str,
+) -> String {
     let mut md = format!(
         "## marketplace-release: {product} {version} (dry run)\n\nNo AMI was built and no pull request was opened. The release would make:\n\n| | |\n|---|---|\n"
     );
@@ -108,6 +113,10 @@ pub fn dry_run_markdown(product: &str, version: &Version, plan: &ReleasePlan) ->
     md.push_str(&format!(
         "Then commit to `{}` and open **{}**:\n\n<details><summary>Pull request body (placeholder AMI IDs)</summary>\n\n{}\n\n</details>\n",
         plan.branch, plan.pr_title, plan.pr_body
+    ));
+    md.push_str(&format!(
+        "\n<details><summary>The checks and steps of a release</summary>\n\n```text\n{}```\n\n</details>\n",
+        schedule
     ));
     md
 }

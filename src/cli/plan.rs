@@ -44,6 +44,7 @@ pub fn run(args: PlanArgs, env: &RunnerEnv) -> Result<ExitCode> {
         env,
     )?;
     output::report(&plan.report(&config));
+    output::report(&format!("\n{}", release::plan::schedule(&config)));
     if output::in_github_actions() {
         release::show_warnings(&plan.warnings);
     }

@@ -8,12 +8,16 @@ use anyhow::Result;
 use indexmap::IndexMap;
 
 use super::env::RunnerEnv;
+use super::prepared::shape_of;
 use super::resolve::{read_body_template, today};
+use super::stage::{Stage, Stages};
+use super::steps::{self, JobShape, Source};
+use crate::config::Source as ImageSource;
 use crate::config::{Architecture, Config};
 use crate::domain::ami::AmiSet;
 use crate::domain::version::Version;
 use crate::plan;
-use crate::stages::preflight::advice;
+use crate::stages::preflight::{advice, CHECKS};
 
 /// The plan of a release from the workspace's templates (placeholder AMIs when `amis` is
 /// `None`), with the same checks a build makes before its first AWS call: the build script is
@@ -70,4 +74,44 @@ pub fn make_plan(
         )
     });
     Ok(plan)
+}
+
+/// What a release of `config` runs, as `plan` prints it: every pre-flight check in order, the
+/// steps of the whole pipeline (the CLI's `release`, the action's `all`), and the steps of the
+/// submit job after the merge when the config submits.
+pub fn schedule(config: &Config) -> String {
+    let mut text = String::from("Checks before anything is made, in order:\n");
+    for (i, check) in CHECKS.iter().enumerate() {
+        text.push_str(&format!("{:>2}. {}\n", i + 1, check.name()));
+    }
+    let source = match config.build.source() {
+        Some(ImageSource::Image(_)) => Source::Import,
+        _ => Source::Build,
+    };
+    let verifies = config.verify.is_some();
+    let jobs = config
+        .build
+        .architectures
+        .iter()
+        .map(|&architecture| JobShape {
+            architecture,
+            source,
+            verifies,
+        })
+        .collect();
+    let stages = Stages::of(&[Stage::Build, Stage::Copy, Stage::Templates, Stage::Publish])
+        .set(Stage::Verify, verifies);
+    text.push_str(&format!(
+        "\nSteps of a release ({}):\n{}",
+        stages.describe(),
+        steps::describe(&steps::steps(&shape_of(config, stages, jobs)))
+    ));
+    if config.submit.is_some() {
+        let submit = Stages::of(&[Stage::Submit]);
+        text.push_str(&format!(
+            "\nSteps of the submit job after the merge:\n{}",
+            steps::describe(&steps::steps(&shape_of(config, submit, Vec::new())))
+        ));
+    }
+    text
 }

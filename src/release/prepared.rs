@@ -34,36 +34,42 @@ impl Release {
 
     /// What of the release decides its steps.
     pub fn shape(&self) -> Shape {
-        let config = &self.resolved.config;
-        let verify = config.verify.as_ref();
-        let stack = verify.and_then(|v| v.stack.as_ref());
-        Shape {
-            stages: self.resolved.stages,
-            jobs: self
-                .jobs
-                .iter()
-                .map(|job| JobShape {
-                    architecture: job.architecture,
-                    source: match job.origin {
-                        job::Origin::Build { .. } => Source::Build,
-                        job::Origin::Import(_) => Source::Import,
-                        job::Origin::Given => Source::Given,
-                    },
-                    verifies: job.verify.is_some(),
-                })
-                .collect(),
-            listing: config.product.id.is_some(),
-            verify_copies: verify.is_some_and(|v| !v.regions.is_empty()),
-            test_stack: stack
-                .is_some_and(|s| config.templates.iter().any(|t| t.path == s.template)),
-            draft_on_failure: self.resolved.stages.contains(Stage::Publish)
-                && verify.is_some_and(|v| v.on_failure == crate::config::OnFailure::Draft),
-        }
+        let jobs = self
+            .jobs
+            .iter()
+            .map(|job| JobShape {
+                architecture: job.architecture,
+                source: match job.origin {
+                    job::Origin::Build { .. } => Source::Build,
+                    job::Origin::Import(_) => Source::Import,
+                    job::Origin::Given => Source::Given,
+                },
+                verifies: job.verify.is_some(),
+            })
+            .collect();
+        shape_of(&self.resolved.config, self.resolved.stages, jobs)
     }
 
     /// The steps this release runs, in order.
     pub fn steps(&self) -> Vec<Step> {
         steps::steps(&self.shape())
+    }
+}
+
+/// The shape of a release of `config` running `stages` with `jobs`: what the config adds to
+/// the schedule (the listing check, the copies' boots, the test stack, a draft on a failed
+/// verification).
+pub fn shape_of(config: &Config, stages: Stages, jobs: Vec<JobShape>) -> Shape {
+    let verify = config.verify.as_ref();
+    let stack = verify.and_then(|v| v.stack.as_ref());
+    Shape {
+        stages,
+        jobs,
+        listing: config.product.id.is_some(),
+        verify_copies: verify.is_some_and(|v| !v.regions.is_empty()),
+        test_stack: stack.is_some_and(|s| config.templates.iter().any(|t| t.path == s.template)),
+        draft_on_failure: stages.contains(Stage::Publish)
+            && verify.is_some_and(|v| v.on_failure == crate::config::OnFailure::Draft),
     }
 }
 
