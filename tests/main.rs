@@ -14,6 +14,7 @@ mod common;
 
 mod action_metadata;
 mod action_run;
+mod aws_config_loads;
 mod catalog_shapes;
 mod cli_init;
 mod cli_plan;

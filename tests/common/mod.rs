@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 pub mod action;
 pub mod aws;
 pub mod catalog;
+pub mod credentials;
 pub mod github;
 pub mod iam;
 pub mod openapi;
