@@ -7,137 +7,27 @@ use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::action::{copy_tree, inputs, parse_outputs, runner_files, RunnerFiles};
-use common::aws::{Ec2Stack, UserRepo, FIVE};
-use common::github::{FakeGitHub, TOKEN};
+use common::action::copy_tree;
+use common::aws::FIVE;
+use common::scenario::{
+    action_command, available_manifest, submit_job, text, Ran, Scenario, SUBMIT_INPUTS,
+};
 use serde_json::{json, Value};
 
 const BRANCH: &str = "marketplace-release/2025.6.0";
-const AWS_SECRET: &str = "testing-secret-value";
 
-pub(crate) fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-pub(crate) fn tag_push_event() -> Value {
-    json!({
-        "ref": "refs/tags/v2025.6.0", "base_ref": null, "created": true,
-        "repository": {"full_name": "example/product", "default_branch": "main"},
-    })
-}
-
-/// A user's repository on the runner and on the fake, the runner's files under `github_dir`
-/// (host path) that the process sees at `seen` (the same path, or `/github` in a chroot).
-pub(crate) struct Runner {
-    github_dir: tempfile::TempDir,
-    files: RunnerFiles,
-    pub(crate) github: FakeGitHub,
-}
-
-impl Runner {
-    pub(crate) fn new(
-        extra_config: &str,
-        event_name: &str,
-        event: &Value,
-        git_ref: &str,
-        chrooted: bool,
-    ) -> Self {
-        let repo = UserRepo::new(&FIVE, extra_config);
-        let template = std::fs::read(repo.path().join("cfn/product.template.yaml")).unwrap();
-        let github = FakeGitHub::start(
-            "example",
-            "product",
-            "main",
-            &[("cfn/product.template.yaml", &template)],
-        );
-        let github_dir = tempfile::tempdir().unwrap();
-        copy_tree(repo.path(), &github_dir.path().join("workspace"));
-        let seen = if chrooted {
-            "/github".to_owned()
-        } else {
-            github_dir.path().display().to_string()
-        };
-        let files = runner_files(github_dir.path(), &seen, event_name, event, git_ref);
-        Self {
-            github_dir,
-            files,
-            github,
-        }
-    }
-
-    pub(crate) fn workspace(&self) -> PathBuf {
-        self.github_dir.path().join("workspace")
-    }
-
-    /// The environment of the step: runner variables, GitHub at the fake (the token only as
-    /// the `token` input), AWS at `aws`, and the inputs.
-    pub(crate) fn env(
-        &self,
-        aws: Vec<(String, String)>,
-        given: &[(&str, &str)],
-    ) -> Vec<(String, String)> {
-        let mut env = self.files.env.clone();
-        env.extend(
-            self.github
-                .env()
-                .into_iter()
-                .filter(|(k, _)| k != "GITHUB_TOKEN"),
-        );
-        env.extend(aws);
-        env.extend(inputs(given));
-        env
-    }
-
-    pub(crate) fn outputs(&self) -> std::collections::BTreeMap<String, String> {
-        parse_outputs(&std::fs::read_to_string(&self.files.output).unwrap())
-    }
-
-    pub(crate) fn summary(&self) -> String {
-        std::fs::read_to_string(&self.files.summary).unwrap()
-    }
-}
-
-/// The binary with no arguments, in `dir`, with exactly `env` (as the runner's `docker run`).
-pub(crate) fn action_command(program: &Path, dir: &Path, env: &[(String, String)]) -> Command {
-    let mut command = Command::new(program);
-    command
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().cloned());
-    command
-}
-
-pub(crate) fn run(mut command: Command) -> Output {
-    let out = command.output().expect("the binary runs");
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    for secret in [TOKEN, AWS_SECRET] {
-        assert!(
-            !stdout.contains(secret) && !stderr.contains(secret),
-            "a secret reached the log:\n{stdout}\n{stderr}"
-        );
-    }
-    out
-}
-
-fn no_aws() -> Vec<(String, String)> {
-    // Nothing listens on port 9: any AWS call would fail the run.
-    [
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+/// A user's repository releasing to `FIVE` (with `extra` in its config), on a tag push of
+/// `v2025.6.0`, and on the GitHub fake.
+fn on_tag_push(extra: &str) -> Scenario {
+    Scenario::new(&FIVE, extra).with_github()
 }
 
 /// What a successful tag-push run leaves: outputs, summary, the pull request and AWS state.
-fn check_released(runner: &Runner, stack: &Ec2Stack, out: &Output) {
+fn check_released(scenario: &Scenario, ran: &Ran) {
+    let (out, stack) = (&ran.out, scenario.stack());
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
@@ -153,12 +43,8 @@ fn check_released(runner: &Runner, stack: &Ec2Stack, out: &Output) {
         "{stdout}"
     );
 
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(runner.workspace().join("marketplace-release-manifest.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let outputs = runner.outputs();
+    let manifest = scenario.manifest();
+    let outputs = &ran.outputs;
     let source = manifest["regions"]["us-east-1"]["image_id"]
         .as_str()
         .unwrap();
@@ -179,7 +65,7 @@ fn check_released(runner: &Runner, stack: &Ec2Stack, out: &Output) {
     assert_eq!(outputs["branch"], BRANCH);
     assert_eq!(outputs["manifest"].lines().count(), 1);
 
-    let summary = runner.summary();
+    let summary = &ran.summary;
     assert!(
         summary.contains("## marketplace-release: Example DB 2025.6.0"),
         "{summary}"
@@ -193,7 +79,7 @@ fn check_released(runner: &Runner, stack: &Ec2Stack, out: &Output) {
         "{summary}"
     );
 
-    let state = runner.github.state();
+    let state = scenario.github().state();
     assert_eq!(state.pulls.len(), 1);
     assert_eq!(state.pulls[0].base, "main");
     assert_eq!(state.pulls[0].labels, ["release", "marketplace"]);
@@ -224,35 +110,27 @@ fn check_released(runner: &Runner, stack: &Ec2Stack, out: &Output) {
 
 #[test]
 fn tag_push_runs_every_stage_and_hands_on_outputs_and_summary() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let env = runner.env(stack.env(), &[("labels", "release, marketplace")]);
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
-    check_released(&runner, &stack, &out);
+    let scenario =
+        on_tag_push("").playing(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
+    let ran = scenario.action(&[("labels", "release, marketplace")]);
+    check_released(&scenario, &ran);
 }
 
 #[test]
 fn workflow_dispatch_dry_run_plans_without_aws_or_github_writes() {
     let event = json!({"inputs": {"version": "2025.7.0", "dry-run": "true"}, "ref": "refs/heads/main", "repository": {"default_branch": "main"}});
-    let runner = Runner::new("", "workflow_dispatch", &event, "refs/heads/main", false);
-    let env = runner.env(no_aws(), &[("version", "2025.7.0"), ("dry-run", "true")]);
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
+    let scenario = on_tag_push("").on_event("workflow_dispatch", event, "refs/heads/main");
+    let Ran {
+        out,
+        outputs,
+        summary,
+        ..
+    } = scenario.action(&[("version", "2025.7.0"), ("dry-run", "true")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Release plan: Example DB 2025.7.0"));
-    let outputs = runner.outputs();
     assert_eq!(outputs["branch"], "marketplace-release/2025.7.0");
     assert_eq!(outputs["pull-request-operation"], "none");
     assert_eq!(outputs["ami-id"], "");
-    let summary = runner.summary();
     assert!(
         summary.contains("(dry run)") && summary.contains("Pull request body"),
         "{summary}"
@@ -273,26 +151,19 @@ fn workflow_dispatch_dry_run_plans_without_aws_or_github_writes() {
         );
     }
     assert!(
-        runner.github.state().requests.is_empty(),
+        scenario.github().state().requests.is_empty(),
         "a dry run called GitHub"
     );
 }
 
 #[test]
 fn workflow_dispatch_off_a_tag_needs_the_version_input() {
-    let runner = Runner::new(
-        "",
+    let scenario = on_tag_push("").on_event(
         "workflow_dispatch",
-        &json!({"inputs": {}}),
+        json!({"inputs": {}}),
         "refs/heads/main",
-        false,
     );
-    let env = runner.env(no_aws(), &[]);
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
+    let Ran { out, .. } = scenario.action(&[]);
     assert_eq!(out.status.code(), Some(2));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("::error title=input version::"), "{stdout}");
@@ -310,7 +181,7 @@ fn workflow_dispatch_off_a_tag_needs_the_version_input() {
 
 #[test]
 fn bad_inputs_are_refused_before_any_call() {
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let scenario = on_tag_push("");
     for (given, expected) in [
         (
             vec![("regions", "us-east-1, mars-north-1")],
@@ -330,14 +201,8 @@ fn bad_inputs_are_refused_before_any_call() {
             "arm64 is not in build.architectures",
         ),
     ] {
-        let env = runner.env(no_aws(), &given);
-        let out = run(action_command(
-            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-            &runner.workspace(),
-            &env,
-        ));
+        let Ran { out, stderr, .. } = scenario.action(&given);
         assert_eq!(out.status.code(), Some(2), "{given:?}");
-        let stderr = text(&out.stderr);
         assert!(
             stderr.contains(expected) && stderr.contains("help:"),
             "{given:?}: {stderr}"
@@ -347,91 +212,56 @@ fn bad_inputs_are_refused_before_any_call() {
             "{given:?}: annotated"
         );
     }
-    assert!(runner.github.state().requests.is_empty());
+    assert!(scenario.github().state().requests.is_empty());
 }
 
 #[test]
 fn a_publish_job_reads_the_manifests_the_build_jobs_uploaded() {
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let regions: serde_json::Map<String, Value> = FIVE
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            (
-                r.to_string(),
-                json!({"image_id": common::fake_ami(40 + i as u64), "state": "available"}),
-            )
-        })
-        .collect();
-    let manifest = json!({
-        "schema": 1, "product": "Example DB", "version": "2025.6.0", "architecture": "x86_64",
-        "run_id": "0123456789ab", "name": "example-db-2025.6.0-x86_64", "source_region": "us-east-1",
-        "source_image_id": common::fake_ami(40), "regions": regions, "incomplete": false,
-    });
+    let scenario = on_tag_push("");
+    let manifest = available_manifest("x86_64", 40);
     // As actions/download-artifact leaves them: one directory per artifact.
-    let dir = runner.workspace().join("manifests/manifest-x86_64");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("manifest-x86_64.json"), manifest.to_string()).unwrap();
-    let env = runner.env(
-        no_aws(),
-        &[("stages", "publish"), ("manifests", "manifests")],
+    scenario.write(
+        "manifests/manifest-x86_64/manifest-x86_64.json",
+        manifest.to_string(),
     );
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
+    let Ran { out, outputs, .. } =
+        scenario.action(&[("stages", "publish"), ("manifests", "manifests")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let outputs = runner.outputs();
     assert_eq!(outputs["pull-request-operation"], "created");
     assert_eq!(outputs["ami-id"], common::fake_ami(40));
     assert!(outputs["manifest"].ends_with("manifests/manifest-x86_64/manifest-x86_64.json"));
-    assert_eq!(runner.github.state().pulls.len(), 1);
+    assert_eq!(scenario.github().state().pulls.len(), 1);
 }
 
 #[test]
 fn cancelling_the_job_still_hands_on_outputs_and_summary() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 600}}));
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let env = runner.env(stack.env(), &[]);
-    let mut command = action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
+    let scenario = on_tag_push("").playing(json!({"builder": {"stop_after_s": 600}}));
+    let stack = scenario.stack();
+    let child = scenario.spawn_action(&[]);
+    let (
+        Ran {
+            out,
+            outputs,
+            summary,
+            ..
+        },
+        _,
+    ) = scenario.signal_when(
+        child,
+        "the builder's launch",
+        || stack.calls("RunInstances", "us-east-1") > 0,
+        Duration::from_millis(1500),
+        "-TERM",
     );
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while stack.calls("RunInstances", "us-east-1") == 0 {
-        assert!(Instant::now() < deadline, "the builder never launched");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
-    let outputs = runner.outputs();
     assert_eq!(outputs["pull-request-operation"], "none");
     assert!(outputs["manifest"].ends_with("marketplace-release-manifest.json"));
     assert_eq!(outputs["ami-id"], "");
-    let summary = runner.summary();
     assert!(summary.contains("**Stopped:** cancelled"), "{summary}");
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(runner.workspace().join("marketplace-release-manifest.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let manifest = scenario.manifest();
     let builder = manifest["builder"]["instance_id"].as_str().unwrap();
     assert_eq!(stack.instance_state("us-east-1", builder), "terminated");
-    assert!(runner.github.state().requests.is_empty());
+    assert!(scenario.github().state().requests.is_empty());
 }
 
 /// The files the Dockerfile's final stage copies, as (source on this machine, path in the
@@ -510,9 +340,9 @@ fn the_release_binary_runs_the_action_in_an_empty_root() {
         panic!("MARKETPLACE_RELEASE_CONTAINER_BINARY is not set: run the README's test command (bash scripts/test.sh), which builds the release binary with the Dockerfile's flags (scripts/container-binary.sh)")
     });
     assert!(binary.is_file(), "{} does not exist", binary.display());
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", true);
+    let scenario = on_tag_push("")
+        .playing(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}))
+        .seen_at("/github");
 
     // The image: the final stage's files, and GitHub's /github mount, nothing else.
     let root = tempfile::tempdir().unwrap();
@@ -529,79 +359,38 @@ fn the_release_binary_runs_the_action_in_an_empty_root() {
         }
     }
     assert!(size < 50_000_000, "the image holds {size} bytes");
-    copy_tree(runner.github_dir.path(), &root.path().join("github"));
-    let env = runner.env(stack.env(), &[("labels", "release, marketplace")]);
-    let out = run(in_root(root.path(), &entrypoint, &env));
+    let env = scenario.action_env(&[("labels", "release, marketplace")], &[]);
+    copy_tree(scenario.root(), &root.path().join("github"));
+    let out = in_root(root.path(), &entrypoint, &env)
+        .output()
+        .expect("the binary runs");
     // Read the results where the container wrote them.
-    copy_tree(&root.path().join("github"), runner.github_dir.path());
-    check_released(&runner, &stack, &out);
+    copy_tree(&root.path().join("github"), scenario.root());
+    check_released(&scenario, &scenario.collect(out));
 }
 
 #[test]
 fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
-    let catalog = common::catalog::FakeCatalog::start(0);
     // A submit job checks the account, the role and the image again first: moto holds them.
-    let stack = Ec2Stack::start();
-    let image = stack.ingestible_image();
-    let runner = Runner::new(
-        "submit:\n  intent: validate-then-apply\n",
-        "workflow_dispatch",
-        &json!({"inputs": {"version": "2025.6.0"}}),
-        "refs/heads/main",
-        false,
-    );
-    let config_path = runner.workspace().join(".github/marketplace-release.yml");
-    let with_id = std::fs::read_to_string(&config_path).unwrap().replace(
-        "  name: Example DB\n",
-        "  name: Example DB\n  id: prod-abcdefgh1234\n",
-    );
-    std::fs::write(&config_path, with_id).unwrap();
-    let manifest = json!({
-        "schema": 1, "product": "Example DB", "version": "2025.6.0", "architecture": "x86_64",
-        "run_id": "0123456789ab", "name": "example-db-2025.6.0-x86_64", "source_region": "us-east-1",
-        "regions": {"us-east-1": {"image_id": image, "state": "available"}},
-        "incomplete": false,
-    });
-    std::fs::create_dir_all(runner.workspace().join("manifests")).unwrap();
-    std::fs::write(
-        runner.workspace().join("manifests/x86_64.json"),
-        manifest.to_string(),
-    )
-    .unwrap();
-    let mut aws = stack.env();
-    aws.extend(
-        catalog
-            .env()
-            .into_iter()
-            .filter(|(k, _)| k == "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG"),
-    );
-    let env = runner.env(
-        aws,
-        &[
-            ("stages", "submit"),
-            ("manifests", "manifests"),
-            ("version", "2025.6.0"),
-        ],
-    );
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
+    let (scenario, image) = submit_job("submit:\n  intent: validate-then-apply\n", 0);
+    let Ran {
+        out,
+        outputs,
+        summary,
+        ..
+    } = scenario.action(&SUBMIT_INPUTS);
     assert!(
         out.status.success(),
         "{}\n{}",
         text(&out.stdout),
         text(&out.stderr)
     );
-    let outputs = runner.outputs();
     assert_eq!(outputs["change-set-id"], "cs00000000000000000000002");
     assert_eq!(outputs["change-set-status"], "SUCCEEDED");
     assert!(outputs["change-set-arn"].ends_with("/ChangeSet/cs00000000000000000000002"));
     assert_eq!(outputs["pull-request-operation"], "none");
-    let summary = runner.summary();
     assert!(summary.contains("### AWS Marketplace"), "{summary}");
-    let state = catalog.state();
+    let state = scenario.catalog().state();
     let intents: Vec<&str> = state
         .change_sets
         .iter()
@@ -611,13 +400,13 @@ fn a_submit_job_starts_the_change_sets_and_hands_on_their_ids() {
     let ami = &state.change_sets[1].request["ChangeSet"][0]["DetailsDocument"]["DeliveryOptions"]
         [0]["Details"]["AmiDeliveryOptionDetails"]["AmiSource"]["AmiId"];
     assert_eq!(ami, &json!(image));
-    assert!(runner.github.state().requests.is_empty());
+    assert!(scenario.github().state().requests.is_empty());
 }
 
 /// Issue 10, defect 3: a bad `branch`, `base` or `token` input is refused naming the input.
 #[test]
 fn bad_branch_base_and_token_inputs_name_the_input() {
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
+    let scenario = on_tag_push("");
     for (given, expected) in [
         (
             vec![("branch", "release/{{ version }}..x")],
@@ -626,52 +415,36 @@ fn bad_branch_base_and_token_inputs_name_the_input() {
         (vec![("base", "main..x")], "input `base`"),
         (vec![("token", "  ")], "input `token`"),
     ] {
-        let env = runner.env(no_aws(), &given);
-        let out = run(action_command(
-            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-            &runner.workspace(),
-            &env,
-        ));
+        let Ran {
+            out,
+            stdout,
+            stderr,
+            ..
+        } = scenario.action(&given);
         assert_eq!(out.status.code(), Some(2), "{given:?}");
-        let stderr = text(&out.stderr);
         assert!(
             stderr.contains(expected) && stderr.contains("help:"),
             "{given:?}: {stderr}"
         );
-        let stdout = text(&out.stdout);
         let name = given[0].0;
         assert!(
             stdout.contains(&format!("::error title=input {name}::")),
             "{given:?}: the annotation names the input: {stdout}"
         );
     }
-    assert!(runner.github.state().requests.is_empty());
+    assert!(scenario.github().state().requests.is_empty());
 }
 
 /// Issue 10, defect 1: the `branch` output of a job that does not publish is the branch the
 /// publish job will use, `{{ date }}` included.
 #[test]
 fn a_job_that_does_not_publish_still_names_the_release_branch() {
-    let runner = Runner::new(
-        "pull-request:\n  branch: \"release/{{ version }}-{{ date }}\"\n",
-        "push",
-        &tag_push_event(),
-        "refs/tags/v2025.6.0",
-        false,
-    );
+    let scenario = on_tag_push("pull-request:\n  branch: \"release/{{ version }}-{{ date }}\"\n");
     // Nothing listens for AWS, so the build fails; the outputs are written all the same.
-    let env = runner.env(no_aws(), &[("stages", "build, copy")]);
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
+    let Ran { out, outputs, .. } = scenario.action(&[("stages", "build, copy")]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let today = time::OffsetDateTime::now_utc().date().to_string();
-    assert_eq!(
-        runner.outputs()["branch"],
-        format!("release/2025.6.0-{today}")
-    );
+    assert_eq!(outputs["branch"], format!("release/2025.6.0-{today}"));
 }
 
 /// Issue 10, defect 2: a matrix publish job reads `manifest-x86_64.json` and
@@ -680,10 +453,9 @@ fn a_job_that_does_not_publish_still_names_the_release_branch() {
 /// first file name.
 #[test]
 fn a_matrix_publish_job_leads_with_the_first_configured_architecture() {
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let config_path = runner.workspace().join(".github/marketplace-release.yml");
-    let config = std::fs::read_to_string(&config_path)
-        .unwrap()
+    let scenario = on_tag_push("");
+    let config = scenario
+        .config()
         .replace(
             "  timeout-minutes: 1\n",
             "  timeout-minutes: 1\n  architectures: [x86_64, arm64]\n",
@@ -696,46 +468,18 @@ fn a_matrix_publish_job_leads_with_the_first_configured_architecture() {
         config.contains("architectures: [x86_64, arm64]"),
         "{config}"
     );
-    std::fs::write(&config_path, config).unwrap();
-    let dir = runner.workspace().join("manifests");
+    std::fs::write(scenario.config_path(), config).unwrap();
     for (arch, first) in [("x86_64", 40u64), ("arm64", 60)] {
-        let regions: serde_json::Map<String, Value> = FIVE
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                (
-                    r.to_string(),
-                    json!({"image_id": common::fake_ami(first + i as u64), "state": "available"}),
-                )
-            })
-            .collect();
-        let manifest = json!({
-            "schema": 1, "product": "Example DB", "version": "2025.6.0", "architecture": arch,
-            "run_id": "0123456789ab", "name": format!("example-db-2025.6.0-{arch}"),
-            "source_region": "us-east-1", "source_image_id": common::fake_ami(first),
-            "regions": regions, "incomplete": false,
-        });
-        let sub = dir.join(format!("manifest-{arch}"));
-        std::fs::create_dir_all(&sub).unwrap();
-        std::fs::write(
-            sub.join(format!("manifest-{arch}.json")),
-            manifest.to_string(),
-        )
-        .unwrap();
+        scenario.write(
+            &format!("manifests/manifest-{arch}/manifest-{arch}.json"),
+            available_manifest(arch, first).to_string(),
+        );
     }
-    let env = runner.env(
-        no_aws(),
-        &[("stages", "publish"), ("manifests", "manifests")],
-    );
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
+    let Ran { out, outputs, .. } =
+        scenario.action(&[("stages", "publish"), ("manifests", "manifests")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let outputs = runner.outputs();
     assert_eq!(outputs["ami-id"], common::fake_ami(40), "the x86_64 AMI");
-    let state = runner.github.state();
+    let state = scenario.github().state();
     let body = &state.pulls[0].body;
     assert!(body.contains("| x86_64 | arm64 |"), "{body}");
     let x86 = body
@@ -752,13 +496,8 @@ fn a_matrix_publish_job_leads_with_the_first_configured_architecture() {
 /// `::TOKEN::`.
 #[test]
 fn untrusted_text_never_starts_a_workflow_command() {
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let env = runner.env(no_aws(), &[("version", "1.0\n::warning::injected")]);
-    let out = run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ));
+    let scenario = on_tag_push("");
+    let Ran { out, .. } = scenario.action(&[("version", "1.0\n::warning::injected")]);
     assert_eq!(out.status.code(), Some(2));
     for stream in [text(&out.stdout), text(&out.stderr)] {
         let mut stopped: Option<String> = None;
@@ -792,8 +531,8 @@ fn untrusted_text_never_starts_a_workflow_command() {
 #[test]
 fn an_environment_variable_that_is_not_utf8_is_named_not_printed() {
     use std::os::unix::ffi::OsStrExt;
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let env = runner.env(no_aws(), &[]);
+    let scenario = on_tag_push("");
+    let env = scenario.action_env(&[], &[]);
     let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));
     let value = std::ffi::OsStr::from_bytes(b"2025.6.0-SECRET\xff");
     for name in [
@@ -801,9 +540,9 @@ fn an_environment_variable_that_is_not_utf8_is_named_not_printed() {
         "GITHUB_REF_NAME",
         "MARKETPLACE_RELEASE_POLL_MIN_MS",
     ] {
-        let mut command = action_command(program, &runner.workspace(), &env);
+        let mut command = action_command(program, &scenario.workspace(), &env);
         command.env(name, value);
-        let out = run(command);
+        let Ran { out, .. } = scenario.run(command);
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(2), "{name}: {stdout}\n{stderr}");
         assert!(
@@ -818,9 +557,9 @@ fn an_environment_variable_that_is_not_utf8_is_named_not_printed() {
         );
     }
     // Another program's variable: the run goes on to its first real error (no AWS here).
-    let mut command = action_command(program, &runner.workspace(), &env);
+    let mut command = action_command(program, &scenario.workspace(), &env);
     command.env("OTHER_TOOL_SETTING", value);
-    let out = run(command);
+    let Ran { out, .. } = scenario.run(command);
     assert_ne!(out.status.code(), Some(101), "{}", text(&out.stderr));
     assert!(
         !text(&out.stderr).contains("not UTF-8"),
@@ -883,42 +622,31 @@ fn links_out_of_the_workspace_are_refused() {
     std::fs::write(outside.path().join("c.yml"), "product: {name: x}\n").unwrap();
     std::fs::write(outside.path().join("m.json"), "{}").unwrap();
     for (extra, link, target, given, named) in cases {
-        let runner = Runner::new(
-            extra,
-            "push",
-            &tag_push_event(),
-            "refs/tags/v2025.6.0",
-            false,
-        );
-        let at = runner.workspace().join(link);
+        let scenario = on_tag_push(extra);
+        let at = scenario.workspace().join(link);
         if at.is_dir() {
             std::fs::remove_dir_all(&at).unwrap();
         } else {
             let _ = std::fs::remove_file(&at);
         }
         std::os::unix::fs::symlink(target, &at).unwrap();
-        let env = runner.env(no_aws(), given);
-        let out = run(action_command(
-            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-            &runner.workspace(),
-            &env,
-        ));
-        let stderr = text(&out.stderr);
+        let Ran { out, stderr, .. } = scenario.action(given);
         assert_eq!(out.status.code(), Some(2), "{link}: {stderr}");
         assert!(stderr.contains(named), "{link}: {stderr}");
         assert!(stderr.contains("outside the workspace"), "{link}: {stderr}");
         assert!(
-            runner.github.state().writes().is_empty(),
+            scenario.github().state().writes().is_empty(),
             "{link}: nothing written to GitHub"
         );
     }
     // The action reads templates from the base branch; the command line reads (and with
     // `template --in-place` or `release --templates` writes) them in the workspace.
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    std::fs::remove_dir_all(runner.workspace().join("cfn")).unwrap();
-    std::os::unix::fs::symlink(outside.path().join("cfn"), runner.workspace().join("cfn")).unwrap();
+    let scenario = on_tag_push("");
+    std::fs::remove_dir_all(scenario.workspace().join("cfn")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("cfn"), scenario.workspace().join("cfn"))
+        .unwrap();
     let out = common::run_binary(
-        &runner.workspace(),
+        &scenario.workspace(),
         &[
             "plan",
             "--config",
@@ -947,14 +675,17 @@ fn links_out_of_the_workspace_are_refused() {
 /// and the pull request says the AMI was not built here. A re-run resumes from that copy.
 #[test]
 fn the_image_input_releases_an_existing_ami_without_a_build() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"copy_delay_s": 0.3}));
+    let scenario = on_tag_push("").playing(json!({"copy_delay_s": 0.3}));
+    let stack = scenario.stack();
     let existing = stack.amazon_x86_image();
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let env = runner.env(stack.env(), &[("image", &existing)]);
-    let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));
-    let out = run(action_command(program, &runner.workspace(), &env));
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let Ran {
+        out,
+        stdout,
+        stderr,
+        outputs,
+        summary,
+        ..
+    } = scenario.action(&[("image", &existing)]);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
         stdout.contains(&format!(
@@ -962,9 +693,7 @@ fn the_image_input_releases_an_existing_ami_without_a_build() {
         )),
         "{stdout}"
     );
-    let manifest_path = runner.workspace().join("marketplace-release-manifest.json");
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["imported_from"], existing.as_str(), "{manifest}");
     assert!(manifest["builder"].is_null(), "no builder: {manifest}");
     let ours = manifest["source_image_id"].as_str().unwrap().to_owned();
@@ -1023,7 +752,7 @@ fn the_image_input_releases_an_existing_ami_without_a_build() {
     );
     assert_eq!(tag("Team").as_deref(), Some("release"));
     {
-        let state = runner.github.state();
+        let state = scenario.github().state();
         assert_eq!(state.pulls.len(), 1);
         let body = &state.pulls[0].body;
         assert!(
@@ -1033,8 +762,7 @@ fn the_image_input_releases_an_existing_ami_without_a_build() {
         );
         assert!(body.contains(&ours), "the PR names our us-east-1 AMI");
     }
-    assert_eq!(runner.outputs()["ami-id"], ours);
-    let summary = runner.summary();
+    assert_eq!(outputs["ami-id"], ours);
     assert!(
         summary.contains(&format!(
             "Not built by marketplace-release: a copy of `{existing}`"
@@ -1043,7 +771,7 @@ fn the_image_input_releases_an_existing_ami_without_a_build() {
     );
 
     // A re-run resumes from the copy it made: no second CopyImage anywhere.
-    let out = run(action_command(program, &runner.workspace(), &env));
+    let Ran { out, .. } = scenario.action(&[("image", &existing)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     for region in FIVE {
         assert_eq!(stack.calls("CopyImage", region), 1, "{region}");
@@ -1062,14 +790,14 @@ fn aws_failures_are_short_without_debug_and_whole_with_it() {
         "hyper_util",
         "ConnectorError",
     ];
-    let runner = Runner::new("", "push", &tag_push_event(), "refs/tags/v2025.6.0", false);
-    let program = Path::new(env!("CARGO_BIN_EXE_marketplace-release"));
-    let out = run(action_command(
-        program,
-        &runner.workspace(),
-        &runner.env(no_aws(), &[]),
-    ));
-    let (stdout, stderr, summary) = (text(&out.stdout), text(&out.stderr), runner.summary());
+    let scenario = on_tag_push("");
+    let Ran {
+        out,
+        stdout,
+        stderr,
+        summary,
+        ..
+    } = scenario.action(&[]);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     for (what, shown) in [
         ("stdout", &stdout),
@@ -1093,10 +821,7 @@ fn aws_failures_are_short_without_debug_and_whole_with_it() {
     );
     assert!(summary.contains("Connection refused"), "{summary}");
 
-    let mut env = runner.env(no_aws(), &[]);
-    env.push(("RUNNER_DEBUG".into(), "1".into()));
-    let out = run(action_command(program, &runner.workspace(), &env));
-    let stderr = text(&out.stderr);
+    let Ran { stderr, .. } = scenario.action_with(&[], &[("RUNNER_DEBUG", "1")]);
     assert!(
         stderr.contains("dispatch failure"),
         "debug shows the whole error:\n{stderr}"
@@ -1104,22 +829,8 @@ fn aws_failures_are_short_without_debug_and_whole_with_it() {
     assert!(!stderr.contains("\x1b["), "{stderr}");
 
     // No credentials at all: the chain's reason, and its warnings only with debug logging.
-    let no_credentials: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_CONFIG_FILE", "/nonexistent/config"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let out = run(action_command(
-        program,
-        &runner.workspace(),
-        &runner.env(no_credentials.clone(), &[]),
-    ));
-    let stderr = text(&out.stderr);
+    let scenario = scenario.without_credentials();
+    let Ran { stderr, .. } = scenario.action(&[]);
     assert!(
         stderr.contains("no AWS credentials were found")
             && stderr.contains("configure-aws-credentials"),
@@ -1130,10 +841,7 @@ fn aws_failures_are_short_without_debug_and_whole_with_it() {
         "the SDK's warnings need debug logging:\n{stderr}"
     );
     assert!(!stderr.contains("\x1b["), "{stderr}");
-    let mut env = runner.env(no_credentials, &[]);
-    env.push(("RUNNER_DEBUG".into(), "1".into()));
-    let out = run(action_command(program, &runner.workspace(), &env));
-    let stderr = text(&out.stderr);
+    let Ran { stderr, .. } = scenario.action_with(&[], &[("RUNNER_DEBUG", "1")]);
     assert!(
         stderr.contains("AWS_SHARED_CREDENTIALS_FILE"),
         "debug shows the chain:\n{stderr}"

@@ -6,20 +6,14 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::aws::{Ec2Stack, UserRepo, FIVE};
-use common::github::FakeGitHub;
+use common::aws::{Ec2Stack, FIVE};
+use common::scenario::{command, text, Ran, Scenario};
 use serde_json::json;
 
 /// `COMMAND --config … --version 1.0.0 EXTRA…`, as the tests run the binary.
-fn args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec![
-        command,
-        "--config",
-        ".github/marketplace-release.yml",
-        "--version",
-        "1.0.0",
-    ];
-    if command == "release" {
+fn args<'a>(name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut all = command(name, "1.0.0", &[]);
+    if name == "release" {
         // These scenarios are about AWS; publishing is covered by the happy path and
         // tests/cli_publish.rs.
         all.push("--no-publish");
@@ -28,44 +22,28 @@ fn args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     all
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[test]
 fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}));
-    let repo = UserRepo::new(
+    let scenario = Scenario::new(
         &FIVE,
         "sharing:\n  public: true\n  accounts: ['123456789012']\n  snapshot-permissions: true\npull-request:\n  labels: [release]\n",
-    );
-    let original = std::fs::read(repo.path().join("cfn/product.template.yaml")).unwrap();
-    let github = FakeGitHub::start(
-        "example",
-        "product",
-        "main",
-        &[("cfn/product.template.yaml", &original)],
-    );
-    let out = repo.run_with(
-        &stack,
-        &[
-            "release",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "2025.06.0",
-        ],
-        github.env(),
-    );
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    )
+    .playing(json!({"builder": {"stop_after_s": 0.3}, "copy_delay_s": 1}))
+    .with_github();
+    let (stack, github) = (scenario.stack(), scenario.github());
+    let Ran {
+        out,
+        stdout,
+        stderr,
+        ..
+    } = scenario.cli(&command("release", "2025.06.0", &[]));
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
         !stdout.contains("testing-secret-value") && !stderr.contains("testing-secret-value"),
         "a secret reached the log"
     );
 
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["incomplete"], false);
     assert_eq!(manifest["version"], "2025.06.0");
     // The timeline: RFC 3339 UTC starts and ends of the builder, the image, each copy (the
@@ -209,7 +187,8 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
 
     // The template holds exactly the available AMIs and the version, in the workspace and on
     // the release branch, which one pull request proposes.
-    let template = std::fs::read_to_string(repo.path().join("cfn/product.template.yaml")).unwrap();
+    let template =
+        std::fs::read_to_string(scenario.workspace().join("cfn/product.template.yaml")).unwrap();
     let state = github.state();
     let on_branch = state
         .file("marketplace-release/2025.06.0", "cfn/product.template.yaml")
@@ -235,11 +214,9 @@ fn happy_path_builds_copies_shares_and_writes_manifest_and_template() {
 
 #[test]
 fn a_failing_build_script_shows_the_console_and_leaves_nothing() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.2, "exit": 3, "log": ["installing the product", "E: package neo4j not found"]}}));
-    let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(&stack, &args("build", &[]));
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&FIVE, "").playing(json!({"builder": {"stop_after_s": 0.2, "exit": 3, "log": ["installing the product", "E: package neo4j not found"]}}));
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } = scenario.cli(&args("build", &[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("the build script failed") && stderr.contains("exit code 3"),
@@ -249,7 +226,7 @@ fn a_failing_build_script_shows_the_console_and_leaves_nothing() {
         stderr.contains("E: package neo4j not found"),
         "the console tail is shown:\n{stderr}"
     );
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["incomplete"], true);
     assert!(manifest["source_image_id"].is_null());
     let builder = manifest["builder"]["instance_id"].as_str().unwrap();
@@ -269,24 +246,18 @@ fn a_failing_build_script_shows_the_console_and_leaves_nothing() {
 
 #[test]
 fn a_builder_that_never_stops_times_out_and_is_terminated() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": null}}));
-    let repo = UserRepo::new(&FIVE, "");
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text_config = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("  timeout-minutes: 1\n", "  timeout-minutes: 0.04\n");
-    std::fs::write(&config, text_config).unwrap();
+    let scenario = Scenario::new(&FIVE, "").playing(json!({"builder": {"stop_after_s": null}}));
+    let stack = scenario.stack();
+    scenario.edit_config("  timeout-minutes: 1\n", "  timeout-minutes: 0.04\n");
     let started = Instant::now();
-    let out = repo.run(&stack, &args("build", &[]));
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&args("build", &[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("did not finish within 2s") && stderr.contains("build.timeout-minutes"),
         "{stderr}"
     );
     assert!(started.elapsed() < Duration::from_secs(30));
-    let builder = repo.manifest()["builder"]["instance_id"]
+    let builder = scenario.manifest()["builder"]["instance_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -295,16 +266,14 @@ fn a_builder_that_never_stops_times_out_and_is_terminated() {
 
 #[test]
 fn a_failed_region_is_reported_throttling_is_retried_and_cleanup_leaves_nothing() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({
+    let scenario = Scenario::new(&FIVE, "").playing(json!({
         "builder": {"stop_after_s": 0.2},
         "copy_delay_s": 1,
         "fail_copy_regions": ["eu-west-1"],
         "throttle": {"us-west-2": {"CopyImage": 2}},
     }));
-    let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(&stack, &args("release", &["--cleanup-on-failure"]));
-    let stderr = text(&out.stderr);
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } = scenario.cli(&args("release", &["--cleanup-on-failure"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("the copy failed in 1 required region(s): eu-west-1"),
@@ -318,7 +287,7 @@ fn a_failed_region_is_reported_throttling_is_retried_and_cleanup_leaves_nothing(
     // The throttled region was retried until it succeeded.
     assert_eq!(stack.stats()["throttled"]["CopyImage us-west-2"], 2);
     assert_eq!(stack.calls("CopyImage", "us-west-2"), 3);
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     let run_id = manifest["run_id"].as_str().unwrap();
     for region in FIVE {
         assert_eq!(
@@ -343,58 +312,23 @@ fn a_failed_region_is_reported_throttling_is_retried_and_cleanup_leaves_nothing(
         }
     }
     // The template was not touched.
-    let template = std::fs::read_to_string(repo.path().join("cfn/product.template.yaml")).unwrap();
+    let template =
+        std::fs::read_to_string(scenario.workspace().join("cfn/product.template.yaml")).unwrap();
     assert_eq!(
         template,
         std::fs::read_to_string(common::repo().join("examples/neo4j/neo4j.template.yaml")).unwrap()
     );
 }
 
-/// Runs the binary, waits until `ready` holds, waits `settle`, sends `signal`; returns the
-/// output and how long the process took to exit after the signal.
-fn run_and_signal(
-    stack: &Ec2Stack,
-    repo: &UserRepo,
-    args: &[&str],
-    ready: impl Fn() -> bool,
-    settle: Duration,
-    signal: &str,
-) -> (std::process::Output, Duration) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
-    command.args(args).current_dir(repo.path());
-    command
-        .envs(stack.env())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(
-            Instant::now() < deadline,
-            "the run never reached the point to signal"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(settle);
-    let signalled = Instant::now();
-    assert!(std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let out = child.wait_with_output().unwrap();
-    (out, signalled.elapsed())
-}
-
 #[test]
 fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 120}));
-    let repo = UserRepo::new(&FIVE, "");
-    let (out, stopped_after) = run_and_signal(
-        &stack,
-        &repo,
-        &args("release", &[]),
+    let scenario = Scenario::new(&FIVE, "")
+        .playing(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 120}));
+    let stack = scenario.stack();
+    let child = scenario.spawn_cli(&args("release", &[]));
+    let (Ran { out, .. }, stopped_after) = scenario.signal_when(
+        child,
+        "the copies",
         || FIVE[1..].iter().all(|r| stack.calls("CopyImage", r) > 0),
         // Long enough for progress lines (every second here, every minute by default).
         Duration::from_millis(2500),
@@ -414,7 +348,7 @@ fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
         "progress lines while waiting:\n{stderr}"
     );
 
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["incomplete"], true);
     assert_eq!(manifest["builder"]["terminated"], true);
     let builder = manifest["builder"]["instance_id"].as_str().unwrap();
@@ -428,10 +362,10 @@ fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
 
     // Re-run the copy from the manifest once the copies can finish: every copy is reused.
     stack.scenario(json!({"copy_delay_s": 0}));
-    let out = repo.run(&stack, &args("copy", &[]));
+    let Ran { out, .. } = scenario.cli(&args("copy", &[]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let source = manifest["source_image_id"].as_str().unwrap();
-    let rerun = repo.manifest();
+    let rerun = scenario.manifest();
     for region in &FIVE[1..] {
         let copies = stack.images_tagged(region, "marketplace-release:source-image", source);
         assert_eq!(copies.len(), 1, "{region}: {copies:?}");
@@ -450,11 +384,11 @@ fn sigterm_during_the_copy_stops_fast_and_a_rerun_makes_no_duplicate() {
 
 #[test]
 fn public_sharing_blocked_fails_before_any_copy() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"block_public_access": ["eu-west-1"]}));
-    let repo = UserRepo::new(&FIVE, "sharing:\n  public: true\n");
-    let out = repo.run(&stack, &args("copy", &["--image", "ami-0123456789abcdef0"]));
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&FIVE, "sharing:\n  public: true\n")
+        .playing(json!({"block_public_access": ["eu-west-1"]}));
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } =
+        scenario.cli(&args("copy", &["--image", "ami-0123456789abcdef0"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("block public access for AMIs is on in: eu-west-1")
@@ -468,7 +402,8 @@ fn public_sharing_blocked_fails_before_any_copy() {
 
 #[test]
 fn bad_input_is_refused_before_any_aws_call() {
-    let stack = Ec2Stack::start();
+    let scenario = Scenario::new(&FIVE, "").with_moto();
+    let stack = scenario.stack();
     let cases: [(&str, &str, &str); 6] = [
         ("  - ap-south-1\n", "  - ap-south-9x\n", "ap-south-9x"),
         (
@@ -498,22 +433,21 @@ fn bad_input_is_refused_before_any_aws_call() {
         ),
     ];
     for (from, to, expected) in cases {
-        let repo = UserRepo::new(&FIVE, "");
-        std::fs::write(repo.path().join("build/empty.sh"), "\n").unwrap();
-        let config = repo.path().join(".github/marketplace-release.yml");
+        scenario.rewrite_repo(&FIVE, "");
+        scenario.write("build/empty.sh", "\n");
+        let config = scenario.config_path();
         let original = std::fs::read_to_string(&config).unwrap();
         assert!(original.contains(from), "fixture lacks {from:?}");
         std::fs::write(&config, original.replacen(from, to, 1)).unwrap();
-        let out = repo.run(&stack, &args("release", &[]));
-        let stderr = text(&out.stderr);
+        let Ran { out, stderr, .. } = scenario.cli(&args("release", &[]));
         assert_eq!(out.status.code(), Some(2), "{to}: {stderr}");
         assert!(
             stderr.contains(expected) && stderr.contains("help:"),
             "{to}: expected {expected:?} in {stderr}"
         );
     }
-    let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(&stack, &args("copy", &["--image", "ami-bad"]));
+    scenario.rewrite_repo(&FIVE, "");
+    let Ran { out, .. } = scenario.cli(&args("copy", &["--image", "ami-bad"]));
     assert!(
         text(&out.stderr).contains("`ami-bad`"),
         "{}",
@@ -530,13 +464,12 @@ fn bad_input_is_refused_before_any_aws_call() {
 
 #[test]
 fn sigterm_during_the_build_terminates_the_builder() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": null}}));
-    let repo = UserRepo::new(&FIVE, "");
-    let (out, stopped_after) = run_and_signal(
-        &stack,
-        &repo,
-        &args("build", &[]),
+    let scenario = Scenario::new(&FIVE, "").playing(json!({"builder": {"stop_after_s": null}}));
+    let stack = scenario.stack();
+    let child = scenario.spawn_cli(&args("build", &[]));
+    let (Ran { out, .. }, stopped_after) = scenario.signal_when(
+        child,
+        "the builder",
         || stack.calls("RunInstances", "us-east-1") > 0,
         Duration::from_millis(800),
         "-INT",
@@ -546,7 +479,7 @@ fn sigterm_during_the_build_terminates_the_builder() {
         "took {stopped_after:?} to stop"
     );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["incomplete"], true);
     assert_eq!(manifest["builder"]["terminated"], true);
     let builder = manifest["builder"]["instance_id"].as_str().unwrap();
@@ -556,24 +489,13 @@ fn sigterm_during_the_build_terminates_the_builder() {
 
 #[test]
 fn regions_all_copies_to_every_enabled_region() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"enabled_regions": ["eu-west-1", "us-east-1", "ap-south-1"]}));
-    let repo = UserRepo::new(&FIVE, "");
-    let config = repo.path().join(".github/marketplace-release.yml");
+    let scenario = Scenario::new(&FIVE, "")
+        .playing(json!({"enabled_regions": ["eu-west-1", "us-east-1", "ap-south-1"]}));
     let listed: String = FIVE.iter().map(|r| format!("  - {r}\n")).collect();
-    let original = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        original.replace(&format!("regions:\n{listed}"), "regions: all\n"),
-    )
-    .unwrap();
-    let mut env = stack.env();
-    env.push(("GITHUB_ACTIONS".into(), "true".into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let out = common::run_binary(
-        repo.path(),
-        &args("copy", &["--image", &source_image(&stack)]),
-        &env,
+    scenario.edit_config(&format!("regions:\n{listed}"), "regions: all\n");
+    let Ran { out, .. } = scenario.cli_with(
+        &args("copy", &["--image", &source_image(scenario.stack())]),
+        &[("GITHUB_ACTIONS", "true")],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -582,7 +504,7 @@ fn regions_all_copies_to_every_enabled_region() {
         "{stdout}"
     );
     assert!(stdout.contains("::group::Copy "), "{stdout}");
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     let mut regions: Vec<&String> = manifest["regions"].as_object().unwrap().keys().collect();
     regions.sort();
     assert_eq!(regions, ["ap-south-1", "eu-west-1", "us-east-1"]);
@@ -628,10 +550,10 @@ fn source_image(stack: &Ec2Stack) -> String {
 
 #[test]
 fn copying_an_image_that_does_not_exist_fails_before_any_copy() {
-    let stack = Ec2Stack::start();
-    let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(&stack, &args("copy", &["--image", "ami-0123456789abcdef0"]));
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&FIVE, "").with_moto();
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } =
+        scenario.cli(&args("copy", &["--image", "ami-0123456789abcdef0"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("source image ami-0123456789abcdef0 does not exist in us-east-1")
@@ -650,23 +572,21 @@ fn copying_an_image_that_does_not_exist_fails_before_any_copy() {
 #[test]
 fn a_terminal_shows_progress_bars_and_a_pipe_plain_lines() {
     let binary = env!("CARGO_BIN_EXE_marketplace-release");
-    let run_in_terminal = |stack: &Ec2Stack, repo: &UserRepo, image: &str| {
+    let run_in_terminal = |scenario: &Scenario, image: &str| {
         let command = format!(
             "{binary} copy --config .github/marketplace-release.yml --version 1.0.0 --image {image}"
         );
         std::process::Command::new("script")
             .args(["-qfec", &command, "/dev/null"])
-            .current_dir(repo.path())
+            .current_dir(scenario.workspace())
             .env_remove("GITHUB_ACTIONS")
             .env("TERM", "xterm")
-            .envs(stack.env())
+            .envs(scenario.stack().env())
             .output()
             .expect("script runs")
     };
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"copy_delay_s": 2}));
-    let repo = UserRepo::new(&FIVE, "");
-    let out = run_in_terminal(&stack, &repo, &source_image(&stack));
+    let scenario = Scenario::new(&FIVE, "").playing(json!({"copy_delay_s": 2}));
+    let out = run_in_terminal(&scenario, &source_image(scenario.stack()));
     let transcript = text(&out.stdout);
     assert!(out.status.success(), "{transcript}");
     assert!(
@@ -685,11 +605,9 @@ fn a_terminal_shows_progress_bars_and_a_pipe_plain_lines() {
         "no once-a-minute lines under the bars:\n{transcript}"
     );
 
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"copy_delay_s": 2}));
-    let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(&stack, &args("copy", &["--image", &source_image(&stack)]));
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&FIVE, "").playing(json!({"copy_delay_s": 2}));
+    let Ran { out, stderr, .. } =
+        scenario.cli(&args("copy", &["--image", &source_image(scenario.stack())]));
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains("copy: eu-west-1: ami-") && stderr.contains("available and shared"),
@@ -704,11 +622,10 @@ fn a_terminal_shows_progress_bars_and_a_pipe_plain_lines() {
         "{stderr}"
     );
 
-    let out = repo.run(
-        &stack,
-        &args("copy", &["--image", &source_image(&stack), "--quiet"]),
-    );
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&args(
+        "copy",
+        &["--image", &source_image(scenario.stack()), "--quiet"],
+    ));
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.starts_with("region "), "only the table:\n{stderr}");
     assert!(!stderr.contains("copy: "), "{stderr}");

@@ -12,26 +12,16 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::aws::{Ec2Stack, UserRepo, FIVE};
+use common::aws::{Ec2Stack, FIVE};
+use common::scenario::{command, text, Ran, Scenario, MANIFEST};
 use serde_json::json;
 
 const THREE: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
 fn release(extra: &[&'static str]) -> Vec<&'static str> {
-    let mut args = vec![
-        "release",
-        "--config",
-        ".github/marketplace-release.yml",
-        "--version",
-        "1.0.0",
-        "--no-publish",
-    ];
+    let mut args = command("release", "1.0.0", &["--no-publish"]);
     args.extend_from_slice(extra);
     args
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Images of this release (by its version tag) in `region`.
@@ -70,28 +60,22 @@ fn nothing_made(stack: &Ec2Stack, regions: &[&str]) {
 
 #[test]
 fn eventual_consistency_console_lag_and_a_xen_builder_end_in_one_image_per_region() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({
+    let scenario = Scenario::new(&THREE, "").playing(json!({
         "builder": {"stop_after_s": 0.3},
         "not_found_s": 5,
         "console_lag_s": 8,
         "copy_delay_s": 1,
     }));
+    let stack = scenario.stack();
     // t2 is a Xen type: GetConsoleOutput with Latest answers UnsupportedOperation.
-    let repo = UserRepo::new(&THREE, "");
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text_config = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("instance-type: t3.medium", "instance-type: t2.medium");
-    std::fs::write(&config, text_config).unwrap();
+    scenario.edit_config("instance-type: t3.medium", "instance-type: t2.medium");
 
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert!(out.status.success(), "{stderr}");
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["incomplete"], false, "{manifest}");
     assert!(manifest.get("cleanup").is_none(), "{manifest}");
-    every_builder_terminated(&stack);
+    every_builder_terminated(stack);
     let stats = stack.stats();
     for (key, what) in [
         ("DescribeInstances us-east-1", "the new builder"),
@@ -114,7 +98,7 @@ fn eventual_consistency_console_lag_and_a_xen_builder_end_in_one_image_per_regio
     );
     let run_id = manifest["run_id"].as_str().unwrap();
     for region in THREE {
-        let images = release_images(&stack, region);
+        let images = release_images(stack, region);
         assert_eq!(images.len(), 1, "{region}: {images:?}");
         assert_eq!(manifest["regions"][region]["state"], "available");
         // Tagged at creation, snapshots included; nothing was tagged afterwards.
@@ -143,11 +127,9 @@ fn eventual_consistency_console_lag_and_a_xen_builder_end_in_one_image_per_regio
 
 #[test]
 fn a_region_not_enabled_is_refused_before_anything_is_made() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"disabled_regions": ["ap-south-1"]}));
-    let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&FIVE, "").playing(json!({"disabled_regions": ["ap-south-1"]}));
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("not enabled in this AWS account: ap-south-1")
@@ -156,62 +138,55 @@ fn a_region_not_enabled_is_refused_before_anything_is_made() {
         "{stderr}"
     );
     assert!(!stderr.contains("iam/policy.json"), "{stderr}");
-    nothing_made(&stack, &FIVE);
+    nothing_made(stack, &FIVE);
     assert!(
-        !repo
-            .path()
-            .join("marketplace-release-manifest.json")
-            .exists(),
+        !scenario.workspace().join(MANIFEST).exists(),
         "no manifest is written when nothing was made"
     );
 }
 
 #[test]
 fn ebs_encryption_by_default_is_refused_before_anything_is_made() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"ebs_encryption_by_default": ["eu-west-1"]}));
-    let repo = UserRepo::new(&FIVE, "sharing:\n  public: true\n");
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&FIVE, "sharing:\n  public: true\n")
+        .playing(json!({"ebs_encryption_by_default": ["eu-west-1"]}));
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("EBS encryption by default is on in eu-west-1")
             && stderr.contains("aws ec2 disable-ebs-encryption-by-default"),
         "{stderr}"
     );
-    nothing_made(&stack, &FIVE);
+    nothing_made(stack, &FIVE);
 }
 
 #[test]
 fn an_encrypted_image_is_removed_and_stops_the_release_before_any_copy() {
     // Private release (no preflight refusal): the image's own snapshots are checked.
-    let stack = Ec2Stack::start();
-    stack.scenario(
+    let scenario = Scenario::new(&THREE, "").playing(
         json!({"builder": {"stop_after_s": 0.2}, "ebs_encryption_by_default": ["us-east-1"]}),
     );
-    let repo = UserRepo::new(&THREE, "");
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("has encrypted snapshots"), "{stderr}");
     assert_eq!(stack.calls("CopyImage", "eu-west-1"), 0);
     assert!(
-        release_images(&stack, "us-east-1").is_empty(),
+        release_images(stack, "us-east-1").is_empty(),
         "the encrypted image is removed"
     );
-    every_builder_terminated(&stack);
-    assert_eq!(repo.manifest()["incomplete"], true);
+    every_builder_terminated(stack);
+    assert_eq!(scenario.manifest()["incomplete"], true);
 }
 
 #[test]
 fn the_public_ami_quota_is_checked_before_anything_is_made() {
-    let stack = Ec2Stack::start();
-    let repo = UserRepo::new(&FIVE, "sharing:\n  public: true\n");
+    let scenario = Scenario::new(&FIVE, "sharing:\n  public: true\n").with_moto();
+    let stack = scenario.stack();
 
     // The quota read from Service Quotas.
     stack.scenario(json!({"public_images": {"us-west-2": 5}, "public_ami_quota": 5}));
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("at the quota in us-west-2 (5 of 5)")
@@ -223,15 +198,14 @@ fn the_public_ami_quota_is_checked_before_anything_is_made() {
 
     // The role may not read Service Quotas: AWS's default of 5.
     stack.scenario(json!({"public_images": {"eu-west-1": 5}, "service_quotas": "denied"}));
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("at the quota in eu-west-1 (5 of 5)")
             && stderr.contains("assumed AWS's default of 5"),
         "{stderr}"
     );
-    nothing_made(&stack, &FIVE);
+    nothing_made(stack, &FIVE);
 
     // A raised quota is honoured.
     stack.scenario(json!({
@@ -239,21 +213,19 @@ fn the_public_ami_quota_is_checked_before_anything_is_made() {
         "public_images": {"eu-west-1": 5},
         "public_ami_quota": 10,
     }));
-    let out = repo.run(&stack, &release(&[]));
+    let Ran { out, .. } = scenario.cli(&release(&[]));
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 #[test]
 fn credentials_that_expire_mid_copy_leave_a_manifest_that_a_rerun_finishes() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({
+    let scenario = Scenario::new(&FIVE, "").playing(json!({
         "builder": {"stop_after_s": 0.2},
         "copy_delay_s": 1,
         "expire": {"after_action": "CopyImage", "after_count": 3, "code": "RequestExpired"},
     }));
-    let repo = UserRepo::new(&FIVE, "");
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("the AWS credentials expired after the run had been going for")
@@ -264,7 +236,7 @@ fn credentials_that_expire_mid_copy_leave_a_manifest_that_a_rerun_finishes() {
         !stderr.contains("iam/policy.json"),
         "not an IAM problem:\n{stderr}"
     );
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["incomplete"], true);
     let cleanup: Vec<&str> = manifest["cleanup"]
         .as_array()
@@ -284,35 +256,33 @@ fn credentials_that_expire_mid_copy_leave_a_manifest_that_a_rerun_finishes() {
             "the error lists {command}:\n{stderr}"
         );
     }
-    every_builder_terminated(&stack);
+    every_builder_terminated(stack);
 
     // Fresh credentials: the re-run resumes, and makes no second builder or copy.
     stack.scenario(json!({"copy_delay_s": 1}));
-    let fresh = vec![("AWS_ACCESS_KEY_ID".to_owned(), "fresh".to_owned())];
-    let out = repo.run_with(&stack, &release(&[]), fresh);
+    let fresh = [("AWS_ACCESS_KEY_ID", "fresh")];
+    let Ran { out, .. } = scenario.cli_with(&release(&[]), &fresh);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(stack.calls("RunInstances", "us-east-1"), 1);
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["incomplete"], false);
     for region in FIVE {
-        assert_eq!(release_images(&stack, region).len(), 1, "{region}");
+        assert_eq!(release_images(stack, region).len(), 1, "{region}");
         assert_eq!(manifest["regions"][region]["state"], "available");
     }
 }
 
 #[test]
 fn credentials_that_expire_mid_build_list_the_builder_and_a_rerun_removes_it() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({
+    let scenario = Scenario::new(&THREE, "").playing(json!({
         "builder": {"stop_after_s": null},
         "expire": {"after_action": "DescribeInstances", "after_count": 2, "code": "ExpiredToken"},
     }));
-    let repo = UserRepo::new(&THREE, "");
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("the AWS credentials expired"), "{stderr}");
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     let builder = manifest["builder"]["instance_id"]
         .as_str()
         .unwrap()
@@ -324,35 +294,20 @@ fn credentials_that_expire_mid_build_list_the_builder_and_a_rerun_removes_it() {
     assert!(stderr.contains(&command), "{stderr}");
 
     stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 1}));
-    let fresh = vec![("AWS_ACCESS_KEY_ID".to_owned(), "fresh".to_owned())];
-    let out = repo.run_with(&stack, &release(&[]), fresh);
+    let fresh = [("AWS_ACCESS_KEY_ID", "fresh")];
+    let Ran { out, .. } = scenario.cli_with(&release(&[]), &fresh);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(stack.instance_state("us-east-1", &builder), "terminated");
-    every_builder_terminated(&stack);
+    every_builder_terminated(stack);
     for region in THREE {
-        assert_eq!(release_images(&stack, region).len(), 1, "{region}");
+        assert_eq!(release_images(stack, region).len(), 1, "{region}");
     }
 }
 
 #[test]
 fn missing_credentials_say_how_to_get_them() {
-    let stack = Ec2Stack::start();
-    let repo = UserRepo::new(&THREE, "");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
-    command.args(release(&[])).current_dir(repo.path());
-    for (key, value) in stack.env() {
-        if !key.starts_with("AWS_ACCESS_KEY_ID") && !key.starts_with("AWS_SECRET") {
-            command.env(key, value);
-        }
-    }
-    let home = tempfile::tempdir().unwrap();
-    command
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env("HOME", home.path());
-    let out = command.output().unwrap();
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&THREE, "").with_moto().without_credentials();
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("no AWS credentials were found")
@@ -365,17 +320,16 @@ fn missing_credentials_say_how_to_get_them() {
 
 #[test]
 fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 1}));
-    let repo = UserRepo::new(&THREE, "");
-    let out = repo.run(&stack, &release(&[]));
+    let scenario = Scenario::new(&THREE, "")
+        .playing(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 1}));
+    let stack = scenario.stack();
+    let Ran { out, .. } = scenario.cli(&release(&[]));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let first = repo.manifest();
+    let first = scenario.manifest();
     let copies = stack.calls("CopyImage", "eu-west-1");
 
     // Again: no builder, no copy; the completed manifest stays completed, with the same images.
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains("resuming from it without a builder"),
@@ -383,7 +337,7 @@ fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused()
     );
     assert_eq!(stack.calls("RunInstances", "us-east-1"), 1);
     assert_eq!(stack.calls("CopyImage", "eu-west-1"), copies);
-    let again = repo.manifest();
+    let again = scenario.manifest();
     assert_eq!(again["incomplete"], false);
     assert_eq!(again["run_id"], first["run_id"]);
     for region in THREE {
@@ -394,13 +348,11 @@ fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused()
     }
 
     // A changed build script: the name is taken by an image built with another script.
-    std::fs::write(
-        repo.path().join("build/install.sh"),
+    scenario.write(
+        "build/install.sh",
         "#!/bin/bash\nset -e\necho installing v2\n",
-    )
-    .unwrap();
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    );
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("already taken in us-east-1")
@@ -410,15 +362,15 @@ fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused()
     );
     assert_eq!(stack.calls("RunInstances", "us-east-1"), 1);
     assert_eq!(
-        repo.manifest(),
+        scenario.manifest(),
         again,
         "a refused run leaves the manifest alone"
     );
 
     // --rebuild builds under a new name.
-    let out = repo.run(&stack, &release(&["--rebuild"]));
+    let Ran { out, .. } = scenario.cli(&release(&["--rebuild"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let rebuilt = repo.manifest();
+    let rebuilt = scenario.manifest();
     assert_eq!(
         rebuilt["name"].as_str().unwrap(),
         format!(
@@ -429,9 +381,8 @@ fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused()
     assert_eq!(stack.calls("RunInstances", "us-east-1"), 2);
 
     // Without the manifest (a fresh checkout), the rebuilt image is found by its tags.
-    std::fs::remove_file(repo.path().join("marketplace-release-manifest.json")).unwrap();
-    let out = repo.run(&stack, &release(&[]));
-    let stderr = text(&out.stderr);
+    std::fs::remove_file(scenario.workspace().join(MANIFEST)).unwrap();
+    let Ran { out, stderr, .. } = scenario.cli(&release(&[]));
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains("resuming from it without a builder"),
@@ -439,7 +390,7 @@ fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused()
     );
     assert_eq!(stack.calls("RunInstances", "us-east-1"), 2);
     assert_eq!(
-        repo.manifest()["source_image_id"],
+        scenario.manifest()["source_image_id"],
         rebuilt["source_image_id"],
         "the rebuilt image is the source"
     );
@@ -447,26 +398,18 @@ fn rerunning_a_completed_release_makes_nothing_and_a_changed_script_is_refused()
 
 #[test]
 fn a_stale_manifest_is_refused_and_cleanup_touches_only_this_runs_images() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 1}));
-    let repo = UserRepo::new(&THREE, "");
-    let out = repo.run(&stack, &release(&[]));
+    let scenario = Scenario::new(&THREE, "")
+        .playing(json!({"builder": {"stop_after_s": 0.2}, "copy_delay_s": 1}));
+    let stack = scenario.stack();
+    let Ran { out, .. } = scenario.cli(&release(&[]));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let manifest_path = repo.path().join("marketplace-release-manifest.json");
-    let before: Vec<_> = THREE.iter().map(|r| release_images(&stack, r)).collect();
+    let manifest_path = scenario.workspace().join(MANIFEST);
+    let before: Vec<_> = THREE.iter().map(|r| release_images(stack, r)).collect();
 
     // A manifest of another version: refused before any call.
     let calls = stack.stats()["calls"].clone();
-    let args = [
-        "copy",
-        "--config",
-        ".github/marketplace-release.yml",
-        "--version",
-        "2.0.0",
-        "--cleanup-on-failure",
-    ];
-    let out = repo.run(&stack, &args);
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } =
+        scenario.cli(&command("copy", "2.0.0", &["--cleanup-on-failure"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(
@@ -490,22 +433,12 @@ fn a_stale_manifest_is_refused_and_cleanup_touches_only_this_runs_images() {
         .remove("eu-west-1");
     std::fs::write(&manifest_path, edited.to_string()).unwrap();
     stack.scenario(json!({"fail_copy_regions": ["eu-west-1"]}));
-    let out = repo.run(
-        &stack,
-        &[
-            "copy",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-            "--cleanup-on-failure",
-        ],
-    );
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } =
+        scenario.cli(&command("copy", "1.0.0", &["--cleanup-on-failure"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("was left alone"), "{stderr}");
     for (region, images) in THREE.iter().zip(&before) {
-        let now = release_images(&stack, region);
+        let now = release_images(stack, region);
         for (image, snapshots) in images {
             assert!(
                 now.iter().any(|(id, _)| id == image),
@@ -529,20 +462,15 @@ fn a_stale_manifest_is_refused_and_cleanup_touches_only_this_runs_images() {
 
 #[test]
 fn copy_max_concurrency_bounds_the_requests_in_flight() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({
+    let scenario = Scenario::new(&FIVE, "").playing(json!({
         "builder": {"stop_after_s": 0.2},
         "copy_delay_s": 2,
         "not_found_s": 1,
         "reset_stats": true,
     }));
-    let repo = UserRepo::new(&FIVE, "");
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text_config = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("max-concurrency: 4", "max-concurrency: 2");
-    std::fs::write(&config, text_config).unwrap();
-    let out = repo.run(&stack, &release(&[]));
+    let stack = scenario.stack();
+    scenario.edit_config("max-concurrency: 4", "max-concurrency: 2");
+    let Ran { out, .. } = scenario.cli(&release(&[]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stats = stack.stats();
     let most = stats["in_flight_max_by_service"]["ec2"].as_u64().unwrap();
@@ -554,13 +482,10 @@ fn copy_max_concurrency_bounds_the_requests_in_flight() {
 
 #[test]
 fn a_manifest_that_cannot_be_written_is_refused_before_any_call() {
-    let stack = Ec2Stack::start();
-    let repo = UserRepo::new(&THREE, "");
-    let out = repo.run(
-        &stack,
-        &release(&["--manifest", "no-such-dir/manifest.json"]),
-    );
-    let stderr = text(&out.stderr);
+    let scenario = Scenario::new(&THREE, "").with_moto();
+    let stack = scenario.stack();
+    let Ran { out, stderr, .. } =
+        scenario.cli(&release(&["--manifest", "no-such-dir/manifest.json"]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write the manifest"), "{stderr}");
     assert_eq!(stack.stats()["calls"], json!({}), "no AWS call may be made");
@@ -568,39 +493,22 @@ fn a_manifest_that_cannot_be_written_is_refused_before_any_call() {
 
 #[test]
 fn sigint_while_the_new_builder_is_not_visible_yet_still_terminates_it() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": null}, "not_found_s": 5}));
-    let repo = UserRepo::new(&THREE, "");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace-release"))
-        .args([
-            "build",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ])
-        .current_dir(repo.path())
-        .envs(stack.env())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while stack.calls("RunInstances", "us-east-1") == 0 {
-        assert!(std::time::Instant::now() < deadline, "no builder launched");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let status = child.wait().unwrap();
+    let scenario = Scenario::new(&THREE, "")
+        .playing(json!({"builder": {"stop_after_s": null}, "not_found_s": 5}));
+    let stack = scenario.stack();
+    let child = scenario.spawn_cli(&command("build", "1.0.0", &[]));
+    let (Ran { out, .. }, _) = scenario.signal_when(
+        child,
+        "a builder launched",
+        || stack.calls("RunInstances", "us-east-1") > 0,
+        Duration::from_millis(500),
+        "-INT",
+    );
+    let status = out.status;
     assert_eq!(status.code(), Some(130));
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     assert_eq!(manifest["builder"]["terminated"], true, "{manifest}");
-    every_builder_terminated(&stack);
+    every_builder_terminated(stack);
     assert!(
         stack.stats()["not_found"]["TerminateInstances us-east-1"]
             .as_u64()

@@ -266,8 +266,8 @@ fn the_test_stack_rights_are_scoped_to_our_stacks_and_cloudformation() {
 // scenarios of this binary fail when the policy would deny one of their calls. The tests below
 // show that the evaluator, the logged calls and the lint can each fail.
 
-use common::aws::{Ec2Stack, UserRepo};
 use common::iam::{arn_like, authorizations, check, glob, Authorization, Decision, Policy};
+use common::scenario::{command, Ran, Scenario};
 use serde_json::{json, Value};
 
 fn shipped_document() -> Value {
@@ -588,23 +588,13 @@ fn the_shipped_policy_denies_what_the_review_found() {
 /// call, and variants with one condition turned around deny the calls that condition guards.
 #[test]
 fn a_release_is_allowed_and_each_condition_guards_its_calls() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.2}}));
-    let repo = UserRepo::new(
+    let scenario = Scenario::new(
         &["us-east-1", "eu-west-1"],
         "sharing:\n  public: true\n  accounts: ['210987654321']\n  snapshot-permissions: true\n",
-    );
-    let out = repo.run(
-        &stack,
-        &[
-            "release",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-            "--no-publish",
-        ],
-    );
+    )
+    .playing(json!({"builder": {"stop_after_s": 0.2}}));
+    let stack = scenario.stack();
+    let Ran { out, .. } = scenario.cli(&command("release", "1.0.0", &["--no-publish"]));
     assert!(
         out.status.success(),
         "{}",

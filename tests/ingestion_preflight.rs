@@ -5,8 +5,8 @@
 
 use crate::common;
 
-use common::aws::{Ec2Stack, UserRepo};
-use common::github::FakeGitHub;
+use common::aws::Ec2Stack;
+use common::scenario::{command, Scenario};
 use serde_json::json;
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -14,35 +14,18 @@ const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 /// Runs `release` with `image` breaking the built image; returns the exit code, stderr and
 /// the pull requests' bodies.
 fn release(image: serde_json::Value) -> (Option<i32>, String, Vec<String>, Ec2Stack) {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.2}, "image": image}));
-    let repo = UserRepo::new(&REGIONS, "");
-    let original = std::fs::read(repo.path().join("cfn/product.template.yaml")).unwrap();
-    let github = FakeGitHub::start(
-        "example",
-        "product",
-        "main",
-        &[("cfn/product.template.yaml", &original)],
-    );
-    let out = repo.run_with(
-        &stack,
-        &[
-            "release",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ],
-        github.env(),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let bodies = github
+    let scenario = Scenario::new(&REGIONS, "")
+        .playing(json!({"builder": {"stop_after_s": 0.2}, "image": image}))
+        .with_github();
+    let ran = scenario.cli(&command("release", "1.0.0", &[]));
+    let bodies = scenario
+        .github()
         .state()
         .pulls
         .iter()
         .map(|p| p.body.clone())
         .collect();
-    (out.status.code(), stderr, bodies, stack)
+    (ran.code(), ran.stderr, bodies, scenario.into_stack())
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod common;
 
 mod action_metadata;
 mod action_run;
+mod aws_config_loads;
 mod catalog_shapes;
 mod cli_init;
 mod cli_plan;
@@ -34,6 +35,9 @@ mod pairs;
 mod properties;
 mod release_workflow;
 mod seller_checks;
+mod stage_order;
+mod step_outputs;
+mod stopped_stages;
 mod timeline;
 mod verify_stack;
 mod verify_stage;

@@ -4,23 +4,20 @@
 
 use crate::common;
 
-use common::aws::{Ec2Stack, UserRepo};
+use common::aws::Ec2Stack;
+use common::scenario::{command, Ran, Scenario};
 
-fn build(repo: &UserRepo, stack: &Ec2Stack) -> (Option<i32>, String) {
-    let out = repo.run(
-        stack,
-        &[
-            "build",
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.2.3",
-        ],
+fn build(scenario: &Scenario) -> (Option<i32>, String) {
+    let ran = scenario.cli(&command("build", "1.2.3", &[]));
+    (ran.code(), ran.stderr)
+}
+
+/// Sets `product.seller-account` to `account`.
+fn seller_account(scenario: &Scenario, account: &str) {
+    scenario.edit_config(
+        "  name: Example DB\n",
+        &format!("  name: Example DB\n  seller-account: \"{account}\"\n"),
     );
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Nothing was created: no builder launched, no image made.
@@ -34,19 +31,10 @@ const ROLE: &str = "  access-role-arn: arn:aws:iam::123456789012:role/Marketplac
 
 #[test]
 fn a_wrong_account_is_refused_before_anything_is_created() {
-    let stack = Ec2Stack::start();
-    let repo = UserRepo::new(&["us-east-1"], "");
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(
-            "  name: Example DB\n",
-            "  name: Example DB\n  seller-account: \"111111111111\"\n",
-        ),
-    )
-    .unwrap();
-    let (code, stderr) = build(&repo, &stack);
+    let scenario = Scenario::new(&["us-east-1"], "").with_moto();
+    let stack = scenario.stack();
+    seller_account(&scenario, "111111111111");
+    let (code, stderr) = build(&scenario);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("the credentials belong to account 123456789012, but product.seller-account is 111111111111"),
@@ -56,12 +44,13 @@ fn a_wrong_account_is_refused_before_anything_is_created() {
         stderr.contains("help: run the release with credentials of account 111111111111"),
         "{stderr}"
     );
-    nothing_created(&stack);
+    nothing_created(stack);
 }
 
 #[test]
 fn the_role_must_exist_be_trusted_and_carry_the_policy() {
-    let stack = Ec2Stack::start();
+    let scenario = Scenario::new(&["us-east-1"], "").with_moto();
+    let stack = scenario.stack();
     stack.ingestion_role("Untrusted", false, true);
     stack.ingestion_role("WithoutPolicy", true, false);
     let cases = [
@@ -82,63 +71,41 @@ fn the_role_must_exist_be_trusted_and_carry_the_policy() {
         ),
     ];
     for (role, message, help) in cases {
-        let repo = UserRepo::new(&["us-east-1"], "");
-        let config = repo.path().join(".github/marketplace-release.yml");
-        let text = std::fs::read_to_string(&config).unwrap();
-        std::fs::write(
-            &config,
-            text.replace(ROLE, &ROLE.replace("MarketplaceAmiIngestion", role)),
-        )
-        .unwrap();
-        let (code, stderr) = build(&repo, &stack);
+        scenario.rewrite_repo(&["us-east-1"], "");
+        scenario.edit_config(ROLE, &ROLE.replace("MarketplaceAmiIngestion", role));
+        let (code, stderr) = build(&scenario);
         assert_eq!(code, Some(2), "{role}: {stderr}");
         assert!(
             stderr.contains(message) && stderr.contains(help),
             "{role}: {stderr}"
         );
-        nothing_created(&stack);
+        nothing_created(stack);
     }
     // A role in another account is refused without asking IAM.
-    let repo = UserRepo::new(&["us-east-1"], "");
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(ROLE, &ROLE.replace("123456789012", "999999999999")),
-    )
-    .unwrap();
-    let (code, stderr) = build(&repo, &stack);
+    scenario.rewrite_repo(&["us-east-1"], "");
+    scenario.edit_config(ROLE, &ROLE.replace("123456789012", "999999999999"));
+    let (code, stderr) = build(&scenario);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("is in account 999999999999, but the release runs in account 123456789012"),
         "{stderr}"
     );
-    nothing_created(&stack);
+    nothing_created(stack);
 }
 
 #[test]
 fn a_seller_account_that_matches_and_a_good_role_let_the_build_run() {
-    let stack = Ec2Stack::start();
-    stack.scenario(serde_json::json!({"builder": {"stop_after_s": 0.2}}));
-    let repo = UserRepo::new(&["us-east-1"], "");
-    let (code, stderr) = build(&repo, &stack);
+    let scenario = Scenario::new(&["us-east-1"], "")
+        .playing(serde_json::json!({"builder": {"stop_after_s": 0.2}}));
+    let (code, stderr) = build(&scenario);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("seller: account 123456789012; not checked against the seller account (set product.seller-account to check it)"),
         "{stderr}"
     );
     assert!(stderr.contains("ingestion role: arn:aws:iam::123456789012:role/MarketplaceAmiIngestion is trusted by assets.marketplace.amazonaws.com and carries AWSMarketplaceAmiIngestion"), "{stderr}");
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(
-            "  name: Example DB\n",
-            "  name: Example DB\n  seller-account: \"123456789012\"\n",
-        ),
-    )
-    .unwrap();
-    let (code, stderr) = build(&repo, &stack);
+    seller_account(&scenario, "123456789012");
+    let (code, stderr) = build(&scenario);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr
@@ -149,49 +116,23 @@ fn a_seller_account_that_matches_and_a_good_role_let_the_build_run() {
 
 #[test]
 fn a_used_version_title_is_refused_before_building_and_region_mismatches_warn() {
-    let stack = Ec2Stack::start();
-    let catalog = common::catalog::FakeCatalog::start(0);
-    let repo = UserRepo::new(&["us-east-1", "us-west-2"], "");
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(
-            "  name: Example DB\n",
-            "  name: Example DB\n  id: prod-example12345\n",
-        ),
-    )
-    .unwrap();
-    let env = |stack: &Ec2Stack| {
-        let mut env = vec![(
-            "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG".to_owned(),
-            catalog.url.clone(),
-        )];
-        env.extend(
-            stack
-                .env()
-                .into_iter()
-                .filter(|(k, _)| k != "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG"),
-        );
-        env
-    };
+    let scenario = Scenario::new(&["us-east-1", "us-west-2"], "")
+        .with_moto()
+        .with_catalog(0);
+    let (stack, catalog) = (scenario.stack(), scenario.catalog());
+    scenario.edit_config(
+        "  name: Example DB\n",
+        "  name: Example DB\n  id: prod-example12345\n",
+    );
     catalog.state().entity = common::catalog::product_entity(&[("1.2.3", &["AMI"])]);
-    let args = [
-        "build",
-        "--config",
-        ".github/marketplace-release.yml",
-        "--version",
-        "1.2.3",
-    ];
-    let out = repo.run_with(&stack, &args, env(&stack));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&command("build", "1.2.3", &[]));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("product prod-example12345 already has a version titled `1.2.3`"),
         "{stderr}"
     );
     assert!(stderr.contains("nothing was built"), "{stderr}");
-    nothing_created(&stack);
+    nothing_created(stack);
 
     // A new title is released, with the regions the listing and the release don't share
     // and the recommended instance type it does not sell named in the log and the PR.
@@ -200,24 +141,9 @@ fn a_used_version_title_is_refused_before_building_and_region_mismatches_warn() 
     entity["Compatibility"] =
         serde_json::json!({"AvailableInstanceTypes": ["t3.large", "m5.large"]});
     catalog.state().entity = entity;
-    let original = std::fs::read(repo.path().join("cfn/product.template.yaml")).unwrap();
-    let github = common::github::FakeGitHub::start(
-        "example",
-        "product",
-        "main",
-        &[("cfn/product.template.yaml", &original)],
-    );
-    let mut with_github = env(&stack);
-    with_github.extend(github.env());
-    let release = [
-        "release",
-        "--config",
-        ".github/marketplace-release.yml",
-        "--version",
-        "1.2.3",
-    ];
-    let out = repo.run_with(&stack, &release, with_github);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let scenario = scenario.with_github();
+    let github = scenario.github();
+    let Ran { out, stderr, .. } = scenario.cli(&command("release", "1.2.3", &[]));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let notes = [
         "prod-example12345 is not offered in `us-west-2`",

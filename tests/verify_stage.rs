@@ -4,49 +4,44 @@
 //! that never reports and a SIGTERM each leave no test instance, make no copy and open no
 //! pull request, and a re-run never resumes from the image that failed.
 
-use crate::action_run::{action_command, run, tag_push_event, text, Runner};
 use crate::common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::aws::{Ec2Stack, FIVE};
+use common::scenario::{command, text, Ran, Scenario};
 use serde_json::{json, Value};
 
-/// A tag-push runner whose config verifies (with `timeout` minutes and `extra` keys of the
-/// `verify` section), with the verify script in the workspace.
-fn runner(timeout: &str, extra: &str) -> Runner {
-    let runner = Runner::new(
+/// What the proxy plays for a build whose test instance reports `check` failed with `detail`.
+pub(crate) fn check_failing(check: &str, detail: &str) -> Value {
+    json!({
+        "builder": {"stop_after_s": 0.3},
+        "verifier": {"stop_after_s": 0.5, "fail": {check: detail}},
+    })
+}
+
+/// The `verify.stack` section of a config whose test stack launches the regenerated template in
+/// us-east-1, its `Password` parameter from `EXAMPLE_DB_PASSWORD`.
+pub(crate) const STACK: &str = "  stack:\n    region: us-east-1\n    role-arn: arn:aws:iam::123456789012:role/marketplace-release-verify-stack\n    template: cfn/product.template.yaml\n    parameters:\n      Password: {env: EXAMPLE_DB_PASSWORD}\n    timeout-minutes: 2\n";
+
+/// The value of `EXAMPLE_DB_PASSWORD`: never in a log, the PR or the summary.
+pub(crate) const STACK_SECRET: &str = "stack-secret-do-not-print";
+
+/// A tag push whose config verifies (with `timeout` minutes and `extra` keys of the `verify`
+/// section), with the verify script in the workspace, on the GitHub fake and on moto playing
+/// `play`.
+pub(crate) fn verifying(timeout: &str, extra: &str, play: Value) -> Scenario {
+    let scenario = Scenario::new(
+        &FIVE,
         &format!("verify:\n  service: example-db.service\n  script: build/verify.sh\n  timeout-minutes: {timeout}\n{extra}"),
-        "push",
-        &tag_push_event(),
-        "refs/tags/v2025.6.0",
-        false,
-    );
-    std::fs::write(
-        runner.workspace().join("build/verify.sh"),
+    )
+    .with_github()
+    .playing(play);
+    scenario.write(
+        "build/verify.sh",
         "#!/bin/bash\ncurl -fsS http://localhost:7474/ >/dev/null\n",
-    )
-    .unwrap();
-    runner
-}
-
-fn run_action(runner: &Runner, stack: &Ec2Stack) -> std::process::Output {
-    let env = runner.env(stack.env(), &[]);
-    run(action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
-    ))
-}
-
-fn manifest(runner: &Runner) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(runner.workspace().join("marketplace-release-manifest.json"))
-            .unwrap(),
-    )
-    .unwrap()
+    );
+    scenario
 }
 
 /// The instances in `region` that EC2 does not report terminated or shutting down.
@@ -102,7 +97,8 @@ fn test_instances(stack: &Ec2Stack) -> Vec<String> {
 
 /// What every failed verification leaves: no instance running, no copy, no pull request, the
 /// image tagged `failed`, the reason in the manifest and in the log.
-fn stopped_before_any_copy(runner: &Runner, stack: &Ec2Stack, out: &std::process::Output) {
+fn stopped_before_any_copy(scenario: &Scenario, ran: &Ran) {
+    let (out, stack) = (&ran.out, scenario.stack());
     let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{log}");
     assert!(
@@ -122,8 +118,11 @@ fn stopped_before_any_copy(runner: &Runner, stack: &Ec2Stack, out: &std::process
     for region in &FIVE[1..] {
         assert_eq!(stack.calls("CopyImage", region), 0, "{region}");
     }
-    assert!(runner.github.state().pulls.is_empty(), "no pull request");
-    let manifest = manifest(runner);
+    assert!(
+        scenario.github().state().pulls.is_empty(),
+        "no pull request"
+    );
+    let manifest = scenario.manifest();
     let verification = &manifest["verification"][0];
     assert_eq!(verification["region"], "us-east-1");
     assert_eq!(verification["terminated"], true);
@@ -131,7 +130,7 @@ fn stopped_before_any_copy(runner: &Runner, stack: &Ec2Stack, out: &std::process
     let image = manifest["source_image_id"].as_str().unwrap();
     assert_eq!(verification["image_id"], image);
     assert_eq!(verification_tag(stack, image).as_deref(), Some("failed"));
-    let summary = runner.summary();
+    let summary = &ran.summary;
     assert!(
         summary.contains("#### Verification in us-east-1: failed"),
         "{summary}"
@@ -140,15 +139,22 @@ fn stopped_before_any_copy(runner: &Runner, stack: &Ec2Stack, out: &std::process
 
 #[test]
 fn a_passing_verification_shows_each_check_in_the_pull_request() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.5}, "copy_delay_s": 1}));
-    let runner = runner("1", "");
-    let out = run_action(&runner, &stack);
-    let stdout = text(&out.stdout);
+    let scenario = verifying(
+        "1",
+        "",
+        json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.5}, "copy_delay_s": 1}),
+    );
+    let stack = scenario.stack();
+    let Ran {
+        out,
+        stdout,
+        summary,
+        ..
+    } = scenario.action(&[]);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("::group::Verify ami-"), "{stdout}");
 
-    let manifest = manifest(&runner);
+    let manifest = scenario.manifest();
     let verification = &manifest["verification"][0];
     let checks = verification["checks"].as_array().unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
@@ -183,12 +189,12 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
         );
     }
     let image = manifest["source_image_id"].as_str().unwrap();
-    assert_eq!(verification_tag(&stack, image).as_deref(), Some("passed"));
+    assert_eq!(verification_tag(stack, image).as_deref(), Some("passed"));
     assert_eq!(
-        instances_left(&stack, "us-east-1"),
+        instances_left(stack, "us-east-1"),
         Vec::<(String, String)>::new()
     );
-    let test_instance = &test_instances(&stack)[0];
+    let test_instance = &test_instances(stack)[0];
     let launched = stack.instance("us-east-1", test_instance);
     assert_eq!(launched.image_id(), Some(image), "it booted the new image");
     assert_eq!(
@@ -205,7 +211,7 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
         "IMDSv2"
     );
 
-    let state = runner.github.state();
+    let state = scenario.github().state();
     let body = &state.pulls[0].body;
     assert!(body.contains("### Verification"), "{body}");
     for name in names {
@@ -225,7 +231,6 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
         "{body}"
     );
     assert!(!body.contains("[!CAUTION]"), "{body}");
-    let summary = runner.summary();
     assert!(
         summary.contains("#### Verification in us-east-1: passed")
             && summary.contains("| sshd | ✅ passed | 1 s | sshd ok |"),
@@ -235,52 +240,46 @@ fn a_passing_verification_shows_each_check_in_the_pull_request() {
 
 #[test]
 fn a_failing_script_stops_the_release_before_any_copy_and_a_rerun_does_not_resume_the_image() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({
-        "builder": {"stop_after_s": 0.3},
-        "verifier": {"stop_after_s": 0.5, "fail": {"script": "exit code 3"}},
-    }));
-    let runner = runner("1", "");
-    let out = run_action(&runner, &stack);
-    stopped_before_any_copy(&runner, &stack, &out);
-    let log = text(&out.stdout) + &text(&out.stderr);
+    let scenario = verifying("1", "", check_failing("script", "exit code 3"));
+    let stack = scenario.stack();
+    let ran = scenario.action(&[]);
+    stopped_before_any_copy(&scenario, &ran);
+    let log = &ran.log;
     assert!(log.contains("failed: script (exit code 3)"), "{log}");
     assert!(log.contains("Last console lines:"), "{log}");
-    let manifest = manifest(&runner);
+    let manifest = scenario.manifest();
     let tail = manifest["verification"][0]["console_tail"]
         .as_str()
         .unwrap();
     assert!(tail.contains("name=script status=failed"), "{tail}");
 
     // The image is tagged failed: the preflight of a re-run refuses to resume from it.
-    let again = run_action(&runner, &stack);
+    let Ran { out: again, .. } = scenario.action(&[]);
     let log = text(&again.stdout) + &text(&again.stderr);
     assert_eq!(again.status.code(), Some(2), "{log}");
     assert!(
         log.contains("its verification failed") && log.contains("--rebuild"),
         "{log}"
     );
-    assert_eq!(
-        test_instances(&stack).len(),
-        1,
-        "nothing was launched again"
-    );
+    assert_eq!(test_instances(stack).len(), 1, "nothing was launched again");
 }
 
 #[test]
 fn a_test_instance_that_never_reports_is_terminated_and_stops_the_release() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": null}}));
-    let runner = runner("0.05", "");
+    let scenario = verifying(
+        "0.05",
+        "",
+        json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": null}}),
+    );
     let started = Instant::now();
-    let out = run_action(&runner, &stack);
+    let ran = scenario.action(&[]);
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "took {:?}",
         started.elapsed()
     );
-    stopped_before_any_copy(&runner, &stack, &out);
-    let log = text(&out.stdout) + &text(&out.stderr);
+    stopped_before_any_copy(&scenario, &ran);
+    let log = &ran.log;
     assert!(
         log.contains("without reporting a result on its console")
             && log.contains("raise verify.timeout-minutes"),
@@ -290,13 +289,13 @@ fn a_test_instance_that_never_reports_is_terminated_and_stops_the_release() {
 
 #[test]
 fn a_failed_verification_with_on_failure_draft_opens_a_draft_with_the_failure_on_top() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({
-        "builder": {"stop_after_s": 0.3},
-        "verifier": {"stop_after_s": 0.5, "fail": {"sshd": "password login is on (passwordauthentication yes)"}},
-    }));
-    let runner = runner("1", "  on-failure: draft\n");
-    let out = run_action(&runner, &stack);
+    let scenario = verifying(
+        "1",
+        "  on-failure: draft\n",
+        check_failing("sshd", "password login is on (passwordauthentication yes)"),
+    );
+    let stack = scenario.stack();
+    let Ran { out, .. } = scenario.action(&[]);
     let log = text(&out.stdout) + &text(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -308,10 +307,10 @@ fn a_failed_verification_with_on_failure_draft_opens_a_draft_with_the_failure_on
         assert_eq!(stack.calls("CopyImage", region), 0, "{region}");
     }
     assert_eq!(
-        instances_left(&stack, "us-east-1"),
+        instances_left(stack, "us-east-1"),
         Vec::<(String, String)>::new()
     );
-    let state = runner.github.state();
+    let state = scenario.github().state();
     assert_eq!(state.pulls.len(), 1);
     assert!(state.pulls[0].draft, "a draft");
     let body = &state.pulls[0].body;
@@ -331,50 +330,30 @@ fn a_failed_verification_with_on_failure_draft_opens_a_draft_with_the_failure_on
 
 #[test]
 fn sigterm_during_the_verification_leaves_no_test_instance() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": null}}));
-    let runner = runner("1", "");
-    let env = runner.env(stack.env(), &[]);
-    let mut command = action_command(
-        Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-        &runner.workspace(),
-        &env,
+    let scenario = verifying(
+        "1",
+        "",
+        json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": null}}),
     );
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while test_instances(&stack).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the test instance never launched"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(1500));
-    let signalled = Instant::now();
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        signalled.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        signalled.elapsed()
+    let stack = scenario.stack();
+    let child = scenario.spawn_action(&[]);
+    let (Ran { out, .. }, took) = scenario.signal_when(
+        child,
+        "the test instance's launch",
+        || !test_instances(stack).is_empty(),
+        Duration::from_millis(1500),
+        "-TERM",
     );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert_eq!(
-        instances_left(&stack, "us-east-1"),
+        instances_left(stack, "us-east-1"),
         Vec::<(String, String)>::new()
     );
     for region in &FIVE[1..] {
         assert_eq!(stack.calls("CopyImage", region), 0, "{region}");
     }
-    let manifest = manifest(&runner);
+    let manifest = scenario.manifest();
     assert_eq!(manifest["verification"][0]["terminated"], true);
     assert!(
         manifest["verification"][0]["reason"]
@@ -386,44 +365,33 @@ fn sigterm_during_the_verification_leaves_no_test_instance() {
     assert_eq!(manifest["incomplete"], true);
     let image = manifest["source_image_id"].as_str().unwrap();
     assert_eq!(
-        verification_tag(&stack, image),
+        verification_tag(stack, image),
         None,
         "a cancelled verification says nothing of the image"
     );
-    assert!(runner.github.state().pulls.is_empty());
+    assert!(scenario.github().state().pulls.is_empty());
 }
 
 #[test]
 fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() {
-    let stack = Ec2Stack::start();
-    stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.3}}));
-    let repo = common::aws::UserRepo::new(
+    let scenario = Scenario::new(
         &FIVE,
         "verify:\n  service: example-db.service\n  regions: [eu-west-1]\n  timeout-minutes: 1\n",
-    );
-    let args = |command: &'static str| {
-        vec![
-            command,
-            "--config",
-            ".github/marketplace-release.yml",
-            "--version",
-            "1.0.0",
-        ]
-    };
+    )
+    .playing(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.3}}));
+    let stack = scenario.stack();
+    let args = |name: &'static str| command(name, "1.0.0", &[]);
     // `build` alone does not verify; `verify` reads the manifest it wrote.
-    let out = repo.run(&stack, &args("build"));
+    let Ran { out, .. } = scenario.cli(&args("build"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        test_instances(&stack).is_empty(),
+        test_instances(stack).is_empty(),
         "build alone boots no test instance"
     );
-    let out = repo.run(
-        &stack,
-        &["verify", "--config", ".github/marketplace-release.yml"],
-    );
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } =
+        scenario.cli(&["verify", "--config", ".github/marketplace-release.yml"]);
     assert!(out.status.success(), "{stderr}");
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     let verification = manifest["verification"].as_array().unwrap();
     assert_eq!(verification.len(), 1, "no copy yet: {manifest}");
     let names: Vec<&str> = verification[0]["checks"]
@@ -444,21 +412,20 @@ fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() 
         "no script given: no script check"
     );
     let image = manifest["source_image_id"].as_str().unwrap();
-    assert_eq!(verification_tag(&stack, image).as_deref(), Some("passed"));
-    assert_eq!(test_instances(&stack).len(), 1);
+    assert_eq!(verification_tag(stack, image).as_deref(), Some("passed"));
+    assert_eq!(test_instances(stack).len(), 1);
 
     // `release` resumes the image, does not boot it again, copies, then boots the eu-west-1
     // copy.
     let mut release = args("release");
     release.push("--no-publish");
-    let out = repo.run(&stack, &release);
-    let stderr = text(&out.stderr);
+    let Ran { out, stderr, .. } = scenario.cli(&release);
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains("already passed its verification"),
         "{stderr}"
     );
-    let manifest = repo.manifest();
+    let manifest = scenario.manifest();
     let verification = manifest["verification"].as_array().unwrap();
     let regions: Vec<&str> = verification
         .iter()
@@ -469,10 +436,10 @@ fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() 
         verification[1]["image_id"], manifest["regions"]["eu-west-1"]["image_id"],
         "the copy was booted"
     );
-    assert_eq!(test_instances(&stack).len(), 2);
+    assert_eq!(test_instances(stack).len(), 2);
     for region in ["us-east-1", "eu-west-1"] {
         assert_eq!(
-            instances_left(&stack, region),
+            instances_left(stack, region),
             Vec::<(String, String)>::new(),
             "{region}"
         );
@@ -501,17 +468,10 @@ fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() 
     );
 
     // Other checks (another unit) boot the image and the eu-west-1 copy again.
-    let config = repo.path().join(".github/marketplace-release.yml");
-    let text_config = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("example-db.service", "example-db@main.service");
-    std::fs::write(&config, text_config).unwrap();
-    let out = repo.run(
-        &stack,
-        &["verify", "--config", ".github/marketplace-release.yml"],
-    );
+    scenario.edit_config("example-db.service", "example-db@main.service");
+    let Ran { out, .. } = scenario.cli(&["verify", "--config", ".github/marketplace-release.yml"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(test_instances(&stack).len(), 4, "both booted again");
+    assert_eq!(test_instances(stack).len(), 4, "both booted again");
 }
 
 /// `verify.stack`: the regenerated template (the release's AMIs in its mapping) launched after
@@ -520,29 +480,26 @@ fn the_verify_command_checks_a_built_image_and_verify_regions_boot_the_copies() 
 /// first failed resource, and no stack remains either way.
 #[test]
 fn the_test_stack_runs_the_regenerated_template_and_its_failure_stops_the_release() {
-    let stack_config = "  stack:\n    region: us-east-1\n    role-arn: arn:aws:iam::123456789012:role/marketplace-release-verify-stack\n    template: cfn/product.template.yaml\n    parameters:\n      Password: {env: EXAMPLE_DB_PASSWORD}\n    timeout-minutes: 2\n";
-    let secret = "stack-secret-do-not-print";
+    let (stack_config, secret) = (STACK, STACK_SECRET);
     let release = |play: Value| {
-        let stack = Ec2Stack::start();
-        stack.scenario(json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.3}, "stack": play}));
-        let runner = runner("1", stack_config);
-        let mut env = runner.env(stack.env(), &[]);
-        env.push(("EXAMPLE_DB_PASSWORD".into(), secret.into()));
-        let out = run(action_command(
-            Path::new(env!("CARGO_BIN_EXE_marketplace-release")),
-            &runner.workspace(),
-            &env,
-        ));
-        let log = text(&out.stdout) + &text(&out.stderr);
+        let scenario = verifying(
+            "1",
+            stack_config,
+            json!({"builder": {"stop_after_s": 0.3}, "verifier": {"stop_after_s": 0.3}, "stack": play}),
+        );
+        let Ran {
+            out, log, summary, ..
+        } = scenario.action_with(&[], &[("EXAMPLE_DB_PASSWORD", secret)]);
         assert!(!log.contains(secret), "the secret reached the log:\n{log}");
-        let plays = stack.stats()["stacks"].clone();
+        let plays = scenario.stack().stats()["stacks"].clone();
         let plays: Vec<Value> = plays.as_object().unwrap().values().cloned().collect();
         assert_eq!(plays.len(), 1, "one test stack: {plays:?}");
         assert_eq!(plays[0]["status"], "DELETE_COMPLETE", "deleted: {plays:?}");
-        (out, runner, stack, log)
+        (out, scenario, log, summary)
     };
 
-    let (out, runner, stack, log) = release(json!({"create_s": 1}));
+    let (out, scenario, log, summary) = release(json!({"create_s": 1}));
+    let stack = scenario.stack();
     assert!(out.status.success(), "{log}");
     assert!(
         log.contains("::group::Test stack marketplace-release-verify-"),
@@ -553,7 +510,7 @@ fn the_test_stack_runs_the_regenerated_template_and_its_failure_stops_the_releas
     for region in FIVE.iter().filter(|r| **r != "us-east-1") {
         assert!(stack.calls("CopyImage", region) >= 1, "{region}");
     }
-    let state = runner.github.state();
+    let state = scenario.github().state();
     let body = &state.pulls[0].body;
     assert!(body.contains("### Test stack"), "{body}");
     assert!(
@@ -563,10 +520,10 @@ fn the_test_stack_runs_the_regenerated_template_and_its_failure_stops_the_releas
         "{body}"
     );
     assert!(!body.contains(secret));
-    assert!(runner.summary().contains("### Test stack"));
+    assert!(summary.contains("### Test stack"));
     drop(state);
 
-    let (out, runner, _stack, log) = release(json!({"create_s": 0.5, "fail": {
+    let (out, scenario, log, _) = release(json!({"create_s": 0.5, "fail": {
         "resource": "DatabaseInstance", "type": "AWS::EC2::Instance",
         "reason": "The image id '[ami-0123]' does not exist"}}));
     assert_eq!(out.status.code(), Some(2), "{log}");
@@ -576,7 +533,7 @@ fn the_test_stack_runs_the_regenerated_template_and_its_failure_stops_the_releas
     );
     assert!(log.contains("no pull request was opened"), "{log}");
     assert!(
-        runner.github.state().pulls.is_empty(),
+        scenario.github().state().pulls.is_empty(),
         "a pull request was opened"
     );
 }

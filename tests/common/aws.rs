@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::Filter;
@@ -391,33 +391,26 @@ pub const FIVE: [&str; 5] = [
     "ap-south-1",
 ];
 
-/// A user's repository: config, template and build script, in a temporary directory.
-pub struct UserRepo {
-    /// The directory.
-    pub dir: tempfile::TempDir,
-}
-
-impl UserRepo {
-    /// A repository releasing to `regions`, with `extra` YAML appended to the config.
-    pub fn new(regions: &[&str], extra: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for sub in [".github", "build", "cfn"] {
-            std::fs::create_dir_all(root.join(sub)).unwrap();
-        }
-        std::fs::copy(
-            repo().join("examples/neo4j/neo4j.template.yaml"),
-            root.join("cfn/product.template.yaml"),
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("build/install.sh"),
-            "#!/bin/bash\nset -e\necho installing\n",
-        )
-        .unwrap();
-        let regions: String = regions.iter().map(|r| format!("  - {r}\n")).collect();
-        let config = format!(
-            r#"product:
+/// Writes a user's repository releasing to `regions` into `root` (made when missing): the
+/// config (`.github/marketplace-release.yml`, with `extra` YAML appended), the example template
+/// (`cfn/product.template.yaml`) and a build script (`build/install.sh`).
+pub fn write_user_repo(root: &Path, regions: &[&str], extra: &str) {
+    for sub in [".github", "build", "cfn"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    std::fs::copy(
+        repo().join("examples/neo4j/neo4j.template.yaml"),
+        root.join("cfn/product.template.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("build/install.sh"),
+        "#!/bin/bash\nset -e\necho installing\n",
+    )
+    .unwrap();
+    let regions: String = regions.iter().map(|r| format!("  - {r}\n")).collect();
+    let config = format!(
+        r#"product:
   name: Example DB
 templates:
   - path: cfn/product.template.yaml
@@ -445,40 +438,6 @@ load-form:
     - {{protocol: tcp, from-port: 22, to-port: 22, cidr: 0.0.0.0/0}}
   usage-instructions: Connect with SSH.
 {extra}"#
-        );
-        std::fs::write(root.join(".github/marketplace-release.yml"), config).unwrap();
-        Self { dir }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The manifest the binary wrote.
-    pub fn manifest(&self) -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(self.path().join("marketplace-release-manifest.json"))
-                .unwrap(),
-        )
-        .unwrap()
-    }
-
-    /// Runs the binary here against `stack`.
-    pub fn run(&self, stack: &Ec2Stack, args: &[&str]) -> Output {
-        self.run_with(stack, args, Vec::new())
-    }
-
-    /// Runs the binary here against `stack`, with `extra` environment variables.
-    pub fn run_with(
-        &self,
-        stack: &Ec2Stack,
-        args: &[&str],
-        extra: Vec<(String, String)>,
-    ) -> Output {
-        let mut env = stack.env();
-        env.extend(extra);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        super::run_binary(self.path(), args, &env)
-    }
+    );
+    std::fs::write(root.join(".github/marketplace-release.yml"), config).unwrap();
 }

@@ -9,9 +9,11 @@ use std::process::{Command, Output};
 pub mod action;
 pub mod aws;
 pub mod catalog;
+pub mod credentials;
 pub mod github;
 pub mod iam;
 pub mod openapi;
+pub mod scenario;
 
 use marketplace_release::domain::ami::{AmiId, AmiSet, Region};
 use marketplace_release::template::proof::Value;
@@ -85,26 +87,30 @@ pub fn venv_python() -> PathBuf {
     candidate
 }
 
+/// The variables of the machine (GitHub's, and the AWS keys) that a run of the binary on the
+/// command line must not inherit.
+pub const MACHINE_VARIABLES: [&str; 13] = [
+    "GITHUB_ACTIONS",
+    "GITHUB_REF_NAME",
+    "GITHUB_REF_TYPE",
+    "GITHUB_WORKSPACE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "GITHUB_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_API_URL",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_SERVER_URL",
+    "GITHUB_RUN_ID",
+    "GITHUB_REF",
+];
+
 /// Runs the release binary with `args` in `dir`, with the GitHub variables of the machine
 /// removed and `env` added.
 pub fn run_binary(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_marketplace-release"));
     command.args(args).current_dir(dir);
-    for var in [
-        "GITHUB_ACTIONS",
-        "GITHUB_REF_NAME",
-        "GITHUB_REF_TYPE",
-        "GITHUB_WORKSPACE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "GITHUB_TOKEN",
-        "GITHUB_REPOSITORY",
-        "GITHUB_API_URL",
-        "GITHUB_EVENT_PATH",
-        "GITHUB_SERVER_URL",
-        "GITHUB_RUN_ID",
-        "GITHUB_REF",
-    ] {
+    for var in MACHINE_VARIABLES {
         command.env_remove(var);
     }
     command
