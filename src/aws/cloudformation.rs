@@ -34,8 +34,8 @@ use aws_sdk_cloudformation::Client;
 use secrecy::ExposeSecret;
 
 pub use crate::aws::error::AwsError;
-use crate::config::verify_stack::ResolvedParameter;
 use crate::domain::stack::StackEvent;
+use crate::domain::stack_parameter::ResolvedParameter;
 
 /// The largest template CreateStack takes as `TemplateBody` (CreateStack API reference:
 /// "a minimum length of 1 byte and a maximum length of 51,200 bytes"); a larger one must be
