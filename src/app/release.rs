@@ -1145,7 +1145,7 @@ impl Release {
             plan.stack_name, plan.region
         ));
         let ec2 = self.ec2().await;
-        let cfn = CloudFormation::new(ec2.sdk_config());
+        let cfn = CloudFormation::new(ec2.config());
         let result = stack::run(&cfn, &plan, self.env.poll_schedule(), cancel).await;
         log::end_group();
         match result {

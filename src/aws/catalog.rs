@@ -2,6 +2,7 @@
 //! Catalog API serves), and the calls the `submit` and `status` commands make. Every SDK call
 //! is here, so `iam/policy.json` can be checked against this file.
 
+use crate::aws::config::{self, AwsConfig};
 use crate::aws::error::AwsError;
 use crate::domain::state::ChangeSetStatus;
 use aws_sdk_marketplacecatalog::error::ProvideErrorMetadata;
@@ -140,12 +141,21 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// A client from the standard AWS configuration chain, in us-east-1. Tests point it at a
-    /// fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
-    pub async fn from_env() -> Self {
+    /// The client of the run's configuration, in us-east-1, with 5 attempts a call. Tests
+    /// point it at a fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = aws_sdk_marketplacecatalog::config::Builder::from(config.sdk())
+            .retry_config(config::retry(5))
+            .build();
         Self {
-            client: Client::new(&crate::aws::ec2::shared_config(5).await),
+            client: Client::from_conf(conf),
         }
+    }
+
+    /// A client from a configuration of its own, loaded the standard way
+    /// ([`AwsConfig::load`]).
+    pub async fn from_env() -> Self {
+        Self::new(&AwsConfig::load().await)
     }
 
     /// Starts a change set; returns its ID and ARN.

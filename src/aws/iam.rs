@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::Client;
 
+use crate::aws::config::{self, AwsConfig};
 use crate::aws::error::AwsError;
 
 use crate::domain::seller::RoleFacts;
@@ -42,11 +43,20 @@ fn is_denied(code: Option<&str>) -> bool {
 }
 
 impl Iam {
-    /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects it).
-    pub async fn from_env() -> Self {
+    /// The client of the run's configuration, with 3 attempts a call.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = aws_sdk_iam::config::Builder::from(config.sdk())
+            .retry_config(config::retry(3))
+            .build();
         Self {
-            client: Client::new(&crate::aws::ec2::shared_config(3).await),
+            client: Client::from_conf(conf),
         }
+    }
+
+    /// A client from a configuration of its own, loaded the standard way
+    /// ([`AwsConfig::load`]; `AWS_ENDPOINT_URL` redirects it).
+    pub async fn from_env() -> Self {
+        Self::new(&AwsConfig::load().await)
     }
 
     /// The role named `name`: GetRole, then every page of ListAttachedRolePolicies.
