@@ -10,22 +10,17 @@ use crate::common::scenario::{command, submit_job, Ran, SUBMIT_INPUTS};
 use crate::stage_order::{whole_release, whole_release_play};
 use crate::verify_stage::STACK_SECRET;
 
-/// A whole `release` (build, verify with a test stack, copy, the listing of `product.id`,
-/// publish): six config loads, each resolving the chain once through its own cache: STS and
-/// IAM (the seller checks), the Catalog (the listing), EC2 (build, verify, copy), EC2 again for
-/// the test stack (its CloudFormation client shares that load) and EC2 again for the ingestion
-/// preflight. And a seventh resolution that no cache holds: the AWS preflight's
-/// `Ec2::credentials_expiry` (the time budget against the credentials' expiry) calls the
-/// config's provider itself (`provide_credentials`), past the identity cache, and so asks the
-/// chain again (seen in the SDK's debug log: `default_credentials_chain: loaded credentials`
-/// outside `lazy_load_identity`).
-// issue 22 makes this 1 (2 while `credentials_expiry` asks the provider past the cache)
-const RELEASE_LOADS: usize = 7;
+/// A whole release: one load of the AWS config (src/aws/config.rs), shared by every adapter
+/// (STS and IAM for the seller checks, the Catalog for the listing, EC2 for build, verify,
+/// copy and the ingestion pre-flight, CloudFormation for the test stack), and one resolution
+/// of the chain through it: the AWS pre-flight's credentials-expiry warning reads the same
+/// remembered credentials. Before issue 22 the chain was resolved 7 times (6 loads, and the
+/// expiry warning past the identity cache).
+const RELEASE_LOADS: usize = 1;
 
 /// A submit job after the merge: STS and IAM (the seller checks again), EC2 (the ingestion
-/// preflight again) and the Catalog (the change sets).
-// issue 22 makes this 1
-const SUBMIT_LOADS: usize = 4;
+/// preflight again) and the Catalog (the change sets), from one load. Before issue 22: 4.
+const SUBMIT_LOADS: usize = 1;
 
 #[test]
 fn a_whole_release_resolves_the_credential_chain_release_loads_times() {

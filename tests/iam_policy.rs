@@ -44,7 +44,8 @@ fn called_actions() -> BTreeSet<String> {
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
                 let name = path.file_name().unwrap().to_string_lossy();
-                if name == "ec2.rs" {
+                // The EC2 adapter is the folder src/aws/ec2/.
+                if path.parent().is_some_and(|dir| dir.ends_with("aws/ec2")) {
                     actions.extend(ec2.captures_iter(&text).map(|c| format!("ec2:{}", &c[1])));
                     // Tags given at creation need ec2:CreateTags (the policy allows it only
                     // with an ec2:CreateAction condition).

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use marketplace_release::aws::cloudformation::CloudFormation;
+use marketplace_release::aws::config::AwsConfig;
 use marketplace_release::config::verify_stack::StackConfig;
 use marketplace_release::domain::stack::StackReport;
 use marketplace_release::stages::stack::{prepare, run};
@@ -128,7 +129,7 @@ fn run_stage(
     })
     .unwrap();
     stack.block_on(async {
-        let cfn = CloudFormation::new(&sdk_config(&stack.proxy_url).await);
+        let cfn = CloudFormation::new(&AwsConfig::from(sdk_config(&stack.proxy_url).await));
         run(&cfn, &plan, schedule(), &CancellationToken::new()).await
     })
 }
@@ -503,7 +504,7 @@ fn signal_child() {
     })
     .unwrap();
     let result = marketplace_release::release::run_async(|cancel| async move {
-        let cfn = CloudFormation::new(&sdk_config(&endpoint).await);
+        let cfn = CloudFormation::new(&AwsConfig::from(sdk_config(&endpoint).await));
         anyhow::Ok(run(&cfn, &plan, schedule(), &cancel).await)
     })
     .unwrap();

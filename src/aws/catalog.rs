@@ -2,8 +2,11 @@
 //! Catalog API serves), and the calls the `submit` and `status` commands make. Every SDK call
 //! is here, so `iam/policy.json` can be checked against this file.
 
+use crate::aws::config::{self, AwsConfig};
 use crate::aws::error::AwsError;
 use crate::domain::state::ChangeSetStatus;
+use std::time::Instant;
+
 use aws_sdk_marketplacecatalog::error::ProvideErrorMetadata;
 use aws_sdk_marketplacecatalog::types::{Change, ChangeStatus, Entity, Intent};
 use aws_sdk_marketplacecatalog::Client;
@@ -13,39 +16,21 @@ use serde_json::Value;
 /// The catalog every seller product lives in.
 pub const CATALOG: &str = "AWSMarketplace";
 
-/// A Catalog API call failed after the SDK's retries.
-#[derive(Debug, thiserror::Error)]
-#[error("Marketplace Catalog API {action} failed: {code}{message}")]
-pub struct CatalogError {
-    /// The operation.
-    pub action: &'static str,
-    /// AWS's error code.
-    pub code: String,
-    /// AWS's message.
-    pub message: String,
-}
+/// The one region the Catalog API serves.
+const REGION: &str = "us-east-1";
 
-fn catalog_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    action: &'static str,
-    error: aws_sdk_marketplacecatalog::error::SdkError<E>,
-) -> CatalogError {
-    match error.code() {
-        Some(code) => CatalogError {
-            action,
-            code: code.to_owned(),
-            message: error
-                .message()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default(),
-        },
-        None => {
-            let error = AwsError::from_sdk(action, "", std::time::Duration::ZERO, error);
-            CatalogError {
-                action,
-                code: error.code,
-                message: error.message,
-            }
-        }
+/// A Catalog API call failed after the SDK's retries: the call's [`AwsError`] (its action,
+/// AWS's code and message, what kind of failure it is), said as a Catalog API failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("Marketplace Catalog API {} failed: {}", .0.action, .0.said())]
+pub struct CatalogError(pub AwsError);
+
+/// A Catalog failure is an [`AwsError`]: its code, message and kind are read through it.
+impl std::ops::Deref for CatalogError {
+    type Target = AwsError;
+
+    fn deref(&self) -> &AwsError {
+        &self.0
     }
 }
 
@@ -137,22 +122,40 @@ fn json_of(document: &Document) -> Value {
 /// The Catalog API client.
 pub struct Catalog {
     client: Client,
+    started: Instant,
 }
 
 impl Catalog {
-    /// A client from the standard AWS configuration chain, in us-east-1. Tests point it at a
-    /// fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
-    pub fn new(config: &crate::aws::config::AwsConfig) -> Self {
+    /// The client of the run's configuration, in us-east-1, with 5 attempts a call. Tests
+    /// point it at a fake with `AWS_ENDPOINT_URL_MARKETPLACE_CATALOG`.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = aws_sdk_marketplacecatalog::config::Builder::from(config.sdk())
+            .retry_config(config::retry(5))
+            .build();
         Self {
-            client: Client::new(config.sdk()),
+            client: Client::from_conf(conf),
+            started: Instant::now(),
         }
     }
 
-    /// A client from the standard AWS configuration chain.
+    /// A client from a configuration of its own, loaded the standard way
+    /// ([`AwsConfig::load`]).
     pub async fn from_env() -> Self {
-        Self {
-            client: Client::new(&crate::aws::ec2::shared_config(5).await),
-        }
+        Self::new(&AwsConfig::load().await)
+    }
+
+    /// The failure of `action`, as the Catalog API or the SDK said it.
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        &self,
+        action: &'static str,
+        error: aws_sdk_marketplacecatalog::error::SdkError<E>,
+    ) -> CatalogError {
+        CatalogError(AwsError::from_sdk(
+            action,
+            REGION,
+            self.started.elapsed(),
+            error,
+        ))
     }
 
     /// Starts a change set; returns its ID and ARN.
@@ -186,7 +189,7 @@ impl Catalog {
             })
             .send()
             .await
-            .map_err(|e| catalog_error("StartChangeSet", e))?;
+            .map_err(|e| self.error("StartChangeSet", e))?;
         Ok((
             out.change_set_id().unwrap_or_default().to_owned(),
             out.change_set_arn().unwrap_or_default().to_owned(),
@@ -203,7 +206,7 @@ impl Catalog {
             .entity_id(entity_id)
             .send()
             .await
-            .map_err(|e| catalog_error("DescribeEntity", e))?;
+            .map_err(|e| self.error("DescribeEntity", e))?;
         Ok(match (out.details_document(), out.details()) {
             (Some(document), _) => json_of(document),
             (None, Some(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
@@ -220,7 +223,7 @@ impl Catalog {
             .change_set_id(id)
             .send()
             .await
-            .map_err(|e| catalog_error("DescribeChangeSet", e))?;
+            .map_err(|e| self.error("DescribeChangeSet", e))?;
         let errors = out
             .change_set()
             .iter()

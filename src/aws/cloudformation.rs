@@ -27,15 +27,15 @@ use std::sync::Mutex;
 use std::time::Instant;
 use std::{collections::HashMap, time::Duration};
 
-use aws_config::SdkConfig;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag};
 use aws_sdk_cloudformation::Client;
 use secrecy::ExposeSecret;
 
+use crate::aws::config::AwsConfig;
 pub use crate::aws::error::AwsError;
-use crate::config::verify_stack::ResolvedParameter;
 use crate::domain::stack::StackEvent;
+use crate::domain::stack_parameter::ResolvedParameter;
 
 /// The largest template CreateStack takes as `TemplateBody` (CreateStack API reference:
 /// "a minimum length of 1 byte and a maximum length of 51,200 bytes"); a larger one must be
@@ -85,14 +85,15 @@ pub enum StackLookup {
 
 /// CloudFormation clients for every region from one shared configuration.
 pub struct CloudFormation {
-    config: SdkConfig,
+    config: AwsConfig,
     clients: Mutex<HashMap<String, Client>>,
     started: Instant,
 }
 
 impl CloudFormation {
-    /// Clients made from `config` (the EC2 adapter's, [`crate::aws::ec2::Ec2::sdk_config`]).
-    pub fn new(config: &SdkConfig) -> Self {
+    /// Clients made from the run's `config` (the one [`crate::aws::ec2::Ec2::config`] holds),
+    /// with its retries (those of EC2).
+    pub fn new(config: &AwsConfig) -> Self {
         Self {
             config: config.clone(),
             clients: Mutex::new(HashMap::new()),
@@ -100,15 +101,10 @@ impl CloudFormation {
         }
     }
 
-    /// Clients made from the run's `config`.
-    pub fn from_config(config: &crate::aws::config::AwsConfig) -> Self {
-        Self::new(config.sdk())
-    }
-
-    /// Clients from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects them),
-    /// with the SDK's standard retries.
+    /// Clients from a configuration of their own, loaded the standard way
+    /// ([`AwsConfig::load`]; `AWS_ENDPOINT_URL` redirects them).
     pub async fn from_env() -> Self {
-        Self::new(&crate::aws::ec2::shared_config(8).await)
+        Self::new(&AwsConfig::load().await)
     }
 
     fn client(&self, region: &str) -> Client {
@@ -116,7 +112,7 @@ impl CloudFormation {
         clients
             .entry(region.to_owned())
             .or_insert_with(|| {
-                let config = aws_sdk_cloudformation::config::Builder::from(&self.config)
+                let config = aws_sdk_cloudformation::config::Builder::from(self.config.sdk())
                     .region(aws_config::Region::new(region.to_owned()))
                     .build();
                 Client::from_conf(config)

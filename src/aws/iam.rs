@@ -1,24 +1,32 @@
 //! The thin IAM adapter: the ingestion role as IAM describes it (GetRole and
 //! ListAttachedRolePolicies), read-only.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::Client;
 
+use crate::aws::config::{self, AwsConfig};
 use crate::aws::error::AwsError;
 
 use crate::domain::seller::RoleFacts;
 
+/// The region IAM's global endpoint is in.
+const REGION: &str = "us-east-1";
+
 /// An IAM call failed after the SDK's retries, for a reason other than the role's absence or
-/// a missing permission.
-#[derive(Debug, thiserror::Error)]
-#[error("IAM {action} failed: {message}")]
-pub struct IamError {
-    /// The IAM action.
-    pub action: &'static str,
-    /// AWS's code and message, or the transport failure.
-    pub message: String,
+/// a missing permission: the call's [`AwsError`], said as an IAM failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("IAM {} failed: {}", .0.action, .0.said())]
+pub struct IamError(pub AwsError);
+
+/// An IAM failure is an [`AwsError`]: its code, message and kind are read through it.
+impl std::ops::Deref for IamError {
+    type Target = AwsError;
+
+    fn deref(&self) -> &AwsError {
+        &self.0
+    }
 }
 
 /// What IAM says of a role.
@@ -35,6 +43,7 @@ pub enum RoleLookup {
 /// The IAM client.
 pub struct Iam {
     client: Client,
+    started: Instant,
 }
 
 fn is_denied(code: Option<&str>) -> bool {
@@ -42,18 +51,35 @@ fn is_denied(code: Option<&str>) -> bool {
 }
 
 impl Iam {
-    /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects it).
-    pub fn new(config: &crate::aws::config::AwsConfig) -> Self {
+    /// The client of the run's configuration, with 3 attempts a call.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = aws_sdk_iam::config::Builder::from(config.sdk())
+            .retry_config(config::retry(3))
+            .build();
         Self {
-            client: Client::new(config.sdk()),
+            client: Client::from_conf(conf),
+            started: Instant::now(),
         }
     }
 
-    /// A client from the standard AWS configuration chain.
+    /// A client from a configuration of its own, loaded the standard way
+    /// ([`AwsConfig::load`]; `AWS_ENDPOINT_URL` redirects it).
     pub async fn from_env() -> Self {
-        Self {
-            client: Client::new(&crate::aws::ec2::shared_config(3).await),
-        }
+        Self::new(&AwsConfig::load().await)
+    }
+
+    /// The failure of `action`, as IAM or the SDK said it.
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        &self,
+        action: &'static str,
+        error: aws_sdk_iam::error::SdkError<E>,
+    ) -> IamError {
+        IamError(AwsError::from_sdk(
+            action,
+            REGION,
+            self.started.elapsed(),
+            error,
+        ))
     }
 
     /// The role named `name`: GetRole, then every page of ListAttachedRolePolicies.
@@ -66,12 +92,7 @@ impl Iam {
                     e.message().unwrap_or_default().to_owned(),
                 ))
             }
-            Err(e) => {
-                return Err(IamError {
-                    action: "GetRole",
-                    message: AwsError::from_sdk("GetRole", "", Duration::ZERO, e).said(),
-                })
-            }
+            Err(e) => return Err(self.error("GetRole", e)),
         };
         let trust_policy = role
             .role()
@@ -95,18 +116,7 @@ impl Iam {
                         e.message().unwrap_or_default().to_owned(),
                     ))
                 }
-                Err(e) => {
-                    return Err(IamError {
-                        action: "ListAttachedRolePolicies",
-                        message: AwsError::from_sdk(
-                            "ListAttachedRolePolicies",
-                            "",
-                            Duration::ZERO,
-                            e,
-                        )
-                        .said(),
-                    })
-                }
+                Err(e) => return Err(self.error("ListAttachedRolePolicies", e)),
             };
             attached.extend(page.attached_policies().iter().map(|p| {
                 (

@@ -1,8 +1,9 @@
 //! The AWS adapters: thin, typed wrappers that own their SDK crates. Nothing outside this
-//! module names an `aws_*` crate. [`ec2`] holds one EC2 client per region, [`quotas`] reads
-//! the public-AMI quota, [`catalog`] is the AWS Marketplace Catalog client, [`sts`] and
-//! [`iam`] read the account and the ingestion role, [`cloudformation`] runs the verify stage's
-//! test stack; all are made from one shared SDK config.
+//! module names an `aws_*` crate. [`config`] loads the run's one AWS configuration
+//! ([`config::AwsConfig`]), from which every adapter makes its clients: [`ec2`] holds one EC2
+//! client per region, [`quotas`] reads the public-AMI quota, [`catalog`] is the AWS Marketplace
+//! Catalog client, [`sts`] and [`iam`] read the account and the ingestion role,
+//! [`cloudformation`] runs the verify stage's test stack.
 //! [`error`] says what kind of failure a call met; [`instance_types`] is the SDK's list of
 //! instance types.
 

@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
-use aws_config::SdkConfig;
 use aws_sdk_servicequotas::Client;
 
+use crate::aws::config::AwsConfig;
 use crate::aws::error::AwsError;
 
 /// The quota code of EC2's "Public AMIs".
@@ -18,13 +18,13 @@ pub const PUBLIC_AMIS_DEFAULT: u32 = 5;
 
 /// Service Quotas clients, one per region, from the run's shared configuration.
 pub struct Quotas<'a> {
-    config: &'a SdkConfig,
+    config: &'a AwsConfig,
     started: Instant,
 }
 
 impl<'a> Quotas<'a> {
-    /// Clients made from `config` (the EC2 adapter's).
-    pub fn new(config: &'a SdkConfig) -> Self {
+    /// Clients made from the run's `config`, with its retries (those of EC2).
+    pub fn new(config: &'a AwsConfig) -> Self {
         Self {
             config,
             started: Instant::now(),
@@ -33,7 +33,7 @@ impl<'a> Quotas<'a> {
 
     /// The "Public AMIs" quota in `region`.
     pub async fn public_amis(&self, region: &str) -> Result<u32, AwsError> {
-        let config = aws_sdk_servicequotas::config::Builder::from(self.config)
+        let config = aws_sdk_servicequotas::config::Builder::from(self.config.sdk())
             .region(aws_config::Region::new(region.to_owned()))
             .build();
         let out = Client::from_conf(config)

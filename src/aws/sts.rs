@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_sts::Client;
 
+use crate::aws::config::{self, AwsConfig};
 use crate::aws::error::AwsError;
 
 /// The STS client.
@@ -13,18 +14,20 @@ pub struct Sts {
 }
 
 impl Sts {
-    /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL` redirects it).
-    pub fn new(config: &crate::aws::config::AwsConfig) -> Self {
+    /// The client of the run's configuration, in us-east-1, with 3 attempts a call.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = aws_sdk_sts::config::Builder::from(config.sdk())
+            .retry_config(config::retry(3))
+            .build();
         Self {
-            client: Client::new(config.sdk()),
+            client: Client::from_conf(conf),
         }
     }
 
-    /// A client from the standard AWS configuration chain.
+    /// A client from a configuration of its own, loaded the standard way
+    /// ([`AwsConfig::load`]; `AWS_ENDPOINT_URL` redirects it).
     pub async fn from_env() -> Self {
-        Self {
-            client: Client::new(&crate::aws::ec2::shared_config(3).await),
-        }
+        Self::new(&AwsConfig::load().await)
     }
 
     /// The 12-digit account of the credentials.

@@ -23,6 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::types::{checked_string, Invalid, Minutes, RoleArn, WorkspacePath};
 use crate::domain::ami::Region;
+pub use crate::domain::stack_parameter::ResolvedParameter;
 use crate::template::StackInterface;
 
 /// The optional test stack of the verify stage.
@@ -229,27 +230,6 @@ impl JsonSchema for ParameterValue {
                 },
             ],
         })
-    }
-}
-
-/// A parameter ready for CreateStack: its name and value, and whether the value is a secret
-/// (from the environment, or `NoEcho`), which is never shown.
-#[derive(Clone)]
-pub struct ResolvedParameter {
-    /// The name.
-    pub name: String,
-    /// The value.
-    pub value: secrecy::SecretString,
-    /// Whether it came from the environment or the template hides it.
-    pub secret: bool,
-}
-
-impl std::fmt::Debug for ResolvedParameter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResolvedParameter")
-            .field("name", &self.name)
-            .field("secret", &self.secret)
-            .finish_non_exhaustive()
     }
 }
 

@@ -4,7 +4,8 @@
 //! the Catalog API's shapes as local rules, [`seller`] and [`ingestion`] what the adapters read
 //! of the ingestion role and the image for the pre-flight's rules, [`verification`] what
 //! booting the image found, [`stack`] the verify stage's test stack (its name, events and
-//! report), and [`facts`] what a release found out on the way, as one bundle.
+//! report) and [`stack_parameter`] its parameters as CreateStack takes them, and [`facts`]
+//! what a release found out on the way, as one bundle.
 
 pub mod ami;
 pub mod catalog;
@@ -13,6 +14,7 @@ pub mod ingestion;
 pub mod manifest;
 pub mod seller;
 pub mod stack;
+pub mod stack_parameter;
 pub mod state;
 pub mod timeline;
 pub mod verification;

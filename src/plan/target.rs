@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::PlanError;
+use super::error::PlanError;
 use crate::config::TemplateTarget;
 use crate::domain::ami::{AmiSet, Region};
 use crate::domain::version::Version;
@@ -65,7 +65,7 @@ fn plural(n: usize) -> &'static str {
 fn quoted(items: &[String]) -> String {
     items
         .iter()
-        .map(|k| crate::plan::render::code_span(k))
+        .map(|k| super::render::code_span(k))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -62,6 +62,6 @@ impl Aws {
 
     /// The CloudFormation adapter.
     pub async fn cloudformation(&self) -> CloudFormation {
-        CloudFormation::from_config(self.config().await)
+        CloudFormation::new(self.config().await)
     }
 }

@@ -20,8 +20,8 @@ use serde::de::{
     Deserialize, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 
+use super::format::Format;
 use super::tree::{LineIndex, Location};
-use super::Format;
 
 /// A parsed document as the proof compares it. Unlike `serde_yaml::Value`, mappings are lists
 /// of pairs, so templates with duplicate keys (which exist in the wild) can still be proved.

@@ -7,8 +7,8 @@
 
 use std::ops::Range;
 
+use super::format::Format;
 use super::tree::{line_end, line_start, next_line_start, Node, NodeKind, ScalarStyle};
-use super::Format;
 
 /// Replace `range` of the original text by `text`. An empty range is an insertion.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -334,12 +334,48 @@ struct Builder<'a> {
     documents: usize,
 }
 
+impl Open {
+    /// The finished collection: a flow collection ends at its closing bracket (the end event's
+    /// `end`), a block collection at the end of its last child.
+    fn close(self, end: usize) -> Node {
+        match self {
+            Open::Map {
+                start: s,
+                flow,
+                tag,
+                anchored,
+                entries,
+                ..
+            } => {
+                let last_end = entries.last().map_or(s, |e| e.value.span.end);
+                Node {
+                    span: s..if flow { end } else { last_end },
+                    kind: NodeKind::Map { entries, flow },
+                    tag,
+                    anchored,
+                }
+            }
+            Open::Seq {
+                start: s,
+                flow,
+                tag,
+                anchored,
+                items,
+            } => {
+                let last_end = items.last().map_or(s, |i| i.span.end);
+                Node {
+                    span: s..if flow { end } else { last_end },
+                    kind: NodeKind::Seq { items, flow },
+                    tag,
+                    anchored,
+                }
+            }
+        }
+    }
+}
+
 impl Builder<'_> {
     /// Handles one event; returns true at the end of the stream.
-    #[allow(
-        clippy::too_many_lines,
-        reason = "one arm per libyaml event kind, as the event stream defines them"
-    )]
     fn push(&mut self, event: Event) -> Result<bool, YamlSyntaxError> {
         let Event { kind, start, end } = event;
         let end = end.min(self.text.len());
@@ -394,61 +430,36 @@ impl Builder<'_> {
                     items: Vec::new(),
                 });
             }
-            EventKind::MappingEnd | EventKind::SequenceEnd => {
-                let open = self.stack.pop().ok_or_else(|| YamlSyntaxError {
-                    offset: start,
-                    message: "unbalanced collection end".into(),
-                })?;
-                let node = match open {
-                    Open::Map {
-                        start: s,
-                        flow,
-                        tag,
-                        anchored,
-                        entries,
-                        ..
-                    } => {
-                        let last_end = entries.last().map_or(s, |e| e.value.span.end);
-                        Node {
-                            span: s..if flow { end } else { last_end },
-                            kind: NodeKind::Map { entries, flow },
-                            tag,
-                            anchored,
-                        }
-                    }
-                    Open::Seq {
-                        start: s,
-                        flow,
-                        tag,
-                        anchored,
-                        items,
-                    } => {
-                        let last_end = items.last().map_or(s, |i| i.span.end);
-                        Node {
-                            span: s..if flow { end } else { last_end },
-                            kind: NodeKind::Seq { items, flow },
-                            tag,
-                            anchored,
-                        }
-                    }
-                };
-                self.attach(node);
-            }
-            EventKind::DocumentStart => {
-                self.documents += 1;
-                if self.documents > 1 {
-                    return Err(YamlSyntaxError {
-                        offset: start,
-                        message:
-                            "a second YAML document starts here, but a template is one document"
-                                .into(),
-                    });
-                }
-            }
+            EventKind::MappingEnd | EventKind::SequenceEnd => self.close(start, end)?,
+            EventKind::DocumentStart => self.start_document(start)?,
             EventKind::StreamEnd => return Ok(true),
             EventKind::StreamStart | EventKind::DocumentEnd => {}
         }
         Ok(false)
+    }
+
+    /// Closes the innermost open collection (its end event spans `start..end`) and attaches it
+    /// to its parent.
+    fn close(&mut self, start: usize, end: usize) -> Result<(), YamlSyntaxError> {
+        let open = self.stack.pop().ok_or_else(|| YamlSyntaxError {
+            offset: start,
+            message: "unbalanced collection end".into(),
+        })?;
+        self.attach(open.close(end));
+        Ok(())
+    }
+
+    /// Counts a document starting at `start`: a template is one document.
+    fn start_document(&mut self, start: usize) -> Result<(), YamlSyntaxError> {
+        self.documents += 1;
+        if self.documents > 1 {
+            return Err(YamlSyntaxError {
+                offset: start,
+                message: "a second YAML document starts here, but a template is one document"
+                    .into(),
+            });
+        }
+        Ok(())
     }
 
     fn check_depth(&self, offset: usize) -> Result<(), YamlSyntaxError> {

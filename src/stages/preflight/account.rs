@@ -237,7 +237,7 @@ async fn encryption(ec2: &Ec2, checks: &Checks<'_>, start: &Start) -> Result<(),
 
 /// Refuses where one more public image would exceed the quota.
 async fn public_quota(ec2: &Ec2, checks: &Checks<'_>) -> Result<(), StageError> {
-    let quotas = Quotas::new(ec2.sdk_config());
+    let quotas = Quotas::new(ec2.config());
     let mut full = Vec::new();
     let mut default_used = false;
     for region in checks.regions {
