@@ -232,9 +232,7 @@ fn the_timeline_of_a_30_region_release_in_the_summary_and_the_pr_body() {
             run_url: None,
             date: "2026-06-01",
             manifests: &manifests,
-            ingestion: "",
-            listing: &[],
-            stack: None,
+            facts: &Facts::default(),
         },
     )
     .unwrap();
@@ -256,6 +254,7 @@ fn a_long_body_drops_the_chart_before_the_load_form_values() {
     let mut amis = IndexMap::new();
     amis.insert(Architecture::X86_64, manifest.available_amis());
     let version = Version::new("5.26.0").unwrap();
+    let facts = Facts::default();
     let inputs = |body: &'static str| PlanInputs {
         version: &version,
         amis: Some(&amis),
@@ -264,9 +263,7 @@ fn a_long_body_drops_the_chart_before_the_load_form_values() {
         run_url: None,
         date: "2026-06-01",
         manifests: &manifests,
-        ingestion: "",
-        listing: &[],
-        stack: None,
+        facts: &facts,
     };
     let full = plan::plan(&config, &inputs(DEFAULT_PR_BODY))
         .unwrap()

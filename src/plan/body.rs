@@ -243,10 +243,15 @@ pub(super) fn context<'a>(
             inputs.manifests.iter().map(|(_, m)| m),
             timeline::Phases::BeforePublish,
         ),
-        ingestion: inputs.ingestion,
-        listing: inputs.listing,
-        stack: inputs.stack.map(|s| s.markdown()).unwrap_or_default(),
-        stack_passed: inputs.stack.is_some_and(|s| s.passed()),
+        ingestion: &inputs.facts.ingestion,
+        listing: &inputs.facts.listing,
+        stack: inputs
+            .facts
+            .stack
+            .as_ref()
+            .map(|s| s.markdown())
+            .unwrap_or_default(),
+        stack_passed: inputs.facts.stack.as_ref().is_some_and(|s| s.passed()),
         verified: !verification.is_empty() && verification.iter().all(|v| v.passed),
         verification_failed: verification.iter().any(|v| !v.passed),
         verification,

@@ -1,6 +1,7 @@
 //! What a plan takes and gives: the inputs besides the config, the release plan, and each
 //! template as it would be regenerated.
 
+use crate::domain::facts::Facts;
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -89,10 +90,7 @@ pub struct PlanInputs<'a> {
     /// The manifests the AMIs come from (with their paths), when the release made them; empty
     /// for a plan.
     pub manifests: &'a [(String, Manifest)],
-    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
-    pub ingestion: &'a str,
-    /// The listing check's warnings, one sentence each.
-    pub listing: &'a [String],
-    /// The verify stage's test stack, when it ran.
-    pub stack: Option<&'a crate::domain::stack::StackReport>,
+    /// What the release found: the listing's warnings, the ingestion checklist, the test
+    /// stack's report (empty for a plan).
+    pub facts: &'a Facts,
 }

@@ -190,9 +190,7 @@ impl Release {
                     run_url: run_url.as_deref(),
                     date: &resolved.date,
                     manifests,
-                    ingestion: &record.facts.ingestion,
-                    listing: &record.facts.listing,
-                    stack: record.facts.stack.as_ref(),
+                    facts: &record.facts,
                     draft,
                 };
                 publish::publish(&github, &inputs).await

@@ -15,6 +15,7 @@ use super::steps::{self, JobShape, Source};
 use crate::config::Source as ImageSource;
 use crate::config::{Architecture, Config};
 use crate::domain::ami::AmiSet;
+use crate::domain::facts::Facts;
 use crate::domain::version::Version;
 use crate::plan;
 use crate::stages::preflight::{advice, CHECKS};
@@ -55,9 +56,7 @@ pub fn make_plan(
         run_url: run_url.as_deref(),
         date: &date,
         manifests: &[],
-        ingestion: "",
-        listing: &[],
-        stack: None,
+        facts: &Facts::default(),
     };
     let mut plan = plan::plan(config, &inputs).map_err(|e| {
         let text = std::fs::read_to_string(config_path).unwrap_or_default();

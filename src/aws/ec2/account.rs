@@ -3,7 +3,6 @@
 
 use std::time::SystemTime;
 
-
 use super::client::{Ec2, Ids};
 use crate::aws::error::AwsError;
 

@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 use crate::config::{Architecture, Config};
 use crate::diagnostic::Diagnostic;
 use crate::domain::ami::AmiSet;
+use crate::domain::facts::Facts;
 use crate::domain::manifest::Manifest;
 use crate::domain::version::Version;
 use crate::github::GitHub;
@@ -46,12 +47,9 @@ pub struct PublishInputs<'a> {
     pub date: &'a str,
     /// The release's manifests, committed to `pull-request.manifests-path` when it is set.
     pub manifests: &'a [(String, Manifest)],
-    /// The ingestion preflight's checklist (Markdown), empty when it did not run.
-    pub ingestion: &'a str,
-    /// The listing check's warnings, one sentence each.
-    pub listing: &'a [String],
-    /// The verify stage's test stack, when it ran.
-    pub stack: Option<&'a crate::domain::stack::StackReport>,
+    /// What the release found: the listing's warnings, the ingestion checklist, the test
+    /// stack's report (empty for a plan).
+    pub facts: &'a Facts,
     /// Open the pull request as a draft whatever `pull-request.draft` says (a failed
     /// verification).
     pub draft: bool,
@@ -250,9 +248,7 @@ async fn plan_on_base(
             run_url: inputs.run_url,
             date: inputs.date,
             manifests: inputs.manifests,
-            ingestion: inputs.ingestion,
-            listing: inputs.listing,
-            stack: inputs.stack,
+            facts: inputs.facts,
         },
     )
     .map_err(|e| {
