@@ -333,6 +333,7 @@ def main():
             if size > MAX_FN:
                 breaches.append(f"{path}:{line}: `{head[:60]}` is {size} lines (at most {MAX_FN}): split it into named steps")
 
+    breaches = list(dict.fromkeys(breaches))
     for b in breaches:
         print("layout: " + b, file=sys.stderr)
     if breaches:

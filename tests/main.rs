@@ -29,6 +29,7 @@ mod engine;
 mod fuzz;
 mod github_openapi;
 mod iam_policy;
+mod layout;
 mod ingestion_preflight;
 mod onboarding;
 mod pairs;
