@@ -103,7 +103,9 @@ def strip_code(text):
 
 
 def without_tests(code):
-    m = re.search(r"^#\[cfg\(test\)\]\s*\n\s*(pub(\([\w:]+\))?\s+)?mod \w+", code, re.M)
+    # An inline test module (`#[cfg(test)] mod tests { … }`) runs to the end of the file; a
+    # declared one (`#[cfg(test)] mod tests;`) is a file of its own, left out by name.
+    m = re.search(r"^#\[cfg\(test\)\]\s*\n\s*(pub(\([\w:]+\))?\s+)?mod \w+\s*\{", code, re.M)
     return code[: m.start()] if m else code
 
 
