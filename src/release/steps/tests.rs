@@ -213,11 +213,10 @@ fn invariants_hold_over_the_whole_space() {
     for shape in &shapes {
         let steps = steps(shape);
         let shown = describe(&steps);
-        let of = |s: Stage| shape.stages.contains(s);
         // Nothing runs that was not asked for.
         for step in &steps {
             assert!(
-                of(step.stage(shape.stages)),
+                shape.stages.contains(step.stage(shape.stages)),
                 "{step} of no asked stage:\n{shown}"
             );
         }
@@ -226,92 +225,105 @@ fn invariants_hold_over_the_whole_space() {
             assert_eq!(steps[0], Step::Seller, "{shown}");
             assert!(position(&steps, |s| *s == Step::Listing).is_none_or(|l| l < first_job));
         }
-        for (index, job) in shape.jobs.iter().enumerate() {
-            let id = JobId {
-                index,
-                architecture: job.architecture,
-            };
-            let at = |step: JobStep| position(&steps, |s| *s == Step::Job(id, step));
-            let account = at(JobStep::Account).expect("every job checks the account first");
-            for step in [
-                JobStep::Build,
-                JobStep::Import,
-                JobStep::Verify,
-                JobStep::Copy,
-            ] {
-                assert!(at(step).is_none_or(|i| i > account), "{shown}");
-            }
-            // No copy (and so no sharing) before the verify boot; no boot before the image.
-            if let (Some(verify), Some(copy)) = (at(JobStep::Verify), at(JobStep::Copy)) {
-                assert!(verify < copy, "copy before the verify boot:\n{shown}");
-            }
-            if let Some(made) = at(JobStep::Build).or(at(JobStep::Import)) {
-                assert!(at(JobStep::Verify).is_none_or(|v| v > made), "{shown}");
-                assert!(at(JobStep::Copy).is_none_or(|c| c > made), "{shown}");
-            }
-            assert_eq!(
-                at(JobStep::Build).is_some(),
-                of(Build) && job.source == Source::Build
-            );
-            assert_eq!(at(JobStep::Verify).is_some(), of(Verify), "{shown}");
-            // A job's steps are contiguous: the loop hands its manifest on when it ends.
-            let own: Vec<usize> = (0..steps.len())
-                .filter(|i| steps[*i].job() == Some(id))
-                .collect();
-            assert!(own.windows(2).all(|w| w[1] == w[0] + 1), "{shown}");
+        jobs_keep_their_order(shape, &steps, &shown);
+        gates_come_first(shape, &steps, &shown);
+        a_failed_verification_stops_or_drafts(shape, &steps, &shown);
+    }
+}
+
+/// Each job: the account checks first, the image before its boot and its copy, no copy (and so
+/// no sharing) before the verify boot, and its steps contiguous (the loop hands its manifest on
+/// when they end).
+fn jobs_keep_their_order(shape: &Shape, steps: &[Step], shown: &str) {
+    let of = |s: Stage| shape.stages.contains(s);
+    for (index, job) in shape.jobs.iter().enumerate() {
+        let id = JobId {
+            index,
+            architecture: job.architecture,
+        };
+        let at = |step: JobStep| position(steps, |s| *s == Step::Job(id, step));
+        let account = at(JobStep::Account).expect("every job checks the account first");
+        for step in [
+            JobStep::Build,
+            JobStep::Import,
+            JobStep::Verify,
+            JobStep::Copy,
+        ] {
+            assert!(at(step).is_none_or(|i| i > account), "{shown}");
         }
-        let publish = position(&steps, |s| *s == Step::Publish);
-        let submit = position(&steps, |s| *s == Step::Submit);
-        // Submit never in the same run as publish unless both were asked for.
-        assert_eq!(publish.is_some(), of(Publish));
-        assert_eq!(submit.is_some(), of(Submit));
-        // Every job's steps, the test stack and the ingestion checks come before the PR and
-        // the submission; the templates before the PR.
-        for gate in [publish, submit].into_iter().flatten() {
-            for (i, step) in steps.iter().enumerate() {
-                if step.job().is_some()
-                    || matches!(step, Step::TestStack | Step::Ingestion | Step::Recheck)
-                {
-                    assert!(i < gate, "{step} after the PR or the submission:\n{shown}");
-                }
-            }
+        if let (Some(verify), Some(copy)) = (at(JobStep::Verify), at(JobStep::Copy)) {
+            assert!(verify < copy, "copy before the verify boot:\n{shown}");
         }
-        if let (Some(t), Some(p)) = (position(&steps, |s| *s == Step::Templates), publish) {
-            assert!(t < p, "{shown}");
+        if let Some(made) = at(JobStep::Build).or(at(JobStep::Import)) {
+            assert!(at(JobStep::Verify).is_none_or(|v| v > made), "{shown}");
+            assert!(at(JobStep::Copy).is_none_or(|c| c > made), "{shown}");
         }
-        // Images this run made are checked for ingestion before any PR or submission; a
-        // submit job that made none checks the manifests' images again.
-        if !shape.jobs.is_empty() && (of(Publish) || of(Submit)) {
-            assert!(
-                position(&steps, |s| *s == Step::Ingestion).is_some(),
-                "{shown}"
-            );
-        }
-        if shape.jobs.is_empty() && of(Submit) {
-            assert!(position(&steps, |s| *s == Step::Recheck).is_some_and(|r| Some(r) < submit));
-        }
-        // After a failed verification: a pull request only with `on-failure: draft` (and then
-        // a draft, with no test stack, ingestion or submission); otherwise nothing more.
+        assert_eq!(
+            at(JobStep::Build).is_some(),
+            of(Build) && job.source == Source::Build
+        );
+        assert_eq!(at(JobStep::Verify).is_some(), of(Verify), "{shown}");
+        let own: Vec<usize> = (0..steps.len())
+            .filter(|i| steps[*i].job() == Some(id))
+            .collect();
+        assert!(own.windows(2).all(|w| w[1] == w[0] + 1), "{shown}");
+    }
+}
+
+/// Every job's steps, the test stack and the ingestion checks come before the PR and the
+/// submission, the templates before the PR; submit runs with publish only when both were
+/// asked for; the images are checked for ingestion before a PR or a submission.
+fn gates_come_first(shape: &Shape, steps: &[Step], shown: &str) {
+    let of = |s: Stage| shape.stages.contains(s);
+    let publish = position(steps, |s| *s == Step::Publish);
+    let submit = position(steps, |s| *s == Step::Submit);
+    assert_eq!(publish.is_some(), of(Publish));
+    assert_eq!(submit.is_some(), of(Submit));
+    for gate in [publish, submit].into_iter().flatten() {
         for (i, step) in steps.iter().enumerate() {
-            if !matches!(step, Step::Job(_, JobStep::Verify | JobStep::VerifyCopies)) {
-                continue;
+            if step.job().is_some()
+                || matches!(step, Step::TestStack | Step::Ingestion | Step::Recheck)
+            {
+                assert!(i < gate, "{step} after the PR or the submission:\n{shown}");
             }
-            let rest = after_failure(shape, &steps, i, true);
-            assert_eq!(
-                rest.contains(&Step::Publish),
-                shape.draft_on_failure,
-                "after {step} failed:\n{shown}"
-            );
-            assert!(
-                !rest
-                    .iter()
-                    .any(|s| matches!(s, Step::TestStack | Step::Ingestion | Step::Submit)),
-                "after {step} failed:\n{shown}"
-            );
-            let failed = step.job().unwrap();
-            assert!(!rest.iter().any(|s| s.job() == Some(failed)), "{shown}");
-            // An error of the verify step that is not a failed verification stops.
-            assert!(after_failure(shape, &steps, i, false).is_empty());
         }
+    }
+    if let (Some(t), Some(p)) = (position(steps, |s| *s == Step::Templates), publish) {
+        assert!(t < p, "{shown}");
+    }
+    if !shape.jobs.is_empty() && (of(Publish) || of(Submit)) {
+        assert!(
+            position(steps, |s| *s == Step::Ingestion).is_some(),
+            "{shown}"
+        );
+    }
+    if shape.jobs.is_empty() && of(Submit) {
+        assert!(position(steps, |s| *s == Step::Recheck).is_some_and(|r| Some(r) < submit));
+    }
+}
+
+/// After a failed verification: a pull request only with `on-failure: draft` (and then a draft,
+/// with no test stack, ingestion or submission, and nothing more of the failed job); otherwise
+/// nothing more. An error of the verify step that is not a failed verification stops.
+fn a_failed_verification_stops_or_drafts(shape: &Shape, steps: &[Step], shown: &str) {
+    for (i, step) in steps.iter().enumerate() {
+        if !matches!(step, Step::Job(_, JobStep::Verify | JobStep::VerifyCopies)) {
+            continue;
+        }
+        let rest = after_failure(shape, steps, i, true);
+        assert_eq!(
+            rest.contains(&Step::Publish),
+            shape.draft_on_failure,
+            "after {step} failed:\n{shown}"
+        );
+        assert!(
+            !rest
+                .iter()
+                .any(|s| matches!(s, Step::TestStack | Step::Ingestion | Step::Submit)),
+            "after {step} failed:\n{shown}"
+        );
+        let failed = step.job().unwrap();
+        assert!(!rest.iter().any(|s| s.job() == Some(failed)), "{shown}");
+        assert!(after_failure(shape, steps, i, false).is_empty());
     }
 }
