@@ -307,10 +307,6 @@ fn overrides(raw: &mut RawInputs) -> Result<Vec<Override>, InputError> {
 
 impl ActionInputs {
     /// Checks the raw inputs.
-    #[allow(
-        clippy::too_many_lines,
-        reason = "one short block per input, in action.yml's order"
-    )]
     pub fn parse(mut raw: RawInputs) -> Result<Self, InputError> {
         let overrides = overrides(&mut raw)?;
         let architecture = match given(raw.architecture).as_deref() {

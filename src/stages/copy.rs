@@ -326,10 +326,6 @@ impl Failures {
 }
 
 /// One region: find or make the copy, wait for it, share it.
-#[allow(
-    clippy::too_many_lines,
-    reason = "one region's protocol (find or copy, wait, share, record) reads in order"
-)]
 async fn copy_region(shared: &Shared, region: &str) -> Result<(), StageError> {
     let ec2 = &shared.ec2;
     let plan = &shared.plan;

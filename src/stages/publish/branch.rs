@@ -72,7 +72,10 @@ pub(super) const BASE_HISTORY: usize = 100;
 /// our paths. A squash merge of an earlier release PR carries the trailer too: a branch
 /// pointed at one passes only when that merge changed nothing but our paths, and then the
 /// commit is on the base, so moving the branch loses nothing.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the branch, its head, the base and what the release writes, each its own value"
+)]
 pub(super) async fn is_current(
     github: &GitHub,
     trees: &mut Trees<'_>,
